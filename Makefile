@@ -16,7 +16,9 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy crypto protocol
+	mkdir -p .typecheck/noticenet
+	for d in crypto protocol; do ln -sfn ../../$$d .typecheck/noticenet/$$d; done
+	MYPYPATH=.typecheck $(BIN)/mypy -p noticenet.crypto -p noticenet.protocol
 
 test: lint
 	$(BIN)/pytest

@@ -1,0 +1,66 @@
+"""Enforcing CCF actions in the ledger, in whatever order entries arrive.
+
+A CCF status is kept per *target id*, so an action that arrives before its
+target applies when the target arrives. Guards are kept per tag; a readmit
+names the one entry id allowed through. Every change here is written in the
+same batch as the action entry itself.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .codec import decode, encode
+from .entry import Entry
+from .governance import CCFAction
+from .keyspace import Txn, key
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
+
+def guarded(txn: Txn, entry: Entry) -> bool:
+    """True if a guard tag of `entry` is blocked and no readmit lets this entry through."""
+    hits = [tag for tag in entry.header.guards if txn.get(key(b"g", tag)) is not None]
+    return bool(hits) and txn.get(key(b"a", entry.id)) is None
+
+
+def guard_hits(txn: Txn, tags: tuple[bytes, ...]) -> list[bytes]:
+    """The tags among `tags` that a revocation guards."""
+    return [tag for tag in tags if txn.get(key(b"g", tag)) is not None]
+
+
+def apply(ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int) -> None:
+    """Apply a verified CCF action (block, unblock, revoke, readmit)."""
+    if action.action == "block":
+        for target in action.targets:
+            _set_status(txn, target, "blocked", action_id)
+    elif action.action == "unblock":
+        for target in action.targets:
+            raw = txn.get(key(b"s", target))
+            if raw is not None and decode(raw)["state"] == "blocked":
+                txn.delete(key(b"s", target))
+    elif action.action == "revoke":
+        _revoke(ledger, txn, action_id, action, now_ms)
+    elif action.action == "readmit" and action.admit is not None:
+        txn.put(key(b"a", action.admit), action_id)
+
+
+def _set_status(txn: Txn, target: bytes, state: str, action_id: bytes) -> None:
+    raw = txn.get(key(b"s", target))
+    if raw is not None and decode(raw)["state"] == "revoked":
+        return  # a revocation is final; a later block changes nothing
+    txn.put(key(b"s", target), encode({"state": state, "by": action_id}))
+
+
+def _revoke(ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int) -> None:
+    for target in action.targets:
+        _set_status(txn, target, "revoked", action_id)
+        if txn.get(key(b"e", target)) is not None:
+            ledger.tombstone_body(txn, target, "revoked", now_ms, by=action_id)
+    for tag in action.guards:
+        raw = txn.get(key(b"g", tag))
+        ids = [] if raw is None else list(decode(raw))
+        if action_id not in ids:
+            txn.put(key(b"g", tag), encode(sorted([*ids, action_id])))
+    txn.put(key(b"o", action_id), encode(list(action.targets)))

@@ -1,0 +1,187 @@
+"""Entries: a signed header plus a detachable body.
+
+The header is a canonical CBOR map; the author signs
+`SIGNING_CONTEXT || encode(header)`; the *signed header* is
+`encode({"header": header, "sig": signature})` and the entry id is
+BLAKE2b-256 of the signed header. The body (ciphertext, or plaintext CBOR for
+public kinds) travels beside it and is bound by `body_hash` and `body_len`,
+so it can be deleted while the header, and so the feed's hash chain, stays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from noticenet.crypto.hashing import blake2b256
+
+from .codec import decode, encode
+from .errors import CodecError, SchemaError
+from .governance import THRESHOLD_FEEDS
+from .kinds import spec
+from .records import check_member_id
+from .schema import from_map, to_map
+
+VERSION = 1
+SIGNING_CONTEXT = b"noticenet/v1/header\x00"
+MAX_BODY_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 64 * 1024
+MAX_ENTRY_BYTES = MAX_BODY_BYTES + MAX_HEADER_BYTES
+MAX_GUARDS = 16
+MAX_AUDIENCE = 256
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """How a body's key is found: a sender-key epoch, or per-recipient wraps.
+
+    Exactly one of `epoch` (the entry id of a key_epoch entry) and `wraps`
+    (member id -> the entry key sealed to that member) is set.
+    """
+
+    epoch: bytes | None = None
+    wraps: dict[str, bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.epoch is None) == (self.wraps is None):
+            raise SchemaError("a key reference names an epoch or wraps, not both")
+        if self.epoch is not None and len(self.epoch) != 32:
+            raise SchemaError("an epoch reference is a 32-byte entry id")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The signed part of an entry (field meanings in docs/record-format.md)."""
+
+    v: int
+    author: str
+    seq: int
+    prev: bytes | None
+    issued_at: int
+    kind: str
+    audience: tuple[str, ...]
+    body_hash: bytes
+    body_len: int
+    expires_at: int | None = None
+    guards: tuple[bytes, ...] = ()
+    key: KeyRef | None = None
+
+    def __post_init__(self) -> None:
+        _check_header(self)
+
+    def to_map(self) -> dict[str, Any]:
+        return to_map(self)
+
+    def aad(self) -> bytes:
+        """Associated data for the body cipher: the header without body hash and length."""
+        fields = self.to_map()
+        del fields["body_hash"], fields["body_len"]
+        return encode(fields)
+
+    def signing_bytes(self) -> bytes:
+        return SIGNING_CONTEXT + encode(self.to_map())
+
+
+def _check_header(h: Header) -> None:
+    if h.v != VERSION:
+        raise SchemaError(f"unknown header version {h.v}")
+    if h.author not in THRESHOLD_FEEDS:
+        check_member_id(h.author, "author")
+    if not 1 <= h.seq < 2**63:
+        raise SchemaError("seq starts at 1")
+    if (h.seq == 1) != (h.prev is None):
+        raise SchemaError("prev is null exactly for seq 1")
+    if h.prev is not None and len(h.prev) != 32:
+        raise SchemaError("prev is a 32-byte entry id")
+    kind = spec(h.kind)
+    if len(h.body_hash) != 32 or not 0 <= h.body_len <= MAX_BODY_BYTES:
+        raise SchemaError("body hash is 32 bytes and body length within limits")
+    if h.expires_at is not None and h.expires_at <= h.issued_at:
+        raise SchemaError("expires_at must be after issued_at")
+    if len(h.guards) > MAX_GUARDS or any(len(g) != 32 for g in h.guards):
+        raise SchemaError(f"at most {MAX_GUARDS} guard tags of 32 bytes")
+    if list(h.guards) != sorted(set(h.guards)):
+        raise SchemaError("guard tags are sorted and unique")
+    _check_audience(h, kind.keying)
+
+
+def _check_audience(h: Header, keying: str) -> None:
+    if keying == "public":
+        if h.audience != ("public",) or h.key is not None:
+            raise SchemaError(f"a {h.kind} entry is public and carries no key")
+        return
+    if h.key is None:
+        raise SchemaError(f"a {h.kind} entry needs a key reference")
+    if keying == "broadcast":
+        if h.audience != ("all",) or h.key.epoch is None:
+            raise SchemaError(f"a {h.kind} entry goes to all, under a sender-key epoch")
+        return
+    if not 1 <= len(h.audience) <= MAX_AUDIENCE or h.key.wraps is None:
+        raise SchemaError("a diffusion names its recipients and wraps a key for each")
+    for member in h.audience:
+        check_member_id(member, "recipient")
+    if list(h.audience) != sorted(set(h.audience)):
+        raise SchemaError("audience is sorted and unique")
+    if not set(h.audience) <= set(h.key.wraps):
+        raise SchemaError("every recipient needs a wrapped key")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A header, its signature, and the body if this node holds it."""
+
+    header: Header
+    signature: bytes
+    body: bytes | None = None
+
+    @property
+    def signed_header(self) -> bytes:
+        return encode({"header": self.header.to_map(), "sig": self.signature})
+
+    @property
+    def id(self) -> bytes:
+        return entry_id(self.signed_header)
+
+    def without_body(self) -> Entry:
+        return dataclasses.replace(self, body=None)
+
+    def to_wire(self) -> bytes:
+        """The entry as one canonical CBOR map (body null when detached)."""
+        return encode({"header": self.header.to_map(), "sig": self.signature, "body": self.body})
+
+
+def entry_id(signed_header: bytes) -> bytes:
+    """The entry id: BLAKE2b-256 of the signed header bytes."""
+    return blake2b256(signed_header)
+
+
+def body_hash(body: bytes) -> bytes:
+    return blake2b256(body)
+
+
+def decode_signed_header(data: bytes) -> tuple[Header, bytes]:
+    """Parse signed-header bytes (strict); returns the header and the signature."""
+    doc = decode(data, max_bytes=MAX_HEADER_BYTES)
+    if not isinstance(doc, dict) or set(doc) != {"header", "sig"}:
+        raise CodecError("a signed header is a map of header and sig")
+    return _header_and_sig(doc)
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Parse an entry from the wire (strict); SchemaError/CodecError on anything odd."""
+    doc = decode(data, max_bytes=MAX_ENTRY_BYTES)
+    if not isinstance(doc, dict) or set(doc) != {"header", "sig", "body"}:
+        raise CodecError("an entry is a map of header, sig and body")
+    header, sig = _header_and_sig(doc)
+    body = doc["body"]
+    if body is not None and not isinstance(body, bytes):
+        raise SchemaError("body is bytes or null")
+    return Entry(header, sig, body)
+
+
+def _header_and_sig(doc: dict[str, Any]) -> tuple[Header, bytes]:
+    sig = doc["sig"]
+    if not isinstance(sig, bytes) or len(sig) != 64:
+        raise SchemaError("sig is a 64-byte Ed25519 signature")
+    return from_map(Header, doc["header"], "header"), sig

@@ -1,0 +1,489 @@
+"""The append-only ledger over an ordered key-value store (sans-IO).
+
+Headers are written once and never removed; bodies sit beside them and are
+the only thing that can go (cancellation, update, expiry, CCF revocation),
+leaving a tombstone so the chain still verifies. Every ingest is one write
+batch; the caller chooses whether it is synced (a node syncs before it
+acknowledges). Time is an argument: this module reads no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.public import PrivateKey
+from noticenet.crypto import sender_keys
+from noticenet.crypto.errors import CryptoError, NoticenetError
+
+from . import enforcement, indexes
+from .codec import decode, encode
+from .entry import Entry, decode_signed_header, entry_id
+from .errors import ChainError, FeedFrozen, Gap, LedgerError, ProtocolError
+from .governance import GOVERNANCE_FEED, CCFAction, Roster
+from .guard_tags import tags_for
+from .keyspace import Txn, feed_prefix, header_key, key, parse_position, position, seq_bytes
+from .kinds import parse_body, spec, spec_of_update
+from .kvstore import KVStore
+from .lookup import Lookups
+from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
+from .sealing import body_key, open_body
+from .validation import check_chain, check_signature, is_expired, validate_entry
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"  # header and body stored
+    DUPLICATE = "duplicate"  # already held; nothing changed (or a missing body attached)
+    WITHHELD = "withheld"  # header stored, body refused (see `reason`)
+    EVIDENCE = "evidence"  # a second entry for a position: kept as equivocation evidence
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    id: bytes
+    author: str
+    seq: int
+    outcome: Outcome
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The member this ledger decrypts for: its id and X25519 secret."""
+
+    member: str
+    secret: PrivateKey
+
+
+@dataclass
+class LedgerStats:
+    """Counters a node exports as metrics."""
+
+    refusals: dict[str, int] = field(default_factory=dict)
+
+    def refuse(self, reason: str) -> None:
+        self.refusals[reason] = self.refusals.get(reason, 0) + 1
+
+
+class Ledger(Lookups):
+    """Every member's feed, with bodies, tombstones, guards and indexes."""
+
+    def __init__(
+        self,
+        store: KVStore,
+        anchor: bytes,
+        reader: Reader | None = None,
+        index_key: bytes = b"\x00" * 32,
+    ) -> None:
+        self.store = store
+        self.anchor = anchor
+        self.reader = reader
+        self.index_key = index_key
+        self.stats = LedgerStats()
+        self._epoch_keys: dict[bytes, bytes | None] = {}
+        self._roster: Roster | None = None
+        self._guard_key: bytes | None = None
+        self._load_roster()
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def roster(self) -> Roster | None:
+        return self._roster
+
+    @property
+    def guard_key(self) -> bytes | None:
+        return self._guard_key
+
+    def head(self, author: str) -> tuple[int, bytes] | None:
+        raw = self.store.get(key(b"f", author.encode()))
+        if raw is None:
+            return None
+        seq, eid = decode(raw)
+        return int(seq), bytes(eid)
+
+    def frontier(self) -> dict[str, tuple[int, bytes]]:
+        """The latest (seq, id) held per author."""
+        out = {}
+        for k, v in self.store.iterate(b"f/"):
+            seq, eid = decode(v)
+            out[k[2:].decode()] = (int(seq), bytes(eid))
+        return out
+
+    def signed_header(self, author: str, seq: int) -> bytes | None:
+        return self.store.get(header_key(author, seq))
+
+    def locate(self, eid: bytes) -> tuple[str, int] | None:
+        raw = self.store.get(key(b"e", eid))
+        return None if raw is None else parse_position(raw)
+
+    def entry(self, eid: bytes, with_body: bool = True) -> Entry | None:
+        """The entry with id `eid` (body attached if held and `with_body`)."""
+        where = self.locate(eid)
+        if where is None:
+            return None
+        return self.entry_at(*where, with_body=with_body)
+
+    def entry_at(self, author: str, seq: int, with_body: bool = True) -> Entry | None:
+        raw = self.signed_header(author, seq)
+        if raw is None:
+            return None
+        header, sig = decode_signed_header(raw)
+        body = self.store.get(key(b"b", entry_id(raw))) if with_body else None
+        return Entry(header, sig, body)
+
+    def feed(self, author: str, from_seq: int = 1) -> Iterator[Entry]:
+        """The author's entries from `from_seq` on, in order, with the bodies held."""
+        for _, raw in self.store.iterate(feed_prefix(author), start=header_key(author, from_seq)):
+            header, sig = decode_signed_header(raw)
+            yield Entry(header, sig, self.store.get(key(b"b", entry_id(raw))))
+
+    def tombstone(self, eid: bytes) -> dict[str, Any] | None:
+        raw = self.store.get(key(b"t", eid))
+        return None if raw is None else dict(decode(raw))
+
+    def ccf_status(self, eid: bytes) -> dict[str, Any] | None:
+        """`{"state": "blocked"|"revoked", "by": action id}` or None."""
+        raw = self.store.get(key(b"s", eid))
+        return None if raw is None else dict(decode(raw))
+
+    def hidden(self, eid: bytes) -> bool:
+        """True if a CCF block or revocation keeps this entry's body from every answer."""
+        return self.store.get(key(b"s", eid)) is not None
+
+    def frozen_from(self, author: str) -> int | None:
+        raw = self.store.get(key(b"z", author.encode()))
+        return None if raw is None else int(decode(raw))
+
+    def equivocations(self) -> list[tuple[str, int, bytes]]:
+        """(author, seq, evidence signed header) for every equivocation seen."""
+        out = []
+        for k, v in self.store.iterate(b"q/"):
+            author, seq = parse_position(k[2:-32])
+            out.append((author, seq, v))
+        return out
+
+    def evidence(self) -> dict[bytes, str]:
+        """Entries whose bodies were refused as evidence against their author."""
+        return {k[2:]: decode(v) for k, v in self.store.iterate(b"d/")}
+
+    def read(self, eid: bytes) -> Any:
+        """The decrypted record of `eid`, unless hidden, purged or not addressed to us."""
+        from .errors import NotFound
+
+        if self.hidden(eid):
+            raise NotFound("entry is blocked or revoked by the CCF")
+        entry = self.entry(eid)
+        if entry is None or entry.body is None:
+            raise NotFound("no such entry, or its body is not held")
+        return open_body(entry, self._key_for(entry))
+
+    def epoch_key(self, epoch_id: bytes) -> bytes | None:
+        """Our unwrapped key of a sender-key epoch (cached), or None if not a reader."""
+        if epoch_id not in self._epoch_keys:
+            self._epoch_keys[epoch_id] = self._unwrap_epoch(epoch_id)
+        return self._epoch_keys[epoch_id]
+
+    def _unwrap_epoch(self, epoch_id: bytes) -> bytes | None:
+        if self.reader is None:
+            return None
+        entry = self.entry(epoch_id)
+        if entry is None or entry.header.kind != "key_epoch" or entry.body is None:
+            return None
+        epoch: KeyEpoch = open_body(entry, None)
+        wrapped = epoch.wraps.get(self.reader.member)
+        if wrapped is None:
+            return None
+        try:
+            return sender_keys.unwrap(wrapped, self.reader.secret)
+        except CryptoError:
+            return None
+
+    def remember_epoch_key(self, epoch_id: bytes, epoch_key: bytes) -> None:
+        """Cache an epoch key this node drew itself (its entry is about to be stored)."""
+        self._epoch_keys[epoch_id] = epoch_key
+
+    def _key_for(self, entry: Entry) -> bytes | None:
+        if spec(entry.header.kind).keying == "public" or self.reader is None:
+            return None
+        return body_key(entry.header, self.reader.member, self.reader.secret, self.epoch_key)
+
+    # -- writing -----------------------------------------------------------
+
+    def ingest(self, entry: Entry, now_ms: int, sync: bool = True) -> IngestResult:
+        """Verify and store one entry in one write batch (raises on invalid entries)."""
+        txn = Txn(self.store)
+        result = self._ingest(txn, entry, now_ms)
+        txn.commit(sync=sync)
+        self._after_commit(txn)
+        return result
+
+    def ingest_many(
+        self,
+        entries: list[Entry],
+        now_ms: int,
+        sync: bool = True,
+        extra: dict[bytes, bytes] | None = None,
+    ) -> list[IngestResult | NoticenetError]:
+        """Ingest a batch in one write; each entry's result or the error that refused it.
+
+        `extra` adds the caller's own bookkeeping keys to the same batch.
+        """
+        txn = Txn(self.store)
+        for k, v in (extra or {}).items():
+            txn.put(k, v)
+        results: list[IngestResult | NoticenetError] = []
+        for entry in entries:
+            try:
+                results.append(self._ingest(txn, entry, now_ms))
+            except NoticenetError as exc:
+                self.stats.refuse(type(exc).__name__)
+                results.append(exc)
+        txn.commit(sync=sync)
+        self._after_commit(txn)
+        return results
+
+    def _after_commit(self, txn: Txn) -> None:
+        if key(b"m", b"roster") in txn.committed:
+            self._load_roster()
+
+    def _ingest(self, txn: Txn, entry: Entry, now_ms: int) -> IngestResult:
+        h, eid = entry.header, entry.id
+        existing = txn.get(header_key(h.author, h.seq))
+        if existing is not None:
+            return self._again(txn, entry, existing, now_ms)
+        frozen = txn.get(key(b"z", h.author.encode()))
+        if frozen is not None and h.seq >= int(decode(frozen)):
+            raise FeedFrozen(f"feed {h.author} is frozen from seq {int(decode(frozen))}")
+        roster = self._pending_roster(txn)
+        validate_entry(entry, roster, now_ms, self.anchor)
+        head_raw = txn.get(key(b"f", h.author.encode()))
+        head = None if head_raw is None else tuple(decode(head_raw))
+        if head is not None and h.seq > int(head[0]) + 1 or head is None and h.seq > 1:
+            raise Gap(h.author, 0 if head is None else int(head[0]), h.seq)
+        check_chain(h, None if head is None else (int(head[0]), bytes(head[1])))
+        if spec(h.kind).keying == "public" and entry.body is None:
+            raise ChainError(f"a {h.kind} entry must travel with its body")
+        raw = entry.signed_header
+        txn.put(header_key(h.author, h.seq), raw)
+        txn.put(key(b"e", eid), position(h.author, h.seq))
+        txn.put(key(b"f", h.author.encode()), encode([h.seq, eid]))
+        if entry.body is None:
+            return IngestResult(eid, h.author, h.seq, Outcome.STORED, "header only")
+        return self._place_body(txn, entry, now_ms)
+
+    def _again(self, txn: Txn, entry: Entry, existing: bytes, now_ms: int) -> IngestResult:
+        """An entry for a position we hold: a replay, a body for a bare header, or a fork."""
+        h, eid = entry.header, entry.id
+        if entry_id(existing) == eid:
+            held = txn.get(key(b"b", eid)) is not None or txn.get(key(b"t", eid)) is not None
+            if held or entry.body is None:
+                return IngestResult(eid, h.author, h.seq, Outcome.DUPLICATE)
+            validate_entry(entry, self._pending_roster(txn), now_ms, self.anchor)
+            return self._place_body(txn, entry, now_ms)
+        check_signature(entry, self._pending_roster(txn), self.anchor)
+        txn.put(key(b"q", position(h.author, h.seq) + eid), entry.signed_header)
+        frozen = txn.get(key(b"z", h.author.encode()))
+        if frozen is None or int(decode(frozen)) > h.seq:
+            txn.put(key(b"z", h.author.encode()), encode(h.seq))
+        self.stats.refuse("Equivocation")
+        return IngestResult(eid, h.author, h.seq, Outcome.EVIDENCE, "equivocation")
+
+    def _place_body(self, txn: Txn, entry: Entry, now_ms: int) -> IngestResult:
+        """Store the body, or a tombstone if it must not be kept; apply its effects."""
+        h, eid = entry.header, entry.id
+        assert entry.body is not None
+        reason = self._withhold_reason(txn, entry, now_ms)
+        record = None
+        if reason is None:
+            record, reason = self._readable_record(txn, entry)
+        if reason is not None:
+            self.tombstone_body(txn, eid, reason, now_ms)
+            self.stats.refuse(reason)
+            return IngestResult(eid, h.author, h.seq, Outcome.WITHHELD, reason)
+        txn.put(key(b"b", eid), entry.body)
+        if h.expires_at is not None:
+            txn.put(key(b"x", seq_bytes(h.expires_at) + eid), b"")
+        if record is not None:
+            self._apply(txn, entry, record, now_ms)
+        return IngestResult(eid, h.author, h.seq, Outcome.STORED)
+
+    def _withhold_reason(self, txn: Txn, entry: Entry, now_ms: int) -> str | None:
+        eid = entry.id
+        status = txn.get(key(b"s", eid))
+        if status is not None and decode(status)["state"] == "revoked":
+            return "revoked"
+        if enforcement.guarded(txn, entry):
+            return "reentry-blocked"
+        cancel = txn.get(key(b"c", eid))
+        if cancel is not None and decode(cancel) == entry.header.author:
+            return "cancelled"
+        if is_expired(entry.header, now_ms):
+            return "expired"
+        return None
+
+    def _readable_record(self, txn: Txn, entry: Entry) -> tuple[Any, str | None]:
+        """Decrypt if we can; a body that fails to open or lies about its tags is refused."""
+        keying = spec(entry.header.kind).keying
+        try:
+            if keying == "public":
+                return open_body(entry, None), None
+            key_ = self._key_for_txn(txn, entry)
+            if key_ is None:
+                return None, None
+            record = open_body(entry, key_)
+        except CryptoError as exc:
+            if self.reader is not None and self.reader.member in entry.header.audience:
+                return None, self._evidence(txn, entry, f"body does not open: {type(exc).__name__}")
+            return None, None
+        except ProtocolError as exc:
+            return None, self._evidence(txn, entry, f"body is not a valid record: {exc}")
+        inner = _indexed_record(record)
+        guard_key = self._pending_guard_key(txn)
+        if guard_key is not None and tags_for(inner, guard_key) != entry.header.guards:
+            return None, self._evidence(txn, entry, "guard tags do not match the body")
+        return record, None
+
+    def _key_for_txn(self, txn: Txn, entry: Entry) -> bytes | None:
+        if self.reader is None:
+            return None
+        if entry.header.key is not None and entry.header.key.epoch is not None:
+            epoch = entry.header.key.epoch
+            if epoch not in self._epoch_keys or self._epoch_keys[epoch] is None:
+                self._epoch_keys.pop(epoch, None)
+                key_ = self._unwrap_epoch_txn(txn, epoch)
+                if key_ is None:
+                    return None
+                self._epoch_keys[epoch] = key_
+        try:
+            return self._key_for(entry)
+        except CryptoError:
+            return None
+
+    def _unwrap_epoch_txn(self, txn: Txn, epoch_id: bytes) -> bytes | None:
+        where = txn.get(key(b"e", epoch_id))
+        body = txn.get(key(b"b", epoch_id))
+        if where is None or body is None or self.reader is None:
+            return None
+        try:
+            epoch = parse_body("key_epoch", decode(body))
+            wrapped = epoch.wraps.get(self.reader.member)
+            return None if wrapped is None else sender_keys.unwrap(wrapped, self.reader.secret)
+        except NoticenetError:
+            return None
+
+    def _evidence(self, txn: Txn, entry: Entry, what: str) -> str:
+        txn.put(key(b"d", entry.id), encode(what))
+        return "evidence"
+
+    def _apply(self, txn: Txn, entry: Entry, record: Any, now_ms: int) -> None:
+        """The effects of a stored entry: indexes, roster, cancellations, CCF actions."""
+        h, eid = entry.header, entry.id
+        if isinstance(record, Roster):
+            if h.author != GOVERNANCE_FEED:
+                raise LedgerError("a roster comes only from the governance feed")
+            txn.put(key(b"m", b"roster"), eid)
+        elif isinstance(record, Cancellation | Update):
+            self._supersede(
+                txn,
+                h.author,
+                record.target,
+                "cancelled" if isinstance(record, Cancellation) else "updated",
+                now_ms,
+            )
+        elif isinstance(record, CCFAction):
+            enforcement.apply(self, txn, eid, record, now_ms)
+        elif isinstance(record, PurgeReceipt):
+            txn.put(key(b"p", record.action, h.author.encode()), eid)
+        if spec(h.kind).keying != "public":
+            indexes.add(txn, self.index_key, eid, _indexed_record(record))
+            txn.put(key(b"k", h.kind.encode(), seq_bytes(h.issued_at), eid), b"")
+
+    def _supersede(self, txn: Txn, author: str, target: bytes, reason: str, now_ms: int) -> None:
+        where = txn.get(key(b"e", target))
+        if where is None:
+            txn.put(key(b"c", target), encode(author))
+            return
+        if parse_position(where)[0] != author:
+            self.stats.refuse("foreign-cancel")
+            return
+        self.tombstone_body(txn, target, reason, now_ms)
+
+    def tombstone_body(
+        self, txn: Txn, eid: bytes, reason: str, now_ms: int, by: bytes = b""
+    ) -> None:
+        """Delete a body with its indexes and expiry slot; leave a tombstone. Same batch."""
+        body = txn.get(key(b"b", eid))
+        if body is not None:
+            where = txn.get(key(b"e", eid))
+            if where is not None:
+                author, seq = parse_position(where)
+                raw = txn.get(header_key(author, seq))
+                if raw is not None:
+                    header, _ = decode_signed_header(raw)
+                    if header.expires_at is not None:
+                        txn.delete(key(b"x", seq_bytes(header.expires_at) + eid))
+            txn.delete(key(b"b", eid))
+        indexes.remove(txn, eid)
+        txn.put(key(b"t", eid), encode({"reason": reason, "at": now_ms, "by": by}))
+
+    # -- maintenance -------------------------------------------------------
+
+    def purge_expired(self, now_ms: int, limit: int = 10_000) -> int:
+        """Purge bodies whose expiry has passed; returns how many went."""
+        txn = Txn(self.store)
+        gone = 0
+        for k, _ in self.store.iterate(b"x/"):
+            expires_at = int.from_bytes(k[2:10], "big")
+            if expires_at > now_ms or gone >= limit:
+                break
+            self.tombstone_body(txn, k[10:], "expired", now_ms)
+            gone += 1
+        txn.commit(sync=True)
+        return gone
+
+    # -- roster ------------------------------------------------------------
+
+    def _load_roster(self) -> None:
+        rid = self.store.get(key(b"m", b"roster"))
+        if rid is None:
+            return
+        body = self.store.get(key(b"b", rid))
+        if body is None:
+            raise LedgerError("the current roster's body is missing")
+        self._roster = parse_body("roster", decode(body))
+        self._guard_key = self._unwrap_guard_key(self._roster)
+
+    def _unwrap_guard_key(self, roster: Roster) -> bytes | None:
+        if self.reader is None or self.reader.member not in roster.guard_key_wraps:
+            return None
+        try:
+            return sender_keys.unwrap(
+                roster.guard_key_wraps[self.reader.member], self.reader.secret
+            )
+        except CryptoError:
+            return None
+
+    def _pending_roster(self, txn: Txn) -> Roster | None:
+        rid = txn.pending.get(key(b"m", b"roster"))
+        if rid is None:
+            return self._roster
+        body = txn.get(key(b"b", rid))
+        assert body is not None
+        roster: Roster = parse_body("roster", decode(body))
+        return roster
+
+    def _pending_guard_key(self, txn: Txn) -> bytes | None:
+        if key(b"m", b"roster") in txn.pending:
+            roster = self._pending_roster(txn)
+            return None if roster is None else self._unwrap_guard_key(roster)
+        return self._guard_key
+
+
+def _indexed_record(record: Any) -> Any:
+    """An update is indexed (and guarded) as the record it carries."""
+    if isinstance(record, Update):
+        return parse_body(spec_of_update(record).name, record.record["record"])
+    return record

@@ -1,0 +1,98 @@
+"""Real-time lookups over the indexes: border checks, person search, DNA matching.
+
+Every answer leaves out entries the CCF has blocked or revoked and entries
+whose body is gone, so a hidden record never shows up, whatever the index holds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .indexes import lookup
+from .keyspace import key
+from .mrz import parse_mrz
+from .normalise import (
+    name_key,
+    normalise_date,
+    normalise_document_number,
+    normalise_make,
+    normalise_serial,
+    normalise_vin,
+    person_key,
+)
+
+if TYPE_CHECKING:
+    from .dna import DNAMatch
+    from .ledger import Ledger
+    from .records import DNARecord
+
+
+class Lookups:
+    """Index lookups, mixed into the Ledger."""
+
+    def _visible(self: Ledger, ids: list[bytes]) -> list[bytes]:
+        return [i for i in ids if not self.hidden(i) and self.store.get(key(b"b", i)) is not None]
+
+    def _find(self: Ledger, index: str, *parts: str) -> list[bytes]:
+        return self._visible(lookup(self.store, self.index_key, index, parts))
+
+    def find_document(self: Ledger, issuing_country: str, number: str) -> list[bytes]:
+        """SLTD entries for a travel document (issuing country + number)."""
+        return self._find("document", issuing_country.upper(), normalise_document_number(number))
+
+    def find_mrz(self: Ledger, lines: list[str]) -> list[bytes]:
+        """SLTD entries for the document in a machine-readable zone (checked first)."""
+        mrz = parse_mrz(lines)
+        return self.find_document(mrz.issuing_state, mrz.document_number)
+
+    def find_vin(self: Ledger, vin: str) -> list[bytes]:
+        return self._find("vin", normalise_vin(vin))
+
+    def find_firearm(self: Ledger, make: str, serial: str) -> list[bytes]:
+        return self._find("firearm", normalise_make(make), normalise_serial(serial))
+
+    def find_person(
+        self: Ledger, name: str, forename: str = "", date_of_birth: str = ""
+    ) -> list[bytes]:
+        """Persons by name (+ date of birth), tolerant to case, accents and transliteration."""
+        if date_of_birth:
+            return self._find("person", person_key(forename, name), normalise_date(date_of_birth))
+        if forename:
+            return self._find("name", person_key(forename, name))
+        tokens = name_key(name).split()
+        if not tokens:
+            return []
+        found = [set(self._find("name", t)) for t in tokens]
+        common = set.intersection(*found)
+        return sorted(common)
+
+    def dna_match(
+        self: Ledger, probe: DNARecord, min_loci: int = 8
+    ) -> list[tuple[bytes, DNAMatch]]:
+        """Stored DNA profiles sharing loci with `probe`, best first, with match reports."""
+        from .dna import match, profile_index_keys
+
+        profile: Any = probe.profile()
+        candidates: dict[bytes, int] = {}
+        for term in profile_index_keys(profile):
+            for eid in self._find("dna", term):
+                candidates[eid] = candidates.get(eid, 0) + 1
+        reports = []
+        for eid in sorted(candidates, key=lambda e: (-candidates[e], e)):
+            record = self.read(eid)
+            report = match(profile, record.profile(), min_loci=min_loci)
+            if report.matching:
+                reports.append((eid, report))
+        return reports
+
+    def recent(self: Ledger, kind: str, limit: int = 50) -> list[bytes]:
+        """The latest readable entries of `kind`, newest first."""
+        prefix = key(b"k", kind.encode()) + b"/"
+        out: list[bytes] = []
+        for k, _ in self.store.iterate(prefix, reverse=True):
+            eid = k[-32:]
+            if self._visible([eid]):
+                out.append(eid)
+                if len(out) >= limit:
+                    break
+        return out

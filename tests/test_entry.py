@@ -1,0 +1,97 @@
+"""Entries end to end without a ledger: encode, sign, encrypt, decrypt, verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from noticenet.crypto import sender_keys
+from noticenet.crypto.errors import BadSignature, DecryptionFailed, NotARecipient
+from noticenet.protocol.devnet import DevNet
+from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.errors import BodyMismatch, ProtocolError
+from noticenet.protocol.guard_tags import tags_for
+from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, open_body, seal_entry
+from noticenet.protocol.validation import validate_entry
+
+from .conftest import NOW
+from .samples import diffusion, records
+
+DAY = 86_400_000
+
+
+def _broadcast(devnet: DevNet, kind: str, record: Any) -> tuple[Entry, bytes]:
+    fra = devnet.member("FRA")
+    epoch_key = sender_keys.new_key()
+    draft = Draft(
+        "FRA", 2, b"\x01" * 32, NOW, kind, record, NOW + DAY, tags_for(record, devnet.guard_key)
+    )
+    return seal_entry(draft, EpochKeying(b"\x02" * 32, epoch_key), fra.keys.sign), epoch_key
+
+
+@pytest.mark.parametrize("kind", sorted(records()))
+def test_round_trip_every_kind(devnet: DevNet, kind: str) -> None:
+    record = records()[kind]
+    entry, epoch_key = _broadcast(devnet, kind, record)
+    wire = entry.to_wire()
+    back = decode_entry(wire)
+    assert back == entry and back.to_wire() == wire
+    validate_entry(back, devnet.roster, NOW)
+    key = sender_keys.entry_key(epoch_key, "FRA", 2)
+    assert open_body(back, key) == record
+    assert back.header.guards == tags_for(record, devnet.guard_key)
+
+
+def test_diffusion_recipients_read_and_others_cannot(devnet: DevNet) -> None:
+    fra = devnet.member("FRA")
+    chosen = {m: devnet.member(m).keys.public.encryption_key for m in ("DEU", "USA", "CCF", "FRA")}
+    draft = Draft("FRA", 1, None, NOW, "diffusion", diffusion(), NOW + DAY)
+    entry = seal_entry(draft, ChosenKeying(chosen), fra.keys.sign)
+    validate_entry(entry, devnet.roster, NOW)
+    assert entry.header.audience == ("CCF", "DEU", "FRA", "USA")
+    for member in chosen:
+        assert entry.header.key is not None and entry.header.key.wraps is not None
+        secret = devnet.member(member).keys.encryption
+        key = sender_keys.unwrap(entry.header.key.wraps[member], secret)
+        assert open_body(entry, key) == diffusion()
+    outsider = devnet.member("BRA").keys.encryption
+    for wrapped in entry.header.key.wraps.values():
+        with pytest.raises(NotARecipient):
+            sender_keys.unwrap(wrapped, outsider)
+    with pytest.raises(DecryptionFailed):
+        open_body(entry, sender_keys.new_key())
+
+
+def _flip(data: bytes, bit: int) -> bytes:
+    out = bytearray(data)
+    out[bit // 8] ^= 1 << (bit % 8)
+    return bytes(out)
+
+
+def test_every_flipped_bit_is_rejected(devnet: DevNet) -> None:
+    """One flipped bit anywhere in header, signature or body is caught, typed."""
+    entry, epoch_key = _broadcast(devnet, "notice.red", records()["notice.red"])
+    key = sender_keys.entry_key(epoch_key, "FRA", 2)
+    wire = entry.to_wire()
+    for bit in range(len(wire) * 8):
+        mutated = _flip(wire, bit)
+        with pytest.raises((ProtocolError, BadSignature, DecryptionFailed)):
+            parsed = decode_entry(mutated)
+            validate_entry(parsed, devnet.roster, NOW)
+            open_body(parsed, key)
+
+
+def test_flipped_body_bit_is_a_body_mismatch(devnet: DevNet) -> None:
+    entry, _ = _broadcast(devnet, "sltd", records()["sltd"])
+    assert entry.body is not None
+    bad = Entry(entry.header, entry.signature, _flip(entry.body, 77))
+    with pytest.raises(BodyMismatch):
+        validate_entry(bad, devnet.roster, NOW)
+
+
+def test_flipped_signature_bit_is_a_bad_signature(devnet: DevNet) -> None:
+    entry, _ = _broadcast(devnet, "sltd", records()["sltd"])
+    bad = Entry(entry.header, _flip(entry.signature, 5), entry.body)
+    with pytest.raises(BadSignature):
+        validate_entry(bad, devnet.roster, NOW)

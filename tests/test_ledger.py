@@ -1,0 +1,241 @@
+"""The ledger, run against both store backends (memory and LevelDB)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from noticenet.protocol.devnet import DevNet
+from noticenet.protocol.entry import Entry
+from noticenet.protocol.errors import ChainError, FeedFrozen, Gap, NotFound, UnknownAuthor
+from noticenet.protocol.ledger import Ledger, Outcome
+from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.records import Cancellation, Update
+from noticenet.protocol.schema import to_map
+from noticenet.protocol.sealing import Draft, seal_entry
+
+from .conftest import NOW
+from .samples import diffusion, document, notice, person, records, vehicle
+
+Make = Callable[..., tuple[Ledger, Publisher]]
+DAY = 86_400_000
+
+
+def copy_feed(src: Ledger, dst: Ledger, author: str, now: int = NOW) -> None:
+    for entry in src.feed(author):
+        dst.ingest(entry, now)
+
+
+def test_publish_assigns_seq_and_chains(make_ledger: Make) -> None:
+    ledger, pub = make_ledger("FRA")
+    first = pub.publish("notice.red", notice(), NOW)
+    second = pub.publish("sltd", document(), NOW + 1)
+    # the first broadcast opened a key epoch: epoch(1), notice(2), sltd(3)
+    assert first.header.seq == 2 and second.header.seq == 3
+    assert second.header.prev == first.id
+    assert ledger.head("FRA") == (3, second.id)
+    assert ledger.read(first.id) == notice()
+    assert ledger.read(second.id) == document()
+
+
+def test_every_kind_replicates_and_reads(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    published = {kind: pub.publish(kind, rec, NOW) for kind, rec in records().items()}
+    copy_feed(fra, deu, "FRA")
+    assert deu.frontier()["FRA"] == fra.frontier()["FRA"]
+    for kind, entry in published.items():
+        assert deu.read(entry.id) == records()[kind]
+
+
+def test_partner_reads_only_scoped_kinds(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    europol, _ = make_ledger("EUROPOL")
+    red = pub.publish("notice.red", notice(), NOW)
+    doc = pub.publish("sltd", document(), NOW)
+    copy_feed(fra, europol, "FRA")
+    assert europol.read(doc.id) == document()
+    from noticenet.crypto.errors import NotARecipient
+
+    with pytest.raises(NotARecipient):
+        europol.read(red.id)
+
+
+def test_diffusion_reaches_only_its_audience(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    entry = pub.publish("diffusion", diffusion(("DEU",)), NOW, recipients=("DEU",))
+    for member, readable in (("DEU", True), ("CCF", True), ("USA", False)):
+        other, _ = make_ledger(member)
+        copy_feed(fra, other, "FRA")
+        if readable:
+            assert other.read(entry.id) == diffusion(("DEU",))
+        else:
+            from noticenet.crypto.errors import NotARecipient
+
+            with pytest.raises(NotARecipient):
+                other.read(entry.id)
+
+
+def test_gap_is_refused_and_names_what_to_fetch(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    for i in range(3):
+        pub.publish("vehicle", vehicle(), NOW + i)
+    entries = list(fra.feed("FRA"))
+    with pytest.raises(Gap) as caught:
+        deu.ingest(entries[2], NOW)
+    assert caught.value.have == 0 and caught.value.author == "FRA"
+    assert deu.head("FRA") is None
+    for entry in entries:
+        deu.ingest(entry, NOW)
+    assert deu.head("FRA") == fra.head("FRA")
+
+
+def test_replays_are_idempotent(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    pub.publish("sltd", document(), NOW)
+    copy_feed(fra, deu, "FRA")
+    before = list(deu.store.iterate())
+    for entry in fra.feed("FRA"):
+        assert deu.ingest(entry, NOW).outcome is Outcome.DUPLICATE
+    assert list(deu.store.iterate()) == before
+
+
+def test_equivocation_is_kept_as_evidence_and_freezes_feed(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    entry = pub.publish("firearm", records()["firearm"], NOW)
+    copy_feed(fra, deu, "FRA")
+    h = entry.header
+    fork = seal_entry(
+        Draft("FRA", h.seq, h.prev, NOW + 5, "cancel", Cancellation(target=b"\x00" * 32)),
+        None,
+        devnet.member("FRA").keys.sign,
+    )
+    result = deu.ingest(fork, NOW)
+    assert result.outcome is Outcome.EVIDENCE
+    assert deu.equivocations() == [("FRA", h.seq, fork.signed_header)]
+    assert deu.frozen_from("FRA") == h.seq
+    assert deu.head("FRA") == (h.seq, entry.id)  # the first entry stays
+    pub.publish("vehicle", vehicle(), NOW + 6)
+    with pytest.raises(FeedFrozen):
+        deu.ingest(list(fra.feed("FRA", h.seq + 1))[0], NOW)
+
+
+def test_forged_chain_is_refused(make_ledger: Make, devnet: DevNet) -> None:
+    fra, pub = make_ledger("FRA")
+    pub.publish("vehicle", vehicle(), NOW)
+    bad = seal_entry(
+        Draft("FRA", 3, b"\x09" * 32, NOW, "cancel", Cancellation(target=b"\x00" * 32)),
+        None,
+        devnet.member("FRA").keys.sign,
+    )
+    with pytest.raises(ChainError):
+        fra.ingest(bad, NOW)
+
+
+def test_unknown_author_is_refused(make_ledger: Make) -> None:
+    from noticenet.crypto.keys import MemberKeys
+
+    fra, _ = make_ledger("FRA")
+    stranger = MemberKeys(b"\x05" * 32)
+    entry = seal_entry(
+        Draft("XXX", 1, None, NOW, "cancel", Cancellation(target=b"\x00" * 32)), None, stranger.sign
+    )
+    with pytest.raises(UnknownAuthor):
+        fra.ingest(entry, NOW)
+    assert fra.head("XXX") is None
+
+
+def test_cancellation_purges_body_and_indexes(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    doc = pub.publish("sltd", document(), NOW)
+    copy_feed(fra, deu, "FRA")
+    assert deu.find_document("UTO", "L898902C3") == [doc.id]
+    pub.publish("cancel", Cancellation(target=doc.id, reason="found"), NOW + 1)
+    copy_feed(fra, deu, "FRA")
+    for ledger in (fra, deu):
+        assert ledger.find_document("UTO", "L898902C3") == []
+        assert ledger.tombstone(doc.id)["reason"] == "cancelled"
+        with pytest.raises(NotFound):
+            ledger.read(doc.id)
+        assert not any(k.startswith(b"i/") for k, _ in ledger.store.iterate(b"i/"))
+
+
+def test_cancellation_before_target_applies_on_arrival(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    doc = pub.publish("sltd", document(), NOW)
+    cancel = pub.publish("cancel", Cancellation(target=doc.id), NOW + 1)
+    entries = list(fra.feed("FRA"))
+    for entry in entries[:-2]:
+        deu.ingest(entry, NOW)
+    # body arrives detached first: headers only, then the cancellation, then the body
+    deu.ingest(entries[-2].without_body(), NOW)
+    deu.ingest(cancel, NOW)
+    assert deu.ingest(entries[-2], NOW).outcome is Outcome.DUPLICATE
+    assert deu.find_document("UTO", "L898902C3") == []
+
+
+def test_update_replaces_the_record(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    old = pub.publish("sltd", document(), NOW)
+    new_doc = document()
+    new = pub.publish(
+        "update", Update(target=old.id, record={"kind": "sltd", "record": to_map(new_doc)}), NOW
+    )
+    assert fra.tombstone(old.id)["reason"] == "updated"
+    assert fra.find_document("UTO", "L898902C3") == [new.id]
+
+
+def test_expiry_purges_bodies_and_indexes(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    short = pub.publish("sltd", document(), NOW, expires_at=NOW + DAY)
+    long = pub.publish("sltd", document("X1234567", "FRA"), NOW, expires_at=NOW + 30 * DAY)
+    assert fra.purge_expired(NOW + DAY - 1) == 0
+    assert fra.purge_expired(NOW + DAY) == 1
+    assert fra.tombstone(short.id)["reason"] == "expired"
+    assert fra.find_document("UTO", "L898902C3") == []
+    assert fra.find_document("FRA", "X1234567") == [long.id]
+    assert fra.entry(short.id) is not None  # the header stays
+
+
+def test_expired_entries_arrive_without_body(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    doc = pub.publish("sltd", document(), NOW, expires_at=NOW + DAY)
+    copy_feed(fra, deu, "FRA", now=NOW + 2 * DAY)
+    assert deu.tombstone(doc.id)["reason"] == "expired"
+
+
+def test_person_search_is_tolerant(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    subject = person("Müller", "Jürgen", "1970-01-02")
+    entry = pub.publish("notice.red", notice(subject), NOW)
+    assert fra.find_person("MUELLER", "jurgen", "1970-01-02") == [entry.id]
+    assert entry.id in fra.find_person("muller", "Jürgen")
+
+
+def test_dna_match_reports_loci(make_ledger: Make) -> None:
+    from .samples import dna
+
+    fra, pub = make_ledger("FRA")
+    entry = pub.publish("dna", dna(), NOW)
+    matches = fra.dna_match(dna())
+    assert [m[0] for m in matches] == [entry.id]
+    report = matches[0][1]
+    assert report.compared == 10 and report.matching == 10
+
+
+def test_new_ledger_needs_roster_first(make_ledger: Make) -> None:
+    fra, pub = make_ledger("FRA")
+    entry = pub.publish("vehicle", vehicle(), NOW)
+    empty, _ = make_ledger("DEU", genesis=False)
+    with pytest.raises(UnknownAuthor):
+        empty.ingest(list(fra.feed("FRA"))[0], NOW)
+    assert isinstance(entry, Entry)
