@@ -53,8 +53,54 @@ def encode(value: Any) -> bytes:
     return data
 
 
-def _no_tags(decoder: Any, tag: Any) -> Any:
-    raise CodecError(f"CBOR tag {tag.tag} is not allowed")
+def _scan(data: bytes) -> None:
+    """Walk the item heads once before cbor2 sees the bytes.
+
+    Rejects what the data model excludes (tags, floats and simple values other
+    than false/true/null, indefinite lengths), nesting past MAX_DEPTH, lengths
+    past the end and trailing bytes, in time linear in the input. cbor2 would
+    otherwise expand tags such as shared references, which costs far more
+    than the input's size.
+    """
+    pos, end = 0, len(data)
+    remaining = [1]  # items still to read at each open nesting level
+    while remaining:
+        if remaining[-1] == 0:
+            remaining.pop()
+            continue
+        remaining[-1] -= 1
+        if pos >= end:
+            raise CodecError("truncated input")
+        head = data[pos]
+        major, info = head >> 5, head & 31
+        pos += 1
+        if info < 24:
+            arg = info
+        elif info < 28:
+            size = 1 << (info - 24)
+            if pos + size > end:
+                raise CodecError("truncated input")
+            arg = int.from_bytes(data[pos : pos + size], "big")
+            pos += size
+        else:
+            raise CodecError("indefinite lengths and reserved values are not allowed")
+        if major == 6:
+            raise CodecError("CBOR tags are not allowed")
+        if major == 7 and not 20 <= info <= 22:
+            raise CodecError("floats and simple values other than false/true/null are not allowed")
+        if major in (2, 3):
+            if arg > end - pos:
+                raise CodecError("string runs past the end of the input")
+            pos += arg
+        elif major in (4, 5):
+            count = arg * (2 if major == 5 else 1)
+            if count > end - pos:
+                raise CodecError("container claims more items than the input holds")
+            remaining.append(count)
+            if count and len(remaining) > MAX_DEPTH + 1:
+                raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+    if pos != end:
+        raise CodecError("trailing bytes after the item")
 
 
 def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
@@ -71,14 +117,13 @@ def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
         raise CodecError(f"input is {len(data)} bytes, limit {max_bytes}")
     if not data:
         raise CodecError("empty input")
+    _scan(data)
     try:
         value = cbor2.loads(
             data,
             max_depth=MAX_DEPTH + 1,
             allow_indefinite=False,
             allow_duplicate_keys=False,
-            tag_hook=_no_tags,
-            semantic_decoders={},
         )
     except CodecError:
         raise

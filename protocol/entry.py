@@ -30,6 +30,7 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_ENTRY_BYTES = MAX_BODY_BYTES + MAX_HEADER_BYTES
 MAX_GUARDS = 16
 MAX_AUDIENCE = 256
+WRAP_SIZE = 80  # sealed box of a 32-byte key: 32 ephemeral + 32 + 16 tag
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,10 @@ def _check_audience(h: Header, keying: str) -> None:
         check_member_id(member, "recipient")
     if list(h.audience) != sorted(set(h.audience)):
         raise SchemaError("audience is sorted and unique")
-    if not set(h.audience) <= set(h.key.wraps):
-        raise SchemaError("every recipient needs a wrapped key")
+    if set(h.audience) != set(h.key.wraps):
+        raise SchemaError("a key is wrapped for exactly the recipients")
+    if any(len(w) != WRAP_SIZE for w in h.key.wraps.values()):
+        raise SchemaError(f"a wrapped key is a {WRAP_SIZE}-byte sealed box")
 
 
 @dataclass(frozen=True)
@@ -184,4 +187,7 @@ def _header_and_sig(doc: dict[str, Any]) -> tuple[Header, bytes]:
     sig = doc["sig"]
     if not isinstance(sig, bytes) or len(sig) != 64:
         raise SchemaError("sig is a 64-byte Ed25519 signature")
-    return from_map(Header, doc["header"], "header"), sig
+    header = from_map(Header, doc["header"], "header")
+    if header.to_map() != doc["header"]:
+        raise CodecError("header is not in normal form (defaults written out)")
+    return header, sig

@@ -13,6 +13,7 @@ from typing import Any
 from noticenet.crypto.guards import guard_tag
 
 from .normalise import (
+    normalise_country,
     normalise_date,
     normalise_document_number,
     normalise_make,
@@ -40,7 +41,7 @@ def identifiers(record: Any) -> list[tuple[str, tuple[str, ...]]]:
         found.extend(person_identifiers(subject))
     if isinstance(record, TravelDocument):
         number = normalise_document_number(record.document_number)
-        found.append(("document", (record.issuing_country, number)))
+        found.append(("document", (normalise_country(record.issuing_country), number)))
     if isinstance(record, Vehicle):
         found.append(("vin", (normalise_vin(record.vin),)))
     if isinstance(record, Firearm):

@@ -70,7 +70,7 @@ KINDS: dict[str, KindSpec] = {
     "dna": _spec("dna", DNARecord, "broadcast", MEMBERS, 5 * YEAR),
     "fingerprint": _spec("fingerprint", FingerprintRef, "broadcast", MEMBERS, 5 * YEAR),
     "cancel": _spec("cancel", Cancellation, "public", EVERY_ISSUER, None),
-    "update": _spec("update", Update, "broadcast", EVERY_ISSUER, None),
+    "update": _spec("update", Update, "broadcast", EVERY_ISSUER, 10 * YEAR),
     "key_epoch": _spec("key_epoch", KeyEpoch, "public", NODES, None),
     "receipt": _spec("receipt", PurgeReceipt, "public", NODES, None),
     "roster": _spec("roster", Roster, "public", frozenset({GOVERNANCE_FEED}), None),

@@ -10,6 +10,7 @@ acknowledges). Time is an argument: this module reads no clock.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from .keyspace import Txn, feed_prefix, header_key, key, parse_position, positio
 from .kinds import parse_body, spec, spec_of_update
 from .kvstore import KVStore
 from .lookup import Lookups
-from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
+from .records import Cancellation, Diffusion, KeyEpoch, PurgeReceipt, Update
 from .sealing import body_key, open_body
 from .validation import check_chain, check_signature, is_expired, validate_entry
 
@@ -271,7 +272,10 @@ class Ledger(Lookups):
         txn.put(key(b"e", eid), position(h.author, h.seq))
         txn.put(key(b"f", h.author.encode()), encode([h.seq, eid]))
         if entry.body is None:
-            return IngestResult(eid, h.author, h.seq, Outcome.STORED, "header only")
+            reason = self._withhold_reason(txn, entry, now_ms)
+            if reason is not None:
+                self.tombstone_body(txn, eid, reason, now_ms)
+            return IngestResult(eid, h.author, h.seq, Outcome.STORED, reason or "header only")
         return self._place_body(txn, entry, now_ms)
 
     def _again(self, txn: Txn, entry: Entry, existing: bytes, now_ms: int) -> IngestResult:
@@ -341,6 +345,12 @@ class Ledger(Lookups):
         except ProtocolError as exc:
             return None, self._evidence(txn, entry, f"body is not a valid record: {exc}")
         inner = _indexed_record(record)
+        if isinstance(record, Diffusion) and not set(record.recipients) <= set(
+            entry.header.audience
+        ):
+            return None, self._evidence(
+                txn, entry, "diffusion names recipients outside its audience"
+            )
         guard_key = self._pending_guard_key(txn)
         if guard_key is not None and tags_for(inner, guard_key) != entry.header.guards:
             return None, self._evidence(txn, entry, "guard tags do not match the body")
@@ -425,9 +435,23 @@ class Ledger(Lookups):
                     header, _ = decode_signed_header(raw)
                     if header.expires_at is not None:
                         txn.delete(key(b"x", seq_bytes(header.expires_at) + eid))
+                    txn.delete(key(b"k", header.kind.encode(), seq_bytes(header.issued_at), eid))
             txn.delete(key(b"b", eid))
         indexes.remove(txn, eid)
         txn.put(key(b"t", eid), encode({"reason": reason, "at": now_ms, "by": by}))
+
+    def state_digest(self) -> bytes:
+        """A digest of the replicated state: headers, bodies held, tombstoned ids,
+        CCF statuses, guards, readmissions and equivocation evidence. Two nodes that
+        hold the same ledger have the same digest; node-local tables (indexes,
+        bookkeeping, times) are left out."""
+        h = hashlib.blake2b(digest_size=32)
+        for table in (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/"):
+            for k, v in self.store.iterate(table):
+                h.update(len(k).to_bytes(4, "big") + k)
+                value = b"" if table == b"t/" else v
+                h.update(len(value).to_bytes(4, "big") + value)
+        return h.digest()
 
     # -- maintenance -------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .indexes import lookup
 from .keyspace import key
+from .kvstore import KVStore
 from .mrz import parse_mrz
 from .normalise import (
     name_key,
@@ -23,37 +24,43 @@ from .normalise import (
 
 if TYPE_CHECKING:
     from .dna import DNAMatch
-    from .ledger import Ledger
     from .records import DNARecord
 
 
 class Lookups:
-    """Index lookups, mixed into the Ledger."""
+    """Index lookups, mixed into the Ledger (which provides the members declared here)."""
 
-    def _visible(self: Ledger, ids: list[bytes]) -> list[bytes]:
+    store: KVStore
+    index_key: bytes
+
+    def hidden(self, eid: bytes) -> bool:
+        raise NotImplementedError
+
+    def read(self, eid: bytes) -> Any:
+        raise NotImplementedError
+
+    def _visible(self, ids: list[bytes]) -> list[bytes]:
         return [i for i in ids if not self.hidden(i) and self.store.get(key(b"b", i)) is not None]
 
-    def _find(self: Ledger, index: str, *parts: str) -> list[bytes]:
+    def _find(self, index: str, *parts: str) -> list[bytes]:
         return self._visible(lookup(self.store, self.index_key, index, parts))
 
-    def find_document(self: Ledger, issuing_country: str, number: str) -> list[bytes]:
+    def find_document(self, issuing_country: str, number: str) -> list[bytes]:
         """SLTD entries for a travel document (issuing country + number)."""
         return self._find("document", issuing_country.upper(), normalise_document_number(number))
 
-    def find_mrz(self: Ledger, lines: list[str]) -> list[bytes]:
+    def find_mrz(self, lines: list[str]) -> list[bytes]:
         """SLTD entries for the document in a machine-readable zone (checked first)."""
         mrz = parse_mrz(lines)
         return self.find_document(mrz.issuing_state, mrz.document_number)
 
-    def find_vin(self: Ledger, vin: str) -> list[bytes]:
+    def find_vin(self, vin: str) -> list[bytes]:
         return self._find("vin", normalise_vin(vin))
 
-    def find_firearm(self: Ledger, make: str, serial: str) -> list[bytes]:
+    def find_firearm(self, make: str, serial: str) -> list[bytes]:
         return self._find("firearm", normalise_make(make), normalise_serial(serial))
 
-    def find_person(
-        self: Ledger, name: str, forename: str = "", date_of_birth: str = ""
-    ) -> list[bytes]:
+    def find_person(self, name: str, forename: str = "", date_of_birth: str = "") -> list[bytes]:
         """Persons by name (+ date of birth), tolerant to case, accents and transliteration."""
         if date_of_birth:
             return self._find("person", person_key(forename, name), normalise_date(date_of_birth))
@@ -66,9 +73,7 @@ class Lookups:
         common = set.intersection(*found)
         return sorted(common)
 
-    def dna_match(
-        self: Ledger, probe: DNARecord, min_loci: int = 8
-    ) -> list[tuple[bytes, DNAMatch]]:
+    def dna_match(self, probe: DNARecord, min_loci: int = 8) -> list[tuple[bytes, DNAMatch]]:
         """Stored DNA profiles sharing loci with `probe`, best first, with match reports."""
         from .dna import match, profile_index_keys
 
@@ -85,7 +90,7 @@ class Lookups:
                 reports.append((eid, report))
         return reports
 
-    def recent(self: Ledger, kind: str, limit: int = 50) -> list[bytes]:
+    def recent(self, kind: str, limit: int = 50) -> list[bytes]:
         """The latest readable entries of `kind`, newest first."""
         prefix = key(b"k", kind.encode()) + b"/"
         out: list[bytes] = []

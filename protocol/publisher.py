@@ -56,8 +56,13 @@ class Publisher:
         now_ms: int,
         recipients: tuple[str, ...] = (),
         expires_at: int | None = None,
+        readmit: bool = False,
     ) -> list[Entry]:
-        """The signed entries (a new key epoch if needed, then the record), not yet stored."""
+        """The signed entries (a new key epoch if needed, then the record), not yet stored.
+
+        With `readmit`, a record that hits a guard is prepared anyway: the CCF
+        readmits its entry id, then `commit` stores it (the ledger still checks).
+        """
         kind_spec = spec(kind)
         if not isinstance(record, kind_spec.schema):
             raise SchemaError(f"a {kind} entry carries a {kind_spec.schema.__name__}")
@@ -66,7 +71,7 @@ class Publisher:
         roster = self._roster()
         guards = self.guard_tags(record) if kind_spec.keying != "public" else ()
         hits = [t for t in guards if self.ledger.store.get(key(b"g", t)) is not None]
-        if hits:
+        if hits and not readmit:
             raise ReentryBlocked(
                 f"re-entry blocked: this {kind} matches {len(hits)} identifier(s) "
                 "a CCF revocation deleted"

@@ -15,26 +15,31 @@ from typing import Any, Literal
 
 from .errors import SchemaError
 
-MEMBER_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
-COUNTRY = re.compile(r"^[A-Z]{3}$")
-DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MEMBER_ID = re.compile(r"[A-Z][A-Z0-9-]{1,15}")
+COUNTRY = re.compile(r"[A-Z]{3}")
+DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 MAX_TEXT = 4096
 
 
 def check_member_id(value: str, what: str = "member id") -> None:
     """Member ids are ISO 3166-1 alpha-3 codes or organisation codes (A-Z, 0-9, '-')."""
-    if not MEMBER_ID.match(value):
+    if not MEMBER_ID.fullmatch(value):
         raise SchemaError(f"{what} {value!r} is not a member or organisation code")
 
 
 def _country(value: str, what: str) -> None:
-    if value and not COUNTRY.match(value):
+    if value and not COUNTRY.fullmatch(value):
         raise SchemaError(f"{what} {value!r} is not an ISO 3166-1 alpha-3 code")
 
 
 def _date(value: str, what: str) -> None:
-    if value and not DATE.match(value):
+    if value and not DATE.fullmatch(value):
         raise SchemaError(f"{what} {value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def _entry_id(value: bytes, what: str) -> None:
+    if len(value) != 32:
+        raise SchemaError(f"{what} is a 32-byte entry id")
 
 
 def _text(value: str, what: str, required: bool = False) -> None:
@@ -136,9 +141,9 @@ class TravelDocument:
     mrz: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not re.match(r"^[A-Z0-9]{1,20}$", self.document_number):
+        if not re.fullmatch(r"[A-Z0-9]{1,20}", self.document_number):
             raise SchemaError("document_number is 1-20 characters A-Z, 0-9")
-        if not re.match(r"^[A-Z]{1,2}$", self.document_type):
+        if not re.fullmatch(r"[A-Z]{1,2}", self.document_type):
             raise SchemaError("document_type is an ICAO document code such as P, ID or V")
         _country(self.issuing_country, "issuing_country")
         if not self.issuing_country:
@@ -153,10 +158,12 @@ class TravelDocument:
 def _check_mrz_agrees(doc: TravelDocument) -> None:
     from .mrz import parse_mrz
 
+    from .normalise import normalise_country
+
     parsed = parse_mrz(list(doc.mrz))
     if parsed.document_number != doc.document_number:
         raise SchemaError("MRZ document number differs from document_number")
-    if parsed.issuing_state != doc.issuing_country:
+    if normalise_country(parsed.issuing_state) != doc.issuing_country:
         raise SchemaError("MRZ issuing state differs from issuing_country")
 
 
@@ -239,6 +246,9 @@ class Cancellation:
     target: bytes
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        _entry_id(self.target, "target")
+
 
 @dataclass(frozen=True)
 class Update:
@@ -246,6 +256,9 @@ class Update:
 
     target: bytes
     record: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _entry_id(self.target, "target")
 
 
 @dataclass(frozen=True)
@@ -263,3 +276,7 @@ class PurgeReceipt:
 
     action: bytes
     targets: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        for eid in (self.action, *self.targets):
+            _entry_id(eid, "receipt id")

@@ -60,13 +60,21 @@ def from_map(cls: type[T], data: Any, where: str = "") -> T:
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], f"{where}.{name}")
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise SchemaError(f"{where}: missing field {name!r}")
+            if not _optional(hints[name]):
+                raise SchemaError(f"{where}: missing field {name!r}")
+            kwargs[name] = None  # omitted because it was None (see to_map)
     try:
         return cls(**kwargs)
     except SchemaError:
         raise
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"{where}: {exc}") from None
+
+
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in (
+        typing.get_args(hint)
+    )
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:

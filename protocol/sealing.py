@@ -55,12 +55,20 @@ class Draft:
     guards: tuple[bytes, ...] = ()
 
 
-def seal_entry(draft: Draft, keying: Keying, sign: Callable[[bytes], bytes]) -> Entry:
-    """Encrypt and sign `draft`; `sign` is a member key or a finished threshold ceremony."""
+def seal_entry(
+    draft: Draft,
+    keying: Keying,
+    sign: Callable[[bytes], bytes],
+    nonce: bytes | None = None,
+) -> Entry:
+    """Encrypt and sign `draft`; `sign` is a member key or a finished threshold ceremony.
+
+    `nonce` fixes the body cipher's nonce (test vectors only; never reuse one).
+    """
     plain = encode(to_map(draft.record))
     key, ref, audience = _keying(draft, keying)
     header = _header(draft, audience, ref, b"\x00" * 32, 0)
-    body = plain if key is None else aead.seal(key, plain, header.aad())
+    body = plain if key is None else aead.seal(key, plain, header.aad(), nonce)
     header = dataclasses.replace(header, body_hash=body_hash(body), body_len=len(body))
     return Entry(header, sign(header.signing_bytes()), body)
 

@@ -74,6 +74,9 @@ def check_authorised(header: Header, roster: Roster | None) -> None:
         unknown = [m for m in header.audience if roster.member(m) is None]
         if unknown:
             raise UnknownAuthor(f"recipients not on the roster: {unknown}")
+        needed = {header.author} | {m.id for m in roster.ccf_members()}
+        if not needed <= set(header.audience):
+            raise NotAuthorised("a diffusion's audience includes its author and the CCF")
 
 
 def check_chain(header: Header, previous: tuple[int, bytes] | None) -> None:

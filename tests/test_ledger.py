@@ -31,10 +31,12 @@ def test_publish_assigns_seq_and_chains(make_ledger: Make) -> None:
     ledger, pub = make_ledger("FRA")
     first = pub.publish("notice.red", notice(), NOW)
     second = pub.publish("sltd", document(), NOW + 1)
-    # the first broadcast opened a key epoch: epoch(1), notice(2), sltd(3)
-    assert first.header.seq == 2 and second.header.seq == 3
-    assert second.header.prev == first.id
-    assert ledger.head("FRA") == (3, second.id)
+    third = pub.publish("sltd", document("X1", "FRA"), NOW + 2)
+    # epoch(1) notice(2); SLTD is also read by Europol: a second epoch(3), sltd(4), sltd(5)
+    assert (first.header.seq, second.header.seq, third.header.seq) == (2, 4, 5)
+    assert first.header.key != second.header.key == third.header.key
+    assert third.header.prev == second.id
+    assert ledger.head("FRA") == (5, third.id)
     assert ledger.read(first.id) == notice()
     assert ledger.read(second.id) == document()
 
@@ -229,7 +231,8 @@ def test_dna_match_reports_loci(make_ledger: Make) -> None:
     matches = fra.dna_match(dna())
     assert [m[0] for m in matches] == [entry.id]
     report = matches[0][1]
-    assert report.compared == 10 and report.matching == 10
+    assert len(report.compared) == 10 and len(report.matching) == 10
+    assert report.verdict == "match"
 
 
 def test_new_ledger_needs_roster_first(make_ledger: Make) -> None:
