@@ -7,6 +7,11 @@ import typer
 app = typer.Typer(help="noticenet: a federated ledger of police notices.", no_args_is_help=True)
 
 
+@app.callback()
+def _root() -> None:
+    """noticenet: a federated ledger of police notices."""
+
+
 @app.command()
 def demo() -> None:
     """Run the demonstration: members, records, border check, CCF revocation."""

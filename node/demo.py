@@ -35,28 +35,58 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
     net.run()
     _members(out, devnet)
 
-    subject = Person(name="Müller", forename="Jürgen", date_of_birth="1971-04-09",
-                     nationalities=("DEU",), sex="M")
-    red = net.publish("FRA", "notice.red", Notice(
-        subject=subject, arrest_warrants=(ArrestWarrant("Armed robbery", "FRA"),)))
-    mrz = compose_mrz("TD3", document_code="P", issuing_state="DEU", document_number="C01X00T47",
-                      nationality="DEU", date_of_birth="710409", sex="M",
-                      date_of_expiry="310101", surname="MUELLER", given_names="JUERGEN")
-    doc = TravelDocument(document_number="C01X00T47", document_type="P", issuing_country="DEU",
-                         status="stolen", mrz=mrz)
+    subject = Person(
+        name="Müller",
+        forename="Jürgen",
+        date_of_birth="1971-04-09",
+        nationalities=("DEU",),
+        sex="M",
+    )
+    red = net.publish(
+        "FRA",
+        "notice.red",
+        Notice(subject=subject, arrest_warrants=(ArrestWarrant("Armed robbery", "FRA"),)),
+    )
+    mrz = compose_mrz(
+        "TD3",
+        document_code="P",
+        issuing_state="DEU",
+        document_number="C01X00T47",
+        nationality="DEU",
+        date_of_birth="710409",
+        sex="M",
+        date_of_expiry="310101",
+        surname="MUELLER",
+        given_names="JUERGEN",
+    )
+    doc = TravelDocument(
+        document_number="C01X00T47",
+        document_type="P",
+        issuing_country="DEU",
+        status="stolen",
+        mrz=mrz,
+    )
     sltd = net.publish("DEU", "sltd", doc)
-    diff = net.publish("USA", "diffusion", Diffusion(purpose="locate", recipients=("FRA", "DEU"),
-                                                     subject=subject), recipients=("FRA", "DEU"))
+    diff = net.publish(
+        "USA",
+        "diffusion",
+        Diffusion(purpose="locate", recipients=("FRA", "DEU"), subject=subject),
+        recipients=("FRA", "DEU"),
+    )
     started = net.now
     net.run()
-    out.print(f"[bold]Published[/] red notice {red.id.hex()[:12]}, SLTD {sltd.id.hex()[:12]}, "
-              f"diffusion {diff.id.hex()[:12]}; replicated to all in {net.now - started} ms "
-              "(virtual time)")
+    out.print(
+        f"[bold]Published[/] red notice {red.id.hex()[:12]}, SLTD {sltd.id.hex()[:12]}, "
+        f"diffusion {diff.id.hex()[:12]}; replicated to all in {net.now - started} ms "
+        "(virtual time)"
+    )
 
     jpn = net.nodes["JPN"].ledger
     hits = jpn.find_mrz(list(mrz))
-    out.print(f"[bold]Border check at JPN[/] on the passport's MRZ: "
-              f"{'[red]HIT[/]' if hits else 'no hit'} -> {jpn.read(hits[0]).status}")
+    out.print(
+        f"[bold]Border check at JPN[/] on the passport's MRZ: "
+        f"{'[red]HIT[/]' if hits else 'no hit'} -> {jpn.read(hits[0]).status}"
+    )
     bra = net.nodes["BRA"].ledger
     held = bra.entry(diff.id)
     assert held is not None and held.body is not None
@@ -66,17 +96,27 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
     except NotARecipient:
         bra_sees = f"{len(held.body)} bytes of ciphertext, not a recipient"
     out.print(f"[bold]BRA[/] relays the diffusion but sees: {bra_sees}")
-    out.print(f"[bold]DEU[/] (a recipient) reads: purpose={net.nodes['DEU'].ledger.read(diff.id).purpose}")
+    out.print(
+        f"[bold]DEU[/] (a recipient) reads: purpose={net.nodes['DEU'].ledger.read(diff.id).purpose}"
+    )
 
     guards = tags_for(Notice(subject=subject), devnet.guard_key)
     action = CCFAction("revoke", (red.id,), "article-3", "CCF/2026/0042", guards=guards)
-    revoke = threshold_entry(CCF_FEED, None, net.now, "revoke", action,
-                             lambda m: devnet.revoke.sign(m, signers=[1, 3, 5]))
+    revoke = threshold_entry(
+        CCF_FEED,
+        None,
+        net.now,
+        "revoke",
+        action,
+        lambda m: devnet.revoke.sign(m, signers=[1, 3, 5]),
+    )
     net.inject("CCF", [revoke])
     net.run()
     gone = all(_gone(node.ledger, red.id) for node in net.nodes.values())
-    out.print(f"[bold]CCF[/] revoked the red notice (3 of 5 commissioners: 1, 3, 5): "
-              f"gone on every node = {gone}")
+    out.print(
+        f"[bold]CCF[/] revoked the red notice (3 of 5 commissioners: 1, 3, 5): "
+        f"gone on every node = {gone}"
+    )
     net.maintenance()
     net.run()
     receipts = sum(1 for _ in net.nodes["CCF"].ledger.store.iterate(b"p/"))
@@ -88,8 +128,13 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
     except ReentryBlocked as exc:
         refused = True
         out.print(f"[bold]Re-entry[/] by BRA as 'MUELLER Jurgen': refused ({exc})")
-    return {"hit": bool(hits), "bra_sees": bra_sees, "gone": gone, "receipts": receipts,
-            "reentry_refused": refused}
+    return {
+        "hit": bool(hits),
+        "bra_sees": bra_sees,
+        "gone": gone,
+        "receipts": receipts,
+        "reentry_refused": refused,
+    }
 
 
 def _gone(ledger: object, eid: bytes) -> bool:
@@ -105,6 +150,11 @@ def _members(out: Console, devnet: object) -> None:
     for col in ("id", "role", "name", "signing key", "scopes"):
         table.add_column(col)
     for m in devnet.members:  # type: ignore[attr-defined]
-        table.add_row(m.id, m.role, m.name, m.keys.public.signing_key.hex()[:16] + "…",
-                      ",".join(m.scopes) or "all")
+        table.add_row(
+            m.id,
+            m.role,
+            m.name,
+            m.keys.public.signing_key.hex()[:16] + "…",
+            ",".join(m.scopes) or "all",
+        )
     out.print(table)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.public import PrivateKey
+
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import CryptoError, NoticenetError
 

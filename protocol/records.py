@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    from .dna import DNAProfile
 
 MEMBER_ID = re.compile(r"[A-Z][A-Z0-9-]{1,15}")
 COUNTRY = re.compile(r"[A-Z]{3}")
@@ -157,7 +160,6 @@ class TravelDocument:
 
 def _check_mrz_agrees(doc: TravelDocument) -> None:
     from .mrz import parse_mrz
-
     from .normalise import normalise_country
 
     parsed = parse_mrz(list(doc.mrz))
@@ -213,7 +215,7 @@ class DNARecord:
     def __post_init__(self) -> None:
         self.profile()
 
-    def profile(self) -> object:
+    def profile(self) -> DNAProfile:
         """The validated profile (a `noticenet.protocol.dna.DNAProfile`)."""
         from .dna import DNAProfile
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nacl.public import PrivateKey
+
 from noticenet.crypto import aead, sender_keys
 from noticenet.crypto.errors import NotARecipient
 

@@ -11,6 +11,7 @@ from typing import Any
 import cbor2
 import pytest
 from nacl.signing import VerifyKey
+
 from noticenet.crypto import dkg as D
 from noticenet.crypto import frost as F
 from noticenet.crypto.errors import BadShare, ThresholdError

@@ -13,6 +13,7 @@ import cbor2
 import pytest
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
 from noticenet.crypto import frost as F
 from noticenet.crypto.errors import BadShare, ThresholdError
 

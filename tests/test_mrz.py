@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from noticenet.protocol.errors import MRZError, SchemaError
 from noticenet.protocol.mrz import (
     MRZ,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.mrz import parse_mrz
 from noticenet.protocol.normalise import (

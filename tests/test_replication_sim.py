@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
-from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.replication import ReplicationConfig
 from noticenet.simulations.simnet import NetConfig, SimNetwork
 
@@ -23,7 +23,9 @@ def devnet20():  # type: ignore[no-untyped-def]
 
 
 def make_net(devnet20, seed: int = 7, latency: float = 20.0, **kw) -> SimNetwork:  # type: ignore[no-untyped-def]
-    net = SimNetwork(devnet20, MEMBERS + ["CCF"], seed=seed, latency=latency, config=NetConfig(**kw))
+    net = SimNetwork(
+        devnet20, MEMBERS + ["CCF"], seed=seed, latency=latency, config=NetConfig(**kw)
+    )
     net.random_graph(degree=4)
     net.run()
     return net
@@ -55,8 +57,9 @@ def test_same_seed_same_run(devnet20) -> None:  # type: ignore[no-untyped-def]
         net = make_net(devnet20, seed=seed, loss=0.05)
         net.publish("M03", "vehicle", vehicle())
         net.run()
-        return sorted((t, n, s) for n, node in net.nodes.items() for t, a, s in node.arrivals
-                      if a == "M03")
+        return sorted(
+            (t, n, s) for n, node in net.nodes.items() for t, a, s in node.arrivals if a == "M03"
+        )
 
     assert run(11) == run(11)
 
@@ -86,14 +89,16 @@ def test_offline_node_catches_up_governance_first(devnet20) -> None:  # type: ig
     action = CCFAction("revoke", (target.id,), "article-3", "CCF/2026/17")
     revoke = threshold_entry(CCF_FEED, None, net.now, "revoke", action, devnet20.revoke.sign)
     net.inject("CCF", [revoke])
-    net.run(until_ms=net.now + 3_600_000)
+    net.run(until_ms=net.now + 120_000)  # two virtual minutes offline
     node = net.nodes["M07"]
     cutoff = len(node.arrivals)
     net.set_online("M07", True)
     net.run()
     arrived = node.arrivals[cutoff:]
     kinds = ["gov" if a in THRESHOLD_FEEDS else "member" for _, a, _ in arrived]
-    assert "gov" in kinds and kinds.index("member") > max(i for i, k in enumerate(kinds) if k == "gov")
+    assert "gov" in kinds and kinds.index("member") > max(
+        i for i, k in enumerate(kinds) if k == "gov"
+    )
     assert node.ledger.tombstone(target.id)["reason"] == "revoked"
     assert node.ledger.frontier() == net.nodes["M00"].ledger.frontier()
 

@@ -1,0 +1,647 @@
+"""CCF threshold actions: the signing ceremony, block, revoke, no re-entry, purge receipts."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+import pytest
+
+from noticenet.crypto import frost
+from noticenet.crypto.errors import BadSignature
+from noticenet.crypto.threshold import ThresholdGroup
+from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.protocol import ceremony
+from noticenet.protocol.audit import verify_ledger
+from noticenet.protocol.bootstrap import threshold_entry
+from noticenet.protocol.ceremony import (
+    BadShare,
+    BelowThreshold,
+    Commitment,
+    Nonces,
+    Proposal,
+    ProposalMismatch,
+    Share,
+    WrongGroupKey,
+)
+from noticenet.protocol.codec import encode
+from noticenet.protocol.devnet import DevNet, make_devnet
+from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.errors import BodyMismatch, NotAuthorised, NotFound, ReentryBlocked
+from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
+from noticenet.protocol.keyspace import key
+from noticenet.protocol.ledger import Ledger, Outcome, Reader
+from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.receipts import purge_status
+from noticenet.protocol.schema import to_map
+from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
+
+from .conftest import NOW
+from .samples import document, firearm, notice, person, vehicle
+
+Make = Callable[..., tuple[Ledger, Publisher]]
+MUELLER = person("Müller", "Jürgen", "1970-01-02")
+SPECIMEN_MRZ = [  # ICAO Doc 9303's specimen passport: the sample document
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+]
+
+
+# --- helpers ---
+
+
+def group_of(devnet: DevNet, feed: str) -> ThresholdGroup:
+    return devnet.block if feed == CCF_BLOCK_FEED else devnet.revoke
+
+
+def run_ceremony(
+    proposal: Proposal, group: ThresholdGroup, signers: Sequence[int] | None = None
+) -> Entry:
+    """Every step through bytes, as commissioners exchanging files would."""
+    chosen = list(signers or range(1, group.threshold + 1))
+    rounds = {i: ceremony.commit(proposal, group.packages[i]) for i in chosen}
+    commitments = [Commitment.from_bytes(c.to_bytes()) for _, c in rounds.values()]
+    shares = [
+        Share.from_bytes(
+            ceremony.sign_share(
+                proposal, group.packages[i], Nonces.from_bytes(rounds[i][0].to_bytes()),
+                commitments,
+            ).to_bytes()
+        )
+        for i in chosen
+    ]
+    return ceremony.aggregate(proposal, commitments, shares, group.public)
+
+
+def group_key(ledger: Ledger, feed: str) -> GroupKey:
+    roster = ledger.roster
+    assert roster is not None
+    return roster.block if feed == CCF_BLOCK_FEED else roster.revoke
+
+
+def ccf_act(
+    ledger: Ledger, devnet: DevNet, action: CCFAction, now: int = NOW,
+    signers: Sequence[int] | None = None,
+) -> Entry:
+    """Run a ceremony for `action` on top of `ledger`'s feed and ingest the result there."""
+    feed = ceremony.feed_for(action.action)
+    proposal = ceremony.propose(ledger.head(feed), now, action, group_key(ledger, feed))
+    entry = run_ceremony(Proposal.from_bytes(proposal.to_bytes()), group_of(devnet, feed), signers)
+    assert ledger.ingest(entry, now).outcome is Outcome.STORED
+    return entry
+
+
+def action(name: str, targets: Iterable[bytes] = (), **kw: Any) -> CCFAction:
+    return CCFAction(name, tuple(targets), "article-3", "CCF/2027/042", **kw)  # type: ignore[arg-type]
+
+
+def copy(src: Ledger, dst: Ledger, authors: Iterable[str], now: int = NOW) -> list[Any]:
+    results = []
+    for author in authors:
+        for entry in src.feed(author):
+            results.append(dst.ingest(entry, now))
+    return results
+
+
+def snapshot(ledger: Ledger) -> list[tuple[bytes, bytes]]:
+    return list(ledger.store.iterate())
+
+
+KEPT = (b"e/", b"t/", b"s/", b"a/", b"d/")  # position, tombstone, CCF status, readmit, evidence
+
+
+def keys_of(ledger: Ledger, eid: bytes) -> list[bytes]:
+    """Every store key naming `eid` but those that stay: body, indexes, expiry slot, ..."""
+    return [k for k, _ in ledger.store.iterate() if eid in k and not k.startswith(KEPT)]
+
+
+# --- the ceremony ---
+
+
+def test_every_three_of_five_signs_a_plain_ed25519_signature(devnet: DevNet) -> None:
+    group = devnet.revoke
+    proposal = ceremony.propose(
+        None, NOW, action("revoke", [b"\x01" * 32]), GroupKey(group.public_key, 3, 5)
+    )
+    verify_key = nacl.signing.VerifyKey(group.public_key)
+    for signers in itertools.combinations(range(1, 6), 3):
+        entry = run_ceremony(proposal, group, signers)
+        assert entry.header.signing_bytes() == proposal.message
+        verify_key.verify(proposal.message, entry.signature)
+        assert entry.header.author == CCF_FEED and entry.header.kind == "revoke"
+
+
+def test_two_shares_make_no_revoke_signature(devnet: DevNet) -> None:
+    group = devnet.revoke
+    proposal = ceremony.propose(
+        None, NOW, action("revoke", [b"\x01" * 32]), GroupKey(group.public_key, 3, 5)
+    )
+    rounds = {i: ceremony.commit(proposal, group.packages[i]) for i in (1, 2, 3)}
+    two = [rounds[1][1], rounds[2][1]]
+    with pytest.raises(BelowThreshold):
+        ceremony.sign_share(proposal, group.packages[1], rounds[1][0], two)
+    three = [c for _, c in rounds.values()]
+    shares = [ceremony.sign_share(proposal, group.packages[i], rounds[i][0], three) for i in rounds]
+    with pytest.raises(BelowThreshold):
+        ceremony.aggregate(proposal, three, shares[:2], group.public)
+    with pytest.raises(BelowThreshold):
+        ceremony.aggregate(proposal, two, shares[:2], group.public)
+
+
+def test_records_are_bound_to_their_proposal(devnet: DevNet) -> None:
+    group = devnet.revoke
+    key_ = GroupKey(group.public_key, 3, 5)
+    one = ceremony.propose(None, NOW, action("revoke", [b"\x01" * 32]), key_)
+    other = ceremony.propose(None, NOW, action("revoke", [b"\x02" * 32]), key_)
+    assert one.digest != other.digest
+    rounds = {i: ceremony.commit(one, group.packages[i]) for i in (1, 2, 3)}
+    stray = ceremony.commit(other, group.packages[3])
+    mixed = [rounds[1][1], rounds[2][1], stray[1]]
+    with pytest.raises(ProposalMismatch):
+        ceremony.sign_share(one, group.packages[1], rounds[1][0], mixed)
+    with pytest.raises(ProposalMismatch):  # nonces made for another proposal
+        ceremony.sign_share(one, group.packages[3], stray[0], [c for _, c in rounds.values()])
+    commitments = [c for _, c in rounds.values()]
+    shares = [
+        ceremony.sign_share(one, group.packages[i], rounds[i][0], commitments) for i in rounds
+    ]
+    foreign = dataclasses.replace(shares[2], proposal=other.digest)
+    with pytest.raises(ProposalMismatch):
+        ceremony.aggregate(one, commitments, [*shares[:2], foreign], group.public)
+    with pytest.raises(WrongGroupKey):
+        ceremony.commit(one, devnet.block.packages[1])
+    with pytest.raises(WrongGroupKey):
+        ceremony.aggregate(one, commitments, shares, devnet.governance.public)
+
+
+def test_a_bad_share_is_named(devnet: DevNet) -> None:
+    group = devnet.revoke
+    proposal = ceremony.propose(
+        None, NOW, action("revoke", [b"\x01" * 32]), GroupKey(group.public_key, 3, 5)
+    )
+    rounds = {i: ceremony.commit(proposal, group.packages[i]) for i in (1, 3, 5)}
+    commitments = [c for _, c in rounds.values()]
+    shares = [
+        ceremony.sign_share(proposal, group.packages[i], rounds[i][0], commitments) for i in rounds
+    ]
+    bumped = frost.scalar_add(shares[1].share.share, frost.scalar_from_int(1))
+    wrong = frost.SignatureShare(3, bumped)
+    shares[1] = Share(proposal.digest, wrong)
+    with pytest.raises(BadShare) as caught:
+        ceremony.aggregate(proposal, commitments, shares, group.public)
+    assert caught.value.member == 3
+
+
+def test_proposal_says_what_goes_and_what_is_guarded(devnet: DevNet) -> None:
+    target, tag = b"\xab" * 32, b"\xcd" * 32
+    proposal = ceremony.propose(
+        (4, b"\x09" * 32), NOW, action("revoke", [target], guards=(tag,)),
+        GroupKey(devnet.revoke.public_key, 3, 5),
+    )
+    assert (proposal.feed, proposal.seq, proposal.prev) == (CCF_FEED, 5, b"\x09" * 32)
+    text = "\n".join(proposal.describe({target: "FRA#7 notice.red"}))
+    for needle in ("revoke", "deletes", target.hex(), "FRA#7 notice.red", tag.hex(),
+                   "article-3", "CCF/2027/042", "needs 3 shares", proposal.digest.hex()):
+        assert needle in text
+    assert Proposal.from_bytes(proposal.to_bytes()) == proposal
+    block = ceremony.propose(None, NOW, action("block", [target]), GroupKey(b"\x05" * 32, 2, 5))
+    assert block.feed == CCF_BLOCK_FEED
+
+
+# --- refusals: nothing changes ---
+
+
+def test_block_key_cannot_revoke(make_ledger: Make, devnet: DevNet) -> None:
+    fra, pub = make_ledger("FRA")
+    doc = pub.publish("sltd", document(), NOW)
+    before = snapshot(fra)
+    revoke = action("revoke", [doc.id])
+    in_ccf = threshold_entry(CCF_FEED, None, NOW, "revoke", revoke, devnet.block.sign)
+    with pytest.raises(BadSignature):
+        fra.ingest(in_ccf, NOW)
+    in_block = threshold_entry(CCF_BLOCK_FEED, None, NOW, "revoke", revoke, devnet.block.sign)
+    with pytest.raises(NotAuthorised):
+        fra.ingest(in_block, NOW)
+    assert snapshot(fra) == before
+    assert fra.read(doc.id) == document()
+
+
+def _sub_threshold(proposal: Proposal, group: ThresholdGroup) -> bytes:
+    """Two signers forcing a signature (packages told the threshold is 2): not a signature."""
+    packages = [dataclasses.replace(group.packages[i], threshold=2) for i in (1, 2)]
+    rounds = [frost.commit(p) for p in packages]
+    commitments = [c for _, c in rounds]
+    shares = [
+        frost.sign(p, n, proposal.message, commitments)
+        for p, (n, _) in zip(packages, rounds, strict=True)
+    ]
+    return frost.combine_signature(commitments, proposal.message, group.public_key, shares)
+
+
+def _bad_revocation(case: str, fra: Ledger, devnet: DevNet, target: bytes) -> Entry:
+    revoke = action("revoke", [target])
+    proposal = ceremony.propose(fra.head(CCF_FEED), NOW, revoke, group_key(fra, CCF_FEED))
+    if case == "forged":
+        return proposal.entry(devnet.member("FRA").keys.sign(proposal.message))
+    if case == "wrong-key":
+        return proposal.entry(devnet.governance.sign(proposal.message))
+    if case == "sub-threshold":
+        return proposal.entry(_sub_threshold(proposal, devnet.revoke))
+    if case == "other-network":
+        other = make_devnet(b"another network")
+        return proposal.entry(other.revoke.sign(proposal.message))
+    good = run_ceremony(proposal, devnet.revoke)
+    if case == "tampered-body":
+        swapped = to_map(action("revoke", [b"\x07" * 32]))
+        return dataclasses.replace(good, body=encode(swapped))
+    header = dataclasses.replace(good.header, issued_at=NOW - 1)
+    return dataclasses.replace(good, header=header)  # tampered-header
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("forged", BadSignature),
+        ("wrong-key", BadSignature),
+        ("sub-threshold", BadSignature),
+        ("other-network", BadSignature),
+        ("tampered-body", BodyMismatch),
+        ("tampered-header", BadSignature),
+    ],
+)
+def test_bad_revocations_are_refused_and_change_nothing(
+    make_ledger: Make, devnet: DevNet, case: str, error: type[Exception]
+) -> None:
+    fra, pub = make_ledger("FRA")
+    doc = pub.publish("sltd", document(), NOW)
+    before = snapshot(fra)
+    bad = _bad_revocation(case, fra, devnet, doc.id)
+    with pytest.raises(error):
+        fra.ingest(bad, NOW)
+    assert fra.ingest_many([bad], NOW)[0].__class__ is error
+    assert snapshot(fra) == before
+    assert fra.read(doc.id) == document() and fra.find_document("UTO", "L898902C3") == [doc.id]
+
+
+def test_a_replayed_revocation_changes_nothing(make_ledger: Make, devnet: DevNet) -> None:
+    fra, pub = make_ledger("FRA")
+    doc = pub.publish("sltd", document(), NOW)
+    entry = ccf_act(fra, devnet, action("revoke", [doc.id]))
+    before = snapshot(fra)
+    assert fra.ingest(entry, NOW + 1).outcome is Outcome.DUPLICATE
+    assert fra.ingest(entry.without_body(), NOW + 1).outcome is Outcome.DUPLICATE
+    assert snapshot(fra) == before
+
+
+# --- block and unblock ---
+
+
+def test_block_hides_everywhere_and_unblock_restores(make_ledger: Make, devnet: DevNet) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    records = {
+        "notice.red": notice(MUELLER), "sltd": document(), "vehicle": vehicle(),
+        "firearm": firearm(),
+    }
+    entries = {kind: pub.publish(kind, rec, NOW) for kind, rec in records.items()}
+    copy(fra, deu, ["FRA"])
+
+    def lookups(ledger: Ledger) -> list[list[bytes]]:
+        return [
+            ledger.find_person("MUELLER", "Jurgen", "1970-01-02"),
+            ledger.find_person("Muller", "Jürgen"),
+            ledger.find_person("müller"),
+            ledger.find_document("UTO", "L898902C3"),
+            ledger.find_mrz(SPECIMEN_MRZ),
+            ledger.find_vin("1M8GDM9AXKP042788"),
+            ledger.find_firearm("Glock", "AB-123456"),
+            *(ledger.recent(kind) for kind in records),
+        ]
+
+    visible = lookups(fra)
+    assert all(visible) and lookups(deu) == visible
+    targets = [e.id for e in entries.values()]
+    block = ccf_act(fra, devnet, action("block", targets), signers=(2, 5))
+    assert deu.ingest(block, NOW).outcome is Outcome.STORED
+    for ledger in (fra, deu):
+        assert all(found == [] for found in lookups(ledger))
+        for eid in targets:
+            assert ledger.ccf_status(eid) == {"state": "blocked", "by": block.id}
+            with pytest.raises(NotFound):
+                ledger.read(eid)
+    unblock = ccf_act(fra, devnet, action("unblock", targets))
+    deu.ingest(unblock, NOW)
+    for ledger in (fra, deu):
+        assert lookups(ledger) == visible
+        for kind, entry in entries.items():
+            assert ledger.read(entry.id) == records[kind]
+
+
+# --- revoke ---
+
+
+def test_revoke_deletes_body_and_indexes_in_one_batch(
+    make_ledger: Make, devnet: DevNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    target = pub.publish("notice.red", notice(MUELLER), NOW)
+    kept = pub.publish("sltd", document(), NOW)
+    copy(fra, deu, ["FRA"])
+    assert deu.store.get(key(b"b", target.id)) is not None and len(keys_of(deu, target.id)) > 2
+    revoke = ccf_act(fra, devnet, action("revoke", [target.id]))
+    batches: list[int] = []
+    real = deu.store.batch
+    monkeypatch.setattr(deu.store, "batch", lambda: batches.append(1) or real())
+    assert deu.ingest(revoke, NOW).outcome is Outcome.STORED
+    assert batches == [1]
+    for ledger in (fra, deu):
+        assert keys_of(ledger, target.id) == []  # body, r/ list and every i/ index entry
+        assert ledger.tombstone(target.id)["reason"] == "revoked"
+        assert ledger.tombstone(target.id)["by"] == revoke.id
+        assert ledger.signed_header("FRA", target.header.seq) == target.signed_header
+        assert ledger.ccf_status(target.id) == {"state": "revoked", "by": revoke.id}
+        assert ledger.find_person("MUELLER", "Jurgen", "1970-01-02") == []
+        with pytest.raises(NotFound):
+            ledger.read(target.id)
+        assert ledger.read(kept.id) == document()
+        assert verify_ledger(ledger) == []
+
+
+def test_revocation_before_its_target_withholds_it(make_ledger: Make, devnet: DevNet) -> None:
+    fra, pub = make_ledger("FRA")
+    ccf, _ = make_ledger("CCF")
+    deu, _ = make_ledger("DEU")
+    target = pub.publish("notice.red", notice(MUELLER), NOW)
+    copy(fra, ccf, ["FRA"])
+    guards = ceremony.guards_for_targets(ccf, [target.id])
+    ccf_act(ccf, devnet, action("revoke", [target.id], guards=guards))
+    copy(ccf, deu, [CCF_FEED])  # the revocation first, then its target
+    results = {r.id: r for r in copy(fra, deu, ["FRA"])}
+    assert results[target.id].outcome is Outcome.WITHHELD
+    assert results[target.id].reason == "revoked"
+    assert deu.store.get(key(b"b", target.id)) is None
+    assert keys_of(deu, target.id) == []
+    assert deu.find_person("Müller", "Jürgen", "1970-01-02") == []
+    assert verify_ledger(deu) == []
+
+
+# --- no re-entry ---
+
+SAME_PERSON = [
+    ("MUELLER", "JURGEN", "1970-01-02"),
+    ("Muller", "Jurgen", "1970-01-02"),
+    ("Мюллер", "Юрген", "1970-01-02"),
+    ("Jürgen", "Müller", "1970-01-02"),  # fields swapped
+]
+SAME_THINGS = [
+    ("sltd", dataclasses.replace(document(), status="lost", holder_name="MUELLER")),
+    ("vehicle", vehicle("1m8gdm9axkp042788")),
+]
+
+
+def variants() -> list[tuple[str, Any]]:
+    people = [("notice.red", notice(person(n, f, d))) for n, f, d in SAME_PERSON]
+    return people + SAME_THINGS + [("notice.blue", notice(MUELLER))]
+
+
+def revoke_with_guards(make_ledger: Make, devnet: DevNet) -> dict[str, Any]:
+    """FRA publishes a person, a document and a vehicle; the CCF blocks, then revokes them."""
+    fra, pub = make_ledger("FRA")
+    ccf, _ = make_ledger("CCF")
+    targets = [
+        pub.publish("notice.red", notice(MUELLER), NOW),
+        pub.publish("sltd", document(), NOW),
+        pub.publish("vehicle", vehicle(), NOW),
+    ]
+    ids = [t.id for t in targets]
+    backup = list(fra.feed("FRA"))
+    copy(fra, ccf, ["FRA"])
+    block = ccf_act(ccf, devnet, action("block", ids), signers=(1, 4))  # first, while pending
+    guards = ceremony.guards_for_targets(ccf, ids)  # the CCF still reads what it blocked
+    assert len(guards) == 3
+    revoke = ccf_act(ccf, devnet, action("revoke", ids, guards=guards))
+    fra.ingest(block, NOW)
+    fra.ingest(revoke, NOW)
+    return {"fra": fra, "pub": pub, "ccf": ccf, "ids": ids, "backup": backup, "revoke": revoke}
+
+
+def test_reentry_is_refused_on_local_publish(make_ledger: Make, devnet: DevNet) -> None:
+    net = revoke_with_guards(make_ledger, devnet)
+    deu, deu_pub = make_ledger("DEU")
+    copy(net["ccf"], deu, [CCF_FEED])
+    for publisher in (net["pub"], deu_pub):
+        before = snapshot(publisher.ledger)
+        for kind, record in variants():
+            with pytest.raises(ReentryBlocked):
+                publisher.publish(kind, record, NOW + 1)
+        assert snapshot(publisher.ledger) == before
+    deu_pub.publish("notice.red", notice(person("Müller", "Jürgen", "1971-01-02")), NOW)
+
+
+def test_reentry_is_withheld_on_ingest(make_ledger: Make, devnet: DevNet) -> None:
+    net = revoke_with_guards(make_ledger, devnet)
+    usa, usa_pub = make_ledger("USA")  # has not seen the revocation
+    published = [usa_pub.publish(kind, rec, NOW + 1) for kind, rec in variants()]
+    fra: Ledger = net["fra"]
+    results = {r.id: r for r in copy(usa, fra, ["USA"], NOW + 1)}
+    for entry in published:
+        assert results[entry.id].outcome is Outcome.WITHHELD
+        assert results[entry.id].reason == "reentry-blocked"
+        assert fra.store.get(key(b"b", entry.id)) is None
+        assert keys_of(fra, entry.id) == []
+    assert fra.find_person("Мюллер", "Юрген", "1970-01-02") == []
+
+
+def test_restore_from_backup_brings_nothing_back(make_ledger: Make, devnet: DevNet) -> None:
+    net = revoke_with_guards(make_ledger, devnet)
+    fresh, _ = make_ledger("FRA")
+    copy(net["ccf"], fresh, [CCF_FEED])
+    results = {e.id: fresh.ingest(e, NOW + 1) for e in net["backup"]}
+    for eid in net["ids"]:
+        assert results[eid].outcome is Outcome.WITHHELD and results[eid].reason == "revoked"
+        assert fresh.store.get(key(b"b", eid)) is None and keys_of(fresh, eid) == []
+        with pytest.raises(NotFound):
+            fresh.read(eid)
+    assert fresh.find_document("UTO", "L898902C3") == [] and fresh.find_vin(vehicle().vin) == []
+    assert verify_ledger(fresh) == []
+
+
+def test_readmit_lets_exactly_one_entry_in(make_ledger: Make, devnet: DevNet) -> None:
+    net = revoke_with_guards(make_ledger, devnet)
+    fra, pub, ccf = net["fra"], net["pub"], net["ccf"]
+    new_case = notice(person("MUELLER", "Jürgen", "1970-01-02"))
+    with pytest.raises(ReentryBlocked):
+        pub.prepare("notice.red", new_case, NOW + 1)
+    prepared = pub.prepare("notice.red", new_case, NOW + 1, readmit=True)
+    admitted = prepared[-1].id
+    readmit = ccf_act(ccf, devnet, action("readmit", admit=admitted), now=NOW + 1)
+    fra.ingest(readmit, NOW + 1)
+    pub.commit(prepared, NOW + 1)
+    assert fra.read(admitted) == new_case
+    assert fra.find_person("Müller", "Jürgen", "1970-01-02") == [admitted]
+    with pytest.raises(ReentryBlocked):
+        pub.publish("notice.red", new_case, NOW + 2)
+    deu, deu_pub = make_ledger("DEU")
+    copy(ccf, deu, [CCF_FEED])
+    copy(fra, deu, ["FRA"], NOW + 2)
+    assert deu.read(admitted) == new_case
+    with pytest.raises(ReentryBlocked):
+        deu_pub.publish("notice.red", new_case, NOW + 2)
+    usa, usa_pub = make_ledger("USA")
+    again = usa_pub.publish("notice.red", new_case, NOW + 2)
+    results = {r.id: r for r in copy(usa, deu, ["USA"], NOW + 2)}
+    assert results[again.id].reason == "reentry-blocked"
+
+
+# --- tag honesty ---
+
+
+@pytest.mark.parametrize("lie", ["wrong-tags", "no-tags"])
+def test_dishonest_guard_tags_are_evidence(make_ledger: Make, devnet: DevNet, lie: str) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    honest = pub.publish("vehicle", vehicle(), NOW)
+    assert honest.header.key is not None and honest.header.key.epoch is not None
+    epoch_id = honest.header.key.epoch
+    epoch_key = fra.epoch_key(epoch_id)
+    assert epoch_key is not None
+    wrong = pub.guard_tags(document("X1234567", "FRA")) if lie == "wrong-tags" else ()
+    draft = Draft(
+        "FRA", honest.header.seq + 1, honest.id, NOW, "vehicle", vehicle(),
+        NOW + 86_400_000, wrong,
+    )
+    liar = seal_entry(draft, EpochKeying(epoch_id, epoch_key), devnet.member("FRA").keys.sign)
+    copy(fra, deu, ["FRA"])
+    result = deu.ingest(liar, NOW)
+    assert (result.outcome, result.reason) == (Outcome.WITHHELD, "evidence")
+    assert liar.id in deu.evidence()
+    assert deu.store.get(key(b"b", liar.id)) is None
+    assert deu.find_vin(vehicle().vin) == [honest.id]
+
+
+# --- purge receipts ---
+
+
+def test_purge_receipts_show_who_has_deleted(make_ledger: Make, devnet: DevNet) -> None:
+    fra, fra_pub = make_ledger("FRA")
+    target = fra_pub.publish("sltd", document(), NOW)
+    nodes = {"FRA": (fra, fra_pub)}
+    for member in ("DEU", "USA"):
+        nodes[member] = make_ledger(member)
+        copy(fra, nodes[member][0], ["FRA"])
+    revoke = ccf_act(fra, devnet, action("revoke", [target.id]))
+    for member, (ledger, publisher) in nodes.items():
+        if member != "FRA":
+            ledger.ingest(revoke, NOW)
+        receipts = publisher.publish_receipts(NOW + 1)
+        assert [e.header.kind for e in receipts] == ["receipt"]
+        assert publisher.publish_receipts(NOW + 2) == []
+    ccf, _ = make_ledger("CCF")
+    everyone = ["BRA", "CCF", "DEU", "EUROPOL", "FRA", "JPN", "USA"]
+    assert purge_status(ccf, revoke.id) == ([], everyone)
+    copy(fra, ccf, [CCF_FEED])
+    for member, (ledger, _) in nodes.items():
+        copy(ledger, ccf, [member])
+    purged, outstanding = purge_status(ccf, revoke.id)
+    assert purged == ["DEU", "FRA", "USA"]
+    assert outstanding == ["BRA", "CCF", "EUROPOL", "JPN"]
+
+
+# --- the bytes leave the disk ---
+
+
+def files_holding(directory: Path, needle: bytes) -> list[str]:
+    found = []
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            if needle in Path(root, name).read_bytes():
+                found.append(name)
+    return found
+
+
+def test_revoked_body_leaves_the_leveldb_files(
+    make_ledger: Make, devnet: DevNet, backend: str
+) -> None:
+    if backend != "leveldb":
+        pytest.skip("the on-disk check is for LevelDB")
+    fra, pub = make_ledger("FRA")
+    target = pub.publish("notice.red", notice(MUELLER), NOW)
+    assert target.body is not None
+    assert isinstance(fra.store, LevelDBStore)
+    path = Path(fra.store.path)
+    fra.store.close()
+    assert files_holding(path, target.body) != []  # the ciphertext really is on disk
+    spec = devnet.member("FRA")
+    with LevelDBStore(path) as store:
+        reopened = Ledger(
+            store, devnet.governance.public_key, Reader("FRA", spec.keys.encryption),
+            spec.keys.index_key,
+        )
+        assert reopened.read(target.id) == notice(MUELLER)
+        ccf_act(reopened, devnet, action("revoke", [target.id]))
+        store.compact()
+        assert files_holding(path, target.body) == []
+        assert reopened.signed_header("FRA", target.header.seq) == target.signed_header
+        assert verify_ledger(reopened) == []
+
+
+# --- the ceremony through files ---
+
+
+def test_ceremony_through_files(tmp_path: Path, devnet: DevNet) -> None:
+    from noticenet.node import ceremony_cli as cli
+
+    spec, fra_spec = devnet.member("CCF"), devnet.member("FRA")
+    store = tmp_path / "ccf-node"
+    with LevelDBStore(tmp_path / "fra") as fdb:
+        fra = Ledger(fdb, devnet.governance.public_key, Reader("FRA", fra_spec.keys.encryption),
+                     fra_spec.keys.index_key)
+        fra.ingest(devnet.genesis, NOW)
+        target = Publisher(fra, "FRA", fra_spec.keys).publish("notice.red", notice(MUELLER), NOW)
+        with LevelDBStore(store) as db:  # the CCF's node replicates; the CLI opens it later
+            ccf = Ledger(db, devnet.governance.public_key, Reader("CCF", spec.keys.encryption),
+                         spec.keys.index_key)
+            ccf.ingest(devnet.genesis, NOW)
+            copy(fra, ccf, ["FRA"])
+        seed = tmp_path / "ccf.seed"
+        cli.write_secret(seed, spec.keys.seed, "ccf passphrase")
+        proposal = cli.cmd_propose(
+            tmp_path / "proposal", store, "revoke", [target.id.hex()], "article-3", "CCF/1",
+            member="CCF", key_file=seed, passphrase="ccf passphrase", now_ms=NOW,
+        )
+        assert len(proposal.action.guards) == 1
+        assert target.id.hex() in "\n".join(cli.cmd_show(tmp_path / "proposal"))
+        cli.write_public_package(tmp_path / "public", devnet.revoke.public)
+        signers = {1: "pass-one", 4: None, 5: None}
+        for i, passphrase in signers.items():
+            cli.write_key_package(tmp_path / f"key{i}", devnet.revoke.packages[i], passphrase)
+            cli.cmd_commit(tmp_path / "proposal", tmp_path / f"key{i}", tmp_path / f"nonces{i}",
+                           tmp_path / f"commit{i}", passphrase)
+        assert (tmp_path / "key1").stat().st_mode & 0o777 == 0o600
+        locked = (tmp_path / "key1").read_bytes()
+        assert devnet.revoke.packages[1].signing_share not in locked
+        with pytest.raises(cli.CeremonyFileError):
+            cli.read_key_package(tmp_path / "key1")  # locked: needs its passphrase
+        with pytest.raises(cli.CeremonyFileError):  # nonces are never overwritten
+            cli.cmd_commit(tmp_path / "proposal", tmp_path / "key4", tmp_path / "nonces4",
+                           tmp_path / "commit4")
+        commits = [tmp_path / f"commit{i}" for i in signers]
+        for i, passphrase in signers.items():
+            cli.cmd_sign(tmp_path / "proposal", tmp_path / f"key{i}", tmp_path / f"nonces{i}",
+                         commits, tmp_path / f"share{i}", passphrase)
+            assert not (tmp_path / f"nonces{i}").exists()
+        with pytest.raises(cli.CeremonyFileError):  # used nonces are gone: no second share
+            cli.cmd_sign(tmp_path / "proposal", tmp_path / "key4", tmp_path / "nonces4",
+                         commits, tmp_path / "again", None)
+        entry = cli.cmd_aggregate(tmp_path / "proposal", tmp_path / "public", commits,
+                                  [tmp_path / f"share{i}" for i in signers], tmp_path / "entry")
+        assert decode_entry((tmp_path / "entry").read_bytes()) == entry
+        assert fra.ingest(entry, NOW).outcome is Outcome.STORED
+        assert fra.tombstone(target.id)["reason"] == "revoked"
+        assert fra.store.get(key(b"g", proposal.action.guards[0])) is not None
