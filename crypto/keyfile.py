@@ -55,7 +55,11 @@ def unlock(data: bytes, passphrase: str) -> bytes:
         raise KeyFileError("key file salt is malformed")
     if not isinstance(sealed, bytes):
         raise KeyFileError("key file ciphertext is malformed")
-    if not (MIN_LIMITS[0] <= doc["ops"] <= 64 and MIN_LIMITS[1] <= doc["mem"] <= 2**32):
+    # argon2id counts memory in KiB: only whole KiB are canonical, so no two files
+    # differing in `mem` derive the same key.
+    if doc["mem"] % 1024 or not (
+        MIN_LIMITS[0] <= doc["ops"] <= 64 and MIN_LIMITS[1] <= doc["mem"] <= 2**32
+    ):
         raise KeyFileError("key file asks for out-of-range argon2id limits")
     try:
         box = nacl.secret.SecretBox(_kdf(passphrase, salt, doc["ops"], doc["mem"]))
