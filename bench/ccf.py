@@ -18,10 +18,12 @@ Each figure is also given as a multiple of one plain nacl Ed25519 verify.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +285,8 @@ def nacl_verify_time(rounds: int = 3000) -> float:
     return statistics.median(samples)
 
 
-def report(title: str, figures: dict[str, float], anchor: float) -> None:
-    table = Table(title=title)
+def report(title: str, figures: dict[str, float], anchor: float, caption: str = "") -> None:
+    table = Table(title=title, caption=caption)
     table.add_column("what")
     table.add_column("time", justify="right")
     table.add_column("x nacl verify", justify="right")
@@ -292,6 +294,16 @@ def report(title: str, figures: dict[str, float], anchor: float) -> None:
         shown = f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
         table.add_row(name, shown, f"{seconds / anchor:,.1f}")
     console.print(table)
+
+
+def section(title: str, measure: Callable[[], dict[str, float]]) -> None:
+    """Run `measure` between two anchor measurements, so its ratios share its machine load."""
+    before = nacl_verify_time()
+    figures = measure()
+    anchor = (before + nacl_verify_time()) / 2
+    load = os.getloadavg()[0]
+    caption = f"one nacl verify: {anchor * 1e6:.1f} µs; load average {load:.1f}"
+    report(title, figures, anchor, caption)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -302,15 +314,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     entries, runs = (10_000, 7) if args.quick else (args.entries, args.runs)
     devnet = make_devnet()
-    anchor = nacl_verify_time()
-    console.print(f"one nacl Ed25519 verify (300-byte message): {anchor * 1e6:.1f} µs")
-    report(f"3-of-5 FROST ceremony, median of {runs}", bench_ceremony(devnet, runs), anchor)
+    section(f"3-of-5 FROST ceremony, median of {runs}", lambda: bench_ceremony(devnet, runs))
     tmp = Path(tempfile.mkdtemp(prefix="nn-bench-ccf-"))
     try:
-        figures = bench_enforcement(devnet, entries, max(3, runs // 3), tmp)
+        section(
+            f"CCF enforcement on a LevelDB ledger of {entries:,} entries",
+            lambda: bench_enforcement(devnet, entries, max(3, runs // 3), tmp),
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(f"CCF enforcement on a LevelDB ledger of {entries:,} entries", figures, anchor)
 
 
 if __name__ == "__main__":

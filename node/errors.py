@@ -40,7 +40,11 @@ class FrameTooLarge(TransportError):
 
 
 class TruncatedFrame(TransportError):
-    """The stream ended in the middle of a frame (header or payload)."""
+    """The stream ended in the middle of a frame.
+
+    `expected` and `received` count the bytes of the part being read: the
+    4-byte header, or the payload the header announced.
+    """
 
     def __init__(self, expected: int, received: int) -> None:
         super().__init__(f"stream ended after {received} of {expected} bytes")

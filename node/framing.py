@@ -58,36 +58,15 @@ def encode_frame(payload: bytes, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
-async def read_exact(stream: ByteStream, n: int) -> bytes:
-    """Read exactly n bytes, looping over short reads; TruncatedFrame on early EOF.
-
-    Returns b"" only when n > 0 and the stream was already at EOF (no byte
-    read), so the caller can tell a clean end from a cut-off frame.
-    """
-    if n == 0:
-        return b""
-    first = await stream.read(n)
-    if len(first) == n:
-        return first
-    if not first:
-        return b""
-    buf = bytearray(first)
-    while len(buf) < n:
-        chunk = await stream.read(n - len(buf))
-        if not chunk:
-            raise TruncatedFrame(n, len(buf))
-        buf += chunk
-    return bytes(buf)
-
-
 class FramedStream:
     """A bidirectional stream of frames with one remote peer.
 
     `send` and `receive` may run in different tasks; each is serialised by its
     own lock so concurrent senders never interleave frames. After a framing
-    error (oversized or truncated frame) the read side is out of sync, and
-    after a send that failed or was cancelled midway the write side is: later
-    calls on that side raise TransportError, and the caller should `abort()`.
+    error (oversized or truncated frame), or a receive cancelled midway, the
+    read side is out of sync, and after a send that failed or was cancelled
+    midway the write side is: later calls on that side raise TransportError,
+    and `close()` resets the stream.
     """
 
     def __init__(
@@ -99,6 +78,7 @@ class FramedStream:
         self._send_lock = trio.Lock()
         self._recv_lock = trio.Lock()
         self._desynced = False
+        self._mid_frame = False
         self._send_broken = False
         self._closed = False
 
@@ -135,15 +115,21 @@ class FramedStream:
         async with self._recv_lock:
             if self._desynced:
                 raise TransportError("stream out of sync after a framing error")
+            self._mid_frame = False
             try:
                 return await self._receive_frame()
             except (FrameTooLarge, TruncatedFrame):
                 self._desynced = True
                 raise
+            except BaseException:
+                # Cancelled (or failed) after part of a frame was consumed.
+                if self._mid_frame:
+                    self._desynced = True
+                raise
 
     async def _receive_frame(self) -> bytes:
         """Read one header and its payload."""
-        header = await read_exact(self._stream, HEADER.size)
+        header = await self._read_exact(HEADER.size)
         if not header:
             raise StreamEnded("stream ended")
         (length,) = HEADER.unpack(header)
@@ -155,10 +141,31 @@ class FramedStream:
                 self._max_frame,
             )
             raise FrameTooLarge(length, self._max_frame)
-        payload = await read_exact(self._stream, length)
+        payload = await self._read_exact(length)
         if len(payload) != length:
-            raise TruncatedFrame(HEADER.size + length, HEADER.size)
+            raise TruncatedFrame(length, 0)
         return payload
+
+    async def _read_exact(self, n: int) -> bytes:
+        """Read exactly n bytes, looping over short reads; TruncatedFrame on early EOF.
+
+        Returns b"" only when n > 0 and the stream was already at EOF (no byte
+        read), so the caller can tell a clean end from a cut-off frame.
+        """
+        if n == 0:
+            return b""
+        first = await self._stream.read(n)
+        if first:
+            self._mid_frame = True
+        if len(first) == n or not first:
+            return first
+        buf = bytearray(first)
+        while len(buf) < n:
+            chunk = await self._stream.read(n - len(buf))
+            if not chunk:
+                raise TruncatedFrame(n, len(buf))
+            buf += chunk
+        return bytes(buf)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         """Iterate over received payloads until the remote ends the stream."""
@@ -175,9 +182,13 @@ class FramedStream:
     async def close(self) -> None:
         """Finish sending (half-close); the remote's receive raises StreamEnded.
 
-        Idempotent and never raises: closing is best-effort cleanup.
+        A stream out of sync after a framing error is reset instead: nothing
+        it carries can be trusted. Idempotent and never raises.
         """
         if self._closed:
+            return
+        if self._desynced or self._send_broken:
+            await self.abort()
             return
         self._closed = True
         await self._stream.close()

@@ -2,8 +2,8 @@
 
 Why `compact()` is more than `compact_range()`
 ----------------------------------------------
-The CCF's deletions require deleted bytes to leave the disk. LevelDB 1.x does
-not guarantee that with a plain `CompactRange(NULL, NULL)`:
+The CCF's deletions require deleted bytes to leave the disk. LevelDB 1.22
+(under plyvel 1.5.1) does not guarantee that with a plain compaction:
 
 1. A memtable flush writes *every* entry it holds, shadowed ones included:
    if a value and its later tombstone (or overwrite) were in the same
@@ -12,10 +12,13 @@ not guarantee that with a plain `CompactRange(NULL, NULL)`:
    without overlap. `CompactRange` only compacts levels above the deepest
    non-empty level (which it computes before flushing); files at that deepest
    level are rewritten only if a file above overlaps them.
+3. plyvel's `compact_range()` without arguments passes two *empty* slices,
+   not NULL, to LevelDB: it compacts only the key range ["", ""], i.e. it
+   flushes the memtable and little else. Bounds must be given explicitly.
 
-So in a small store `put(k, v); delete(k); compact_range()` leaves `v` on
-disk for good, in a level-2 file nothing above ever overlaps (the tests show
-this). `compact()` therefore:
+So in a small store `put(k, v); delete(k)` followed even by a full-range
+compaction leaves `v` on disk for good, in a level-2 file nothing above ever
+overlaps (the tests show this). `compact()` therefore:
 
 - compacts until every table file sits on one level (all shallower levels
   are then empty and every shadowed entry between levels is gone);
@@ -27,10 +30,12 @@ this). `compact()` therefore:
   shadowed entries. From level 3 down, files only ever come from
   compactions, which already drop shadowed entries (this store takes no
   snapshots);
-- closes and reopens the database: that closes leftover iterators (whose
-  pinned versions keep obsolete files alive), removes obsolete files, starts
-  a fresh write-ahead log and writes a fresh MANIFEST, since the old one
-  records the boundary keys of deleted tables.
+- closes the database, deletes LevelDB's info log (LOG, LOG.old: manual
+  compactions log the user keys where they stop, deleted ones included) and
+  reopens it. That also closes leftover iterators (whose pinned versions keep
+  obsolete files alive), removes obsolete files, starts a fresh write-ahead
+  log and writes a fresh MANIFEST, since the old one records the boundary
+  keys of deleted tables.
 
 Old `.log` files go as soon as their memtable is flushed, which every
 `compact_range()` forces first.
@@ -38,6 +43,7 @@ Old `.log` files go as soon as their memtable is flushed, which every
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -66,6 +72,9 @@ _NUM_LEVELS = 7
 
 _MAX_FLUSH_LEVEL = 2
 """LevelDB's config::kMaxMemCompactLevel: deepest level a memtable flush lands on."""
+
+_INFO_LOGS = ("LOG", "LOG.old")
+"""LevelDB's human-readable info log files (not the write-ahead *.log)."""
 
 _MAX_ROUNDS = 8
 """compact_range() calls allowed before giving up on settling files on one level."""
@@ -96,8 +105,10 @@ def _open(path: str, create_if_missing: bool) -> Any:
 class LevelDBStore(KVStore):
     """A KVStore in a LevelDB directory; see the module docstring for compaction.
 
-    Writes are serialised by a lock so a compaction's sentinel rewrite never
-    interleaves with a batch; reads need no lock (LevelDB is thread-safe).
+    Every call takes one lock, so a batch never interleaves with a
+    compaction's sentinel rewrite and no reader meets the database while
+    `compact()` reopens it: other threads wait for a compaction to finish.
+    Open iterators read on outside the lock (LevelDB is thread-safe).
     """
 
     def __init__(self, path: str | os.PathLike[str], create_if_missing: bool = True) -> None:
@@ -109,7 +120,8 @@ class LevelDBStore(KVStore):
         """The value stored under `key`, or None."""
         check_key(key)
         try:
-            value: bytes | None = self._handle().get(key)
+            with self._lock:
+                value: bytes | None = self._handle().get(key)
         except (plyvel.Error, RuntimeError) as exc:
             raise StoreError(f"LevelDB get failed: {_reason(exc)}") from exc
         return value
@@ -134,13 +146,14 @@ class LevelDBStore(KVStore):
         # its inclusive `start` yields nothing. So reverse iterators get no
         # lower bound from plyvel; _drain stops below `lower` itself.
         try:
-            raw = self._handle().iterator(
-                start=None if reverse else bounds.lower,
-                stop=upper,
-                include_start=True,
-                include_stop=upper_inclusive,
-                reverse=reverse,
-            )
+            with self._lock:
+                raw = self._handle().iterator(
+                    start=None if reverse else bounds.lower,
+                    stop=upper,
+                    include_start=True,
+                    include_stop=upper_inclusive,
+                    reverse=reverse,
+                )
         except (plyvel.Error, RuntimeError) as exc:
             raise StoreError(f"LevelDB iterator failed: {_reason(exc)}") from exc
         return self._drain(raw, bounds.lower if reverse else None)
@@ -235,10 +248,18 @@ class LevelDBStore(KVStore):
         return max((level for level, count in enumerate(counts) if count), default=-1)
 
     def _reopen(self) -> None:
-        """Close and reopen the database (closes iterators, fresh log and MANIFEST)."""
+        """Close and reopen the database: closes iterators, fresh log, MANIFEST and info log.
+
+        LevelDB's info log (LOG, and LOG.old after a reopen) records where each
+        manual compaction step stops, i.e. user keys, deleted ones included. It
+        is diagnostic only, so it goes while the database is closed.
+        """
         db = self._handle()
         self._db = None
         db.close()
+        for name in _INFO_LOGS:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(self.path, name))
         self._db = _open(self.path, create_if_missing=False)
 
     def close(self) -> None:

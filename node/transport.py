@@ -44,6 +44,8 @@ from noticenet.node.p2p_host import (
     PeerEvents,
     StreamHandler,
     build_host,
+    close_listeners,
+    ensure_port_free,
     forget_dial_state,
     key_pair_from_seed,
     parse_dial_addr,
@@ -77,9 +79,12 @@ logger = logging.getLogger("noticenet.node.transport")
 class Transport:
     """A node's libp2p endpoint, used as `async with Transport(...) as t:`.
 
-    Not re-entrant: build a new Transport to restart (the peer id stays the
-    same for the same seed). Leaving the block disconnects every peer first,
-    then stops the host, and never raises because of the shutdown itself.
+    `on_stream(peer_id, stream)` runs for each inbound stream from an allowed
+    peer; the stream is closed when it returns (run the session inside it),
+    and an exception from it is logged and resets the stream. Not re-entrant:
+    build a new Transport to restart (same seed, same peer id). Leaving the
+    block disconnects every peer first, then stops the host, and never raises
+    because of the shutdown itself.
     """
 
     def __init__(
@@ -157,6 +162,8 @@ class Transport:
 
     async def _wait_until(self, predicate: Callable[[], bool]) -> None:
         while not predicate():
+            if self._host is None:
+                raise TransportError("transport is not running")
             await self._changed.wait()
 
     # -- allowlist ----------------------------------------------------------
@@ -268,6 +275,7 @@ class Transport:
     async def __aenter__(self) -> Transport:
         if self._stack is not None:
             raise TransportError("transport already started")
+        ensure_port_free(self._listen)
         host = build_host(self._key_pair, self._listen, self._gate)
         host.get_network().register_notifee(PeerEvents(self._on_peer_change))
         host.set_stream_handler(self._protocol, self._handle_inbound)
@@ -289,11 +297,13 @@ class Transport:
         tb: TracebackType | None,
     ) -> bool:
         """Disconnect every peer, then stop the host (see the shutdown pitfall)."""
-        assert self._stack is not None and self._nursery is not None
+        assert self._stack is not None and self._nursery is not None and self._host is not None
         self._gate.deny_all()
         self._nursery.cancel_scope.cancel()
+        self._nursery = None
         with trio.CancelScope(shield=True), trio.move_on_after(self._timeout):
             await self._disconnect_all()
+            await close_listeners(self._host)
         try:
             await self._stack.__aexit__(exc_type, exc, tb)
         except BaseException as shutdown_exc:
@@ -337,7 +347,7 @@ def backoff_delay(attempt: int, rng: random.Random, base: float = 0.5, cap: floa
     Half the window is jitter so neighbours that lost each other at the same
     moment do not redial in lockstep; the other half guarantees a wait.
     """
-    window = min(cap, base * 2 ** min(attempt, 32))
+    window = min(cap, base * (1 << min(attempt, 32)))
     return window / 2 + rng.uniform(0.0, window / 2)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "guards_for_targets",
     "propose",
     "sign_share",
+    "with_guards",
 ]
 
 VERSION = 1
@@ -207,7 +208,7 @@ class Proposal:
         """Readable lines: what is deleted or hidden, what is guarded, who must sign."""
         a, labels = self.action, labels or {}
         lines = [
-            f"CCF {a.action}: entry {self.feed} #{self.seq}, issued {_when(self.issued_at)}",
+            f"CCF {a.action}: entry {self.seq} of {self.feed}, issued {_when(self.issued_at)}",
             f"proposal digest {_hex(self.digest)}",
             f"reason {a.reason}; decision {a.decision}",
         ]
@@ -222,7 +223,7 @@ class Proposal:
             lines.append(f"{effect} {count}:")
             lines += [f"  {_hex(t)} {labels.get(t, '')}".rstrip() for t in a.targets]
         if a.guards:
-            lines.append(f"refuses on every node, on every way in, {len(a.guards)} identifiers:")
+            lines.append(f"refuses on every node, on every way in, {len(a.guards)} identifier(s):")
             lines += [f"  guard tag {_hex(g)}" for g in a.guards]
         elif a.action == "revoke":
             lines.append("guards no identifier: the same records may be entered again")

@@ -25,6 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from itertools import islice
 from types import TracebackType
+from typing import Self
 
 from sortedcontainers import SortedDict
 
@@ -216,7 +217,7 @@ class KVStore(ABC):
         batch.delete(key)
         batch.commit(sync)
 
-    def __enter__(self) -> KVStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

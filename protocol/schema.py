@@ -45,8 +45,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def from_map(cls: type[T], data: Any, where: str = "") -> T:
-    """Build `cls` from a map, rejecting unknown, missing or ill-typed fields."""
+def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T:
+    """Build `cls` from a map, rejecting unknown, missing or ill-typed fields.
+
+    `hexed`: byte fields arrive as hex text (JSON); see `to_json`.
+    """
     where = where or cls.__name__
     if not isinstance(data, dict):
         raise SchemaError(f"{where}: expected a map")
@@ -58,7 +61,7 @@ def from_map(cls: type[T], data: Any, where: str = "") -> T:
     kwargs: dict[str, Any] = {}
     for name, field in fields.items():
         if name in data:
-            kwargs[name] = _convert(hints[name], data[name], f"{where}.{name}")
+            kwargs[name] = _convert(hints[name], data[name], f"{where}.{name}", hexed)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             if not _optional(hints[name]):
                 raise SchemaError(f"{where}: missing field {name!r}")
@@ -77,7 +80,7 @@ def _optional(hint: Any) -> bool:
     )
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:
+def _convert(hint: Any, value: Any, where: str, hexed: bool = False) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
@@ -87,7 +90,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         errors = []
         for option in options:
             try:
-                return _convert(option, value, where)
+                return _convert(option, value, where, hexed)
             except SchemaError as exc:
                 errors.append(str(exc))
         raise SchemaError(errors[0] if len(errors) == 1 else f"{where}: no variant fits")
@@ -98,20 +101,41 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise SchemaError(f"{where}: expected an array")
-        return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_convert(args[0], v, f"{where}[{i}]", hexed) for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, dict):
             raise SchemaError(f"{where}: expected a map")
         return {
-            _convert(args[0], k, where): _convert(args[1], v, f"{where}.{k}")
+            _convert(args[0], k, where, hexed): _convert(args[1], v, f"{where}.{k}", hexed)
             for k, v in value.items()
         }
     if dataclasses.is_dataclass(hint):
-        return from_map(hint, value, where)  # type: ignore[arg-type]
+        return from_map(hint, value, where, hexed)  # type: ignore[arg-type]
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if hint is bytes and hexed and isinstance(value, str):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise SchemaError(f"{where}: expected hex") from None
     if hint in (str, bytes, bool) and type(value) is hint:
         return value
     if hint is Any:
         return value
     raise SchemaError(f"{where}: expected {getattr(hint, '__name__', hint)}")
+
+
+def to_json(obj: Any) -> Any:
+    """A dataclass (or plain value) as JSON-ready data: bytes become hex text."""
+    value = to_map(obj) if dataclasses.is_dataclass(obj) and not isinstance(obj, type) else obj
+    return _hex(value)
+
+
+def _hex(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_hex(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _hex(v) for k, v in value.items()}
+    return value

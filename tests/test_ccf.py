@@ -20,18 +20,15 @@ from noticenet.protocol import ceremony
 from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.ceremony import (
-    BadShare,
     BelowThreshold,
     Commitment,
     Nonces,
     Proposal,
-    ProposalMismatch,
     Share,
-    WrongGroupKey,
 )
 from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet, make_devnet
-from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import BodyMismatch, NotAuthorised, NotFound, ReentryBlocked
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
 from noticenet.protocol.keyspace import key
@@ -151,66 +148,6 @@ def test_two_shares_make_no_revoke_signature(devnet: DevNet) -> None:
         ceremony.aggregate(proposal, three, shares[:2], group.public)
     with pytest.raises(BelowThreshold):
         ceremony.aggregate(proposal, two, shares[:2], group.public)
-
-
-def test_records_are_bound_to_their_proposal(devnet: DevNet) -> None:
-    group = devnet.revoke
-    key_ = GroupKey(group.public_key, 3, 5)
-    one = ceremony.propose(None, NOW, action("revoke", [b"\x01" * 32]), key_)
-    other = ceremony.propose(None, NOW, action("revoke", [b"\x02" * 32]), key_)
-    assert one.digest != other.digest
-    rounds = {i: ceremony.commit(one, group.packages[i]) for i in (1, 2, 3)}
-    stray = ceremony.commit(other, group.packages[3])
-    mixed = [rounds[1][1], rounds[2][1], stray[1]]
-    with pytest.raises(ProposalMismatch):
-        ceremony.sign_share(one, group.packages[1], rounds[1][0], mixed)
-    with pytest.raises(ProposalMismatch):  # nonces made for another proposal
-        ceremony.sign_share(one, group.packages[3], stray[0], [c for _, c in rounds.values()])
-    commitments = [c for _, c in rounds.values()]
-    shares = [
-        ceremony.sign_share(one, group.packages[i], rounds[i][0], commitments) for i in rounds
-    ]
-    foreign = dataclasses.replace(shares[2], proposal=other.digest)
-    with pytest.raises(ProposalMismatch):
-        ceremony.aggregate(one, commitments, [*shares[:2], foreign], group.public)
-    with pytest.raises(WrongGroupKey):
-        ceremony.commit(one, devnet.block.packages[1])
-    with pytest.raises(WrongGroupKey):
-        ceremony.aggregate(one, commitments, shares, devnet.governance.public)
-
-
-def test_a_bad_share_is_named(devnet: DevNet) -> None:
-    group = devnet.revoke
-    proposal = ceremony.propose(
-        None, NOW, action("revoke", [b"\x01" * 32]), GroupKey(group.public_key, 3, 5)
-    )
-    rounds = {i: ceremony.commit(proposal, group.packages[i]) for i in (1, 3, 5)}
-    commitments = [c for _, c in rounds.values()]
-    shares = [
-        ceremony.sign_share(proposal, group.packages[i], rounds[i][0], commitments) for i in rounds
-    ]
-    bumped = frost.scalar_add(shares[1].share.share, frost.scalar_from_int(1))
-    wrong = frost.SignatureShare(3, bumped)
-    shares[1] = Share(proposal.digest, wrong)
-    with pytest.raises(BadShare) as caught:
-        ceremony.aggregate(proposal, commitments, shares, group.public)
-    assert caught.value.member == 3
-
-
-def test_proposal_says_what_goes_and_what_is_guarded(devnet: DevNet) -> None:
-    target, tag = b"\xab" * 32, b"\xcd" * 32
-    proposal = ceremony.propose(
-        (4, b"\x09" * 32), NOW, action("revoke", [target], guards=(tag,)),
-        GroupKey(devnet.revoke.public_key, 3, 5),
-    )
-    assert (proposal.feed, proposal.seq, proposal.prev) == (CCF_FEED, 5, b"\x09" * 32)
-    text = "\n".join(proposal.describe({target: "FRA#7 notice.red"}))
-    for needle in ("revoke", "deletes", target.hex(), "FRA#7 notice.red", tag.hex(),
-                   "article-3", "CCF/2027/042", "needs 3 shares", proposal.digest.hex()):
-        assert needle in text
-    assert Proposal.from_bytes(proposal.to_bytes()) == proposal
-    block = ceremony.propose(None, NOW, action("block", [target]), GroupKey(b"\x05" * 32, 2, 5))
-    assert block.feed == CCF_BLOCK_FEED
 
 
 # --- refusals: nothing changes ---
@@ -589,59 +526,3 @@ def test_revoked_body_leaves_the_leveldb_files(
         assert files_holding(path, target.body) == []
         assert reopened.signed_header("FRA", target.header.seq) == target.signed_header
         assert verify_ledger(reopened) == []
-
-
-# --- the ceremony through files ---
-
-
-def test_ceremony_through_files(tmp_path: Path, devnet: DevNet) -> None:
-    from noticenet.node import ceremony_cli as cli
-
-    spec, fra_spec = devnet.member("CCF"), devnet.member("FRA")
-    store = tmp_path / "ccf-node"
-    with LevelDBStore(tmp_path / "fra") as fdb:
-        fra = Ledger(fdb, devnet.governance.public_key, Reader("FRA", fra_spec.keys.encryption),
-                     fra_spec.keys.index_key)
-        fra.ingest(devnet.genesis, NOW)
-        target = Publisher(fra, "FRA", fra_spec.keys).publish("notice.red", notice(MUELLER), NOW)
-        with LevelDBStore(store) as db:  # the CCF's node replicates; the CLI opens it later
-            ccf = Ledger(db, devnet.governance.public_key, Reader("CCF", spec.keys.encryption),
-                         spec.keys.index_key)
-            ccf.ingest(devnet.genesis, NOW)
-            copy(fra, ccf, ["FRA"])
-        seed = tmp_path / "ccf.seed"
-        cli.write_secret(seed, spec.keys.seed, "ccf passphrase")
-        proposal = cli.cmd_propose(
-            tmp_path / "proposal", store, "revoke", [target.id.hex()], "article-3", "CCF/1",
-            member="CCF", key_file=seed, passphrase="ccf passphrase", now_ms=NOW,
-        )
-        assert len(proposal.action.guards) == 1
-        assert target.id.hex() in "\n".join(cli.cmd_show(tmp_path / "proposal"))
-        cli.write_public_package(tmp_path / "public", devnet.revoke.public)
-        signers = {1: "pass-one", 4: None, 5: None}
-        for i, passphrase in signers.items():
-            cli.write_key_package(tmp_path / f"key{i}", devnet.revoke.packages[i], passphrase)
-            cli.cmd_commit(tmp_path / "proposal", tmp_path / f"key{i}", tmp_path / f"nonces{i}",
-                           tmp_path / f"commit{i}", passphrase)
-        assert (tmp_path / "key1").stat().st_mode & 0o777 == 0o600
-        locked = (tmp_path / "key1").read_bytes()
-        assert devnet.revoke.packages[1].signing_share not in locked
-        with pytest.raises(cli.CeremonyFileError):
-            cli.read_key_package(tmp_path / "key1")  # locked: needs its passphrase
-        with pytest.raises(cli.CeremonyFileError):  # nonces are never overwritten
-            cli.cmd_commit(tmp_path / "proposal", tmp_path / "key4", tmp_path / "nonces4",
-                           tmp_path / "commit4")
-        commits = [tmp_path / f"commit{i}" for i in signers]
-        for i, passphrase in signers.items():
-            cli.cmd_sign(tmp_path / "proposal", tmp_path / f"key{i}", tmp_path / f"nonces{i}",
-                         commits, tmp_path / f"share{i}", passphrase)
-            assert not (tmp_path / f"nonces{i}").exists()
-        with pytest.raises(cli.CeremonyFileError):  # used nonces are gone: no second share
-            cli.cmd_sign(tmp_path / "proposal", tmp_path / "key4", tmp_path / "nonces4",
-                         commits, tmp_path / "again", None)
-        entry = cli.cmd_aggregate(tmp_path / "proposal", tmp_path / "public", commits,
-                                  [tmp_path / f"share{i}" for i in signers], tmp_path / "entry")
-        assert decode_entry((tmp_path / "entry").read_bytes()) == entry
-        assert fra.ingest(entry, NOW).outcome is Outcome.STORED
-        assert fra.tombstone(target.id)["reason"] == "revoked"
-        assert fra.store.get(key(b"g", proposal.action.guards[0])) is not None

@@ -1,0 +1,104 @@
+"""Node configuration: a TOML file naming the member, its keys, data and peers.
+
+Example::
+
+    member = "FRA"
+    data_dir = "data/FRA"
+    key_file = "keys/FRA.key"      # locked seed; passphrase in $NOTICENET_PASSPHRASE
+    genesis = "genesis.cbor"       # the network's first roster entry (wire bytes)
+    anchor = "ab12..."             # governance group public key (hex): the trust anchor
+    listen = "/ip4/127.0.0.1/tcp/4101"
+    api = "127.0.0.1:8101"
+    neighbours = ["DEU", "USA"]    # dialled and kept; addresses come from the roster
+    tokens_file = "tokens.json"    # API users (hashed tokens)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from noticenet.crypto.errors import NoticenetError
+from noticenet.crypto.keyfile import unlock
+from noticenet.crypto.keys import MemberKeys
+
+PASSPHRASE_ENV = "NOTICENET_PASSPHRASE"
+
+
+class ConfigError(NoticenetError):
+    """The node configuration is missing, malformed or points at unusable files."""
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    member: str
+    data_dir: Path
+    key_file: Path
+    genesis: Path
+    anchor: bytes
+    listen: str = "/ip4/127.0.0.1/tcp/0"
+    api: str = ""
+    neighbours: tuple[str, ...] = ()
+    tokens_file: Path | None = None
+    tick_ms: int = 250
+    maintenance_s: float = 5.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def keys(self, passphrase: str | None = None) -> MemberKeys:
+        """Unlock the member's key file (passphrase argument, else the environment)."""
+        secret = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV, "")
+        return MemberKeys(unlock(self.key_file.read_bytes(), secret))
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and check a node.toml; relative paths are relative to the file."""
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    base = path.parent
+
+    def rel(name: str) -> Path:
+        if name not in doc:
+            raise ConfigError(f"{path}: missing {name!r}")
+        return (base / str(doc[name])).resolve()
+
+    try:
+        anchor = bytes.fromhex(str(doc.get("anchor", "")))
+    except ValueError:
+        raise ConfigError(f"{path}: anchor is not hex") from None
+    if len(anchor) != 32:
+        raise ConfigError(f"{path}: anchor must be a 32-byte key in hex")
+    known = {
+        "member",
+        "data_dir",
+        "key_file",
+        "genesis",
+        "anchor",
+        "listen",
+        "api",
+        "neighbours",
+        "tokens_file",
+        "tick_ms",
+        "maintenance_s",
+    }
+    return NodeConfig(
+        member=str(doc.get("member", "")) or _missing(path, "member"),
+        data_dir=rel("data_dir"),
+        key_file=rel("key_file"),
+        genesis=rel("genesis"),
+        anchor=anchor,
+        listen=str(doc.get("listen", "/ip4/127.0.0.1/tcp/0")),
+        api=str(doc.get("api", "")),
+        neighbours=tuple(str(n) for n in doc.get("neighbours", [])),
+        tokens_file=rel("tokens_file") if "tokens_file" in doc else None,
+        tick_ms=int(doc.get("tick_ms", 250)),
+        maintenance_s=float(doc.get("maintenance_s", 5.0)),
+        extra={k: v for k, v in doc.items() if k not in known},
+    )
+
+
+def _missing(path: Path, name: str) -> str:
+    raise ConfigError(f"{path}: missing {name!r}")

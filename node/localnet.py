@@ -1,0 +1,119 @@
+"""A local network on 127.0.0.1: keys, configs and a genesis roster in one folder.
+
+For the demo and the real-network tests. Member keys come from seeds (stable
+across runs of the same network seed); the commission's group keys are dealt
+(acceptable only for local networks; a real network runs the DKG ceremony).
+Layout::
+
+    root/genesis.cbor             the first roster entry
+    root/<MEMBER>/node.toml       the node's config
+    root/<MEMBER>/member.key      its locked seed
+    root/<MEMBER>/data/           its LevelDB store
+    root/ccf/{block,revoke}-<i>.key, {block,revoke}.pub   commissioners' key packages
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from noticenet.crypto.keyfile import MIN_LIMITS, lock
+from noticenet.protocol.devnet import DEFAULT_MEMBERS, DevNet, make_devnet
+from noticenet.protocol.governance import Role
+
+from .ceremony_cli import write_key_package, write_public_package
+from .transport import peer_id_from_seed
+
+MemberRow = tuple[str, Role, str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class LocalMember:
+    id: str
+    config: Path
+    api: str
+    listen: str
+    peer_id: str
+
+
+@dataclass(frozen=True)
+class LocalNet:
+    root: Path
+    devnet: DevNet
+    members: dict[str, LocalMember]
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the kernel just handed out on 127.0.0.1 (free a moment ago)."""
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def create_localnet(
+    root: Path,
+    network_seed: bytes = b"noticenet-local",
+    members: tuple[MemberRow, ...] = DEFAULT_MEMBERS,
+    passphrase: str = "",
+    neighbours: int = 3,
+) -> LocalNet:
+    """Write a whole local network under `root` and return where everything is."""
+    from noticenet.protocol.devnet import member_keys
+
+    root.mkdir(parents=True, exist_ok=True)
+    ids = [m[0] for m in members]
+    ports = free_ports(2 * len(ids))
+    listen = {m: f"/ip4/127.0.0.1/tcp/{ports[i]}" for i, m in enumerate(ids)}
+    api = {m: f"127.0.0.1:{ports[len(ids) + i]}" for i, m in enumerate(ids)}
+    peer_ids = {m: peer_id_from_seed(member_keys(network_seed, m).libp2p_seed) for m in ids}
+    devnet = make_devnet(
+        network_seed,
+        members,
+        now_ms=int(time.time() * 1000) - 60_000,
+        addrs={m: (a,) for m, a in listen.items()},
+        peer_ids=peer_ids,
+    )
+    (root / "genesis.cbor").write_bytes(devnet.genesis.to_wire())
+    out = {}
+    for i, member in enumerate(devnet.members):
+        folder = root / member.id
+        folder.mkdir(exist_ok=True)
+        (folder / "member.key").write_bytes(lock(member.keys.seed, passphrase, MIN_LIMITS))
+        near = [ids[(i + k) % len(ids)] for k in range(1, neighbours + 1) if len(ids) > k]
+        (folder / "node.toml").write_text(
+            "\n".join(
+                [
+                    f'member = "{member.id}"',
+                    'data_dir = "data"',
+                    'key_file = "member.key"',
+                    'genesis = "../genesis.cbor"',
+                    f'anchor = "{devnet.governance.public_key.hex()}"',
+                    f'listen = "{listen[member.id]}"',
+                    f'api = "{api[member.id]}"',
+                    f"neighbours = {near!r}".replace("'", '"'),
+                    "maintenance_s = 1.0",
+                    "",
+                ]
+            )
+        )
+        out[member.id] = LocalMember(
+            member.id, folder / "node.toml", api[member.id], listen[member.id], peer_ids[member.id]
+        )
+    _write_commission(root / "ccf", devnet, passphrase)
+    return LocalNet(root, devnet, out)
+
+
+def _write_commission(folder: Path, devnet: DevNet, passphrase: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for name, group in (("block", devnet.block), ("revoke", devnet.revoke)):
+        write_public_package(folder / f"{name}.pub", group.public)
+        for ident, package in group.packages.items():
+            write_key_package(folder / f"{name}-{ident}.key", package, passphrase or None)

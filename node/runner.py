@@ -1,0 +1,35 @@
+"""`noticenet node run`: one trio process with the node, its API, and signal handling."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+import trio
+
+from . import logs
+from .api import create_app, serve_api
+from .config import load_config
+from .service import NodeService
+from .users import Users
+
+logger = logging.getLogger("noticenet.node")
+
+
+async def run_node(config_path: Path, passphrase: str | None = None) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly."""
+    config = load_config(config_path)
+    service = NodeService(config, config.keys(passphrase))
+    tokens = config.tokens_file or config.data_dir / "tokens.json"
+    users = Users(tokens)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run)
+            if config.api:
+                await nursery.start(serve_api, create_app(service, users), config.api)
+            logs.event(logger, "node.ready", member=config.member, api=config.api or "-")
+            async for signum in signals:
+                logs.event(logger, "node.signal", signal=signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
