@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import pstats
 import random
 import shutil
@@ -41,6 +42,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import nacl.signing
 from rich.console import Console
 from rich.table import Table
@@ -176,6 +178,44 @@ def generate(job: tuple[str, str, int, int, bytes, bytes, bytes]) -> list[bytes]
     return [entry.to_wire() for entry in ledger.feed(member)]
 
 
+CACHE = Path(tempfile.gettempdir()) / "noticenet-bench"
+
+
+def _code_digest() -> str:
+    """A digest of the code that shapes generated entries: a cached feed is reused only if equal."""
+    import noticenet.crypto
+    import noticenet.protocol
+
+    h = hashlib.blake2b(digest_size=8)
+    for package in (noticenet.crypto, noticenet.protocol):
+        for path in sorted(Path(package.__path__[0]).glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def generate_cached(job: tuple[str, str, int, int, bytes, bytes, bytes, str]) -> list[bytes]:
+    """`generate`, through a cache in the temp directory keyed by the job and the code.
+
+    Member keys and the guard key derive from the devnet seed, so a feed made
+    in an earlier run is valid on any devnet made with that seed.
+    """
+    member, what, start, count, *_rest, digest = job
+    path = CACHE / f"{member}-{what}-{start}-{count}-{digest}.cbor"
+    if path.exists():
+        cached: list[bytes] = cbor2.loads(path.read_bytes())
+        return cached
+    wires = generate(job[:-1])  # type: ignore[arg-type]
+    CACHE.mkdir(exist_ok=True)
+    for stale in CACHE.glob("*.cbor"):
+        if not stale.stem.endswith(digest):  # made by other code: never valid again
+            stale.unlink(missing_ok=True)
+    partial = path.with_suffix(f".{member}-{what}.partial")
+    partial.write_bytes(cbor2.dumps(wires))
+    partial.replace(path)
+    return wires
+
+
 # -- measuring ----------------------------------------------------------------
 
 
@@ -228,7 +268,7 @@ OWN_TIME: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
     ),
     (
         "isinstance / hasattr / getattr",
-        lambda f, n: n.split()[-1].rstrip(">") in ("isinstance", "hasattr", "getattr"),
+        lambda f, n: n.endswith(("isinstance>", "hasattr>", "getattr>")),
     ),
     ("AEAD + BLAKE2b", lambda f, n: "aead" in n or "blake2b" in n or f.endswith("hashing.py")),
     (
@@ -358,22 +398,29 @@ def bench_ingest(devnet: Any, wires: list[bytes], workdir: Path, profile: bool) 
 def fill(db: Any, templates: list[Entry], index_key: bytes, count: int) -> None:
     """`count` SLTD-shaped records under fresh ids, in the real key layout (raw plyvel)."""
     feed = "FILLER"
+    # (signed header, body, expiry slot prefix, kind-index prefix) per template, computed once
+    shapes = [
+        (
+            t.signed_header,
+            t.body or b"",
+            b"x/" + seq_bytes(t.header.expires_at or 0),
+            key(b"k", b"sltd", seq_bytes(t.header.issued_at)) + b"/",
+        )
+        for t in templates[:1000]
+    ]
     batch = db.write_batch()
     for n in range(count):
-        template = templates[n % len(templates)]
-        h = template.header
+        signed, body, expiry, kind = shapes[n % len(shapes)]
         fid = blake2b256(n.to_bytes(8, "big"), person=b"bench-filler")
-        number = f"Z{n:08d}"
-        ikey = key(b"i", b"document", index_hash(index_key, "document", ("ZZZ", number)), fid)
+        ikey = b"i/document/" + index_hash(index_key, "document", ("ZZZ", f"Z{n:08d}")) + b"/" + fid
         seq = n + 1
-        batch.put(header_key(feed, seq), template.signed_header)
-        batch.put(key(b"e", fid), position(feed, seq))
-        batch.put(key(b"b", fid), template.body or b"")
-        if h.expires_at is not None:
-            batch.put(key(b"x", seq_bytes(h.expires_at) + fid), b"")
+        batch.put(header_key(feed, seq), signed)
+        batch.put(b"e/" + fid, position(feed, seq))
+        batch.put(b"b/" + fid, body)
+        batch.put(expiry + fid, b"")
         batch.put(ikey, b"")
-        batch.put(key(b"r", fid), encode([ikey]))
-        batch.put(key(b"k", b"sltd", seq_bytes(h.issued_at), fid), b"")
+        batch.put(b"r/" + fid, encode([ikey]))
+        batch.put(kind + fid, b"")
         if n % 10_000 == 9_999:
             batch.write()
             batch = db.write_batch()
@@ -499,6 +546,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--lookups", type=int, default=None)
     parser.add_argument("--only", choices=("ingest", "border"), default=None)
     parser.add_argument("--profile", action="store_true", help="profile ingest and lookups")
+    parser.add_argument("--no-cache", action="store_true", help="publish afresh, cache nothing")
     args = parser.parse_args(argv)
     quick = args.quick
     entries = args.entries or (5_000 if quick else 100_000)
@@ -510,6 +558,7 @@ def main(argv: list[str]) -> None:
 
     devnet = make_devnet()
     common = (devnet.genesis.to_wire(), devnet.governance.public_key, devnet.guard_key)
+    digest = "nocache" if args.no_cache else _code_digest()
     jobs: list[tuple[str, str, int, int, bytes, bytes, bytes]] = []
     if do_ingest:
         jobs.append(("FRA", "mixed", 0, entries, *common))
@@ -518,10 +567,14 @@ def main(argv: list[str]) -> None:
         jobs += [("FRA", "sltd", 0, half, *common), ("DEU", "sltd", 0, real - half, *common)]
     began = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2) as pool:
-        feeds = list(pool.map(generate, jobs))
+        if args.no_cache:
+            feeds = list(pool.map(generate, jobs))
+        else:
+            feeds = list(pool.map(generate_cached, [(*job, digest) for job in jobs]))
     console.print(
-        f"generated {sum(len(f) for f in feeds):,} entries with Publisher in "
-        f"{time.perf_counter() - began:.0f} s (2 processes, not timed below)"
+        f"{sum(len(f) for f in feeds):,} entries published with Publisher in "
+        f"{time.perf_counter() - began:.0f} s (2 processes; not timed below"
+        f"{'' if args.no_cache else f'; cached in {CACHE}'})"
     )
     workdir = Path(tempfile.mkdtemp(prefix="nn-bench-"))
     try:

@@ -1,171 +1,129 @@
 """The node's HTTP API (FastAPI, served by hypercorn's trio worker in the node's trio run).
 
-Every route names the least role it needs (see `users.ROLES`); answers never
-contain a body the CCF has blocked or revoked. Errors from bad input come
-back as 4xx with a one-line reason; the audit log records who asked what,
-never record plaintext.
+Routes live by concern in `api_records`, `api_checks`, `api_ops`, `api_ccf`
+and `api_io`; `api_common` holds roles, the audit log and record views.
+Every route names the least role it needs (see `users.ROLES`) and `/health`
+needs none. Answers never contain a body the CCF has blocked or revoked.
+Errors come back as `{"error": type, "detail": one line}` with a 4xx status;
+the audit log records who asked what (route templates), never record
+plaintext or the values a caller sent.
 """
 
+from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from noticenet.crypto.errors import NotARecipient, NoticenetError
-from noticenet.protocol.entry import decode_entry
-from noticenet.protocol.errors import (
-    NotFound,
-    ReentryBlocked,
-    SchemaError,
-    UnknownAuthor,
-    ValidationError,
-)
-from noticenet.protocol.kinds import KINDS, RECORD_KINDS, spec
-from noticenet.protocol.schema import from_map, to_json
+from noticenet.crypto.errors import NoticenetError
 
-from . import logs
+from . import api_ccf, api_checks, api_io, api_ops, api_records, logs
+from .api_common import error_body, status_for
+from .metrics import Metrics
 from .service import NodeService
-from .users import AuthError, User, Users
+from .users import Users
 
-audit = logging.getLogger("noticenet.audit")
+logger = logging.getLogger("noticenet.api")
 
-
-def _status(exc: NoticenetError) -> int:
-    if isinstance(exc, AuthError):
-        return 401 if "token" in str(exc) else 403
-    if isinstance(exc, NotFound | NotARecipient):
-        return 404
-    if isinstance(exc, ReentryBlocked):
-        return 409
-    if isinstance(exc, SchemaError | ValidationError | UnknownAuthor):
-        return 422
-    return 400
+DESCRIPTION = """One member's node of noticenet. Authenticate with
+`Authorization: Bearer <token>` (tokens from `noticenet users add`). Roles, least
+to most: border (checks), officer (+ search, read), issuer (+ publish, cancel,
+update, import), admin (+ users, peers, metrics, raw entries, commission requests
+on the CCF's node). Errors are `{"error", "detail"}` JSON with a 4xx status."""
 
 
 def create_app(service: NodeService, users: Users) -> FastAPI:
     """The API of one node."""
-    app = FastAPI(title="noticenet node", version="1", summary=f"member {service.config.member}")
-
-    @app.exception_handler(NoticenetError)
-    async def _typed_error(request: Request, exc: NoticenetError) -> JSONResponse:
-        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, _status(exc))
-
-    def role(needed: str) -> Callable[..., User]:
-        def check(request: Request, authorization: Annotated[str, Header()] = "") -> User:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise AuthError("missing bearer token")
-            user = users.authenticate(token)
-            if not user.allows(needed):
-                raise AuthError(f"role {user.role} may not do this (needs {needed})")
-            logs.event(
-                audit,
-                "api.request",
-                user=user.name,
-                role=user.role,
-                method=request.method,
-                path=request.url.path,
-            )
-            return user
-
-        return check
-
-    Border = Annotated[User, Depends(role("border"))]
-    Officer = Annotated[User, Depends(role("officer"))]
-    Issuer = Annotated[User, Depends(role("issuer"))]
-    Admin = Annotated[User, Depends(role("admin"))]
-    Doc = Annotated[dict[str, Any], Body()]
-
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {
-            "member": service.config.member,
-            "peer_id": service.peer_id,
-            "connected": service.connected(),
-        }
-
-    @app.get("/frontier")
-    async def frontier(user: Officer) -> dict[str, Any]:
-        return {a: {"seq": s, "id": i.hex()} for a, (s, i) in service.ledger.frontier().items()}
-
-    @app.post("/records/{kind}", status_code=201)
-    async def publish(
-        kind: str,
-        doc: Doc,
-        user: Issuer,
-    ) -> dict[str, Any]:
-        if kind not in RECORD_KINDS:
-            raise SchemaError(f"cannot publish kind {kind!r}; one of {sorted(RECORD_KINDS)}")
-        record = from_map(spec(kind).schema, doc.get("record"), kind, hexed=True)
-        recipients = tuple(str(r) for r in doc.get("recipients", ()))
-        entry = service.publish(kind, record, recipients)
-        return {"id": entry.id.hex(), "seq": entry.header.seq, "kind": kind}
-
-    @app.get("/records/{entry_id}")
-    async def read(entry_id: str, user: Officer) -> dict[str, Any]:
-        eid = _entry_id(entry_id)
-        entry = service.ledger.entry(eid, with_body=False)
-        if entry is None:
-            raise NotFound("no such entry")
-        record = service.ledger.read(eid)
-        return {
-            "id": entry_id,
-            "author": entry.header.author,
-            "seq": entry.header.seq,
-            "kind": entry.header.kind,
-            "issued_at": entry.header.issued_at,
-            "record": to_json(record),
-        }
-
-    @app.get("/check/document")
-    async def check_document(country: str, number: str, user: Border) -> dict[str, Any]:
-        return _hits(service, service.ledger.find_document(country, number))
-
-    @app.post("/entries", status_code=202)
-    async def accept(doc: Doc, user: Admin) -> dict[str, Any]:
-        """Raw wire entries (hex) made elsewhere, e.g. a CCF ceremony's output."""
-        entries = [decode_entry(bytes.fromhex(str(w))) for w in doc.get("entries", [])]
-        results = service.accept(entries)
-        return {
-            "results": [
-                getattr(r, "outcome", None)
-                and r.outcome.value  # type: ignore[attr-defined]
-                or f"refused: {type(r).__name__}: {r}"
-                for r in results
-            ]
-        }
-
-    assert KINDS
+    app = FastAPI(
+        title="noticenet node",
+        version="1",
+        summary=f"member {service.config.member}",
+        description=DESCRIPTION,
+    )
+    app.state.service = service
+    app.state.users = users
+    app.state.metrics = Metrics(service)
+    for module in (api_ops, api_records, api_checks, api_ccf, api_io):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    _document_bearer_auth(app)
     return app
 
 
-def _entry_id(text: str) -> bytes:
-    try:
-        eid = bytes.fromhex(text)
-    except ValueError:
-        raise SchemaError("entry id is 64 hex digits") from None
-    if len(eid) != 32:
-        raise SchemaError("entry id is 64 hex digits")
-    return eid
+def _document_bearer_auth(app: FastAPI) -> None:
+    """OpenAPI: every route but /health takes `Authorization: Bearer <token>`."""
 
-
-def _hits(service: NodeService, ids: list[bytes]) -> dict[str, Any]:
-    records = []
-    for eid in ids:
-        entry = service.ledger.entry(eid, with_body=False)
-        assert entry is not None
-        records.append(
-            {
-                "id": eid.hex(),
-                "author": entry.header.author,
-                "kind": entry.header.kind,
-                "record": to_json(service.ledger.read(eid)),
-            }
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
         )
-    return {"hit": bool(records), "records": records}
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "an API token"}
+        }
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                if path != "/health":
+                    operation["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NoticenetError)
+    async def _typed(request: Request, exc: NoticenetError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            body = {"error": "BadJSON", "detail": "the request body is not valid JSON"}
+            return JSONResponse(body, 400)
+        return JSONResponse({"error": "BadRequest", "detail": _describe(errors)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "NotFound", 405: "MethodNotAllowed"}
+        body = {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)}
+        return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        route = request.scope.get("route")
+        logs.event(
+            logger,
+            "api.error",
+            level=logging.ERROR,
+            error=type(exc).__name__,
+            path=str(getattr(route, "path", "?")),
+        )
+        return JSONResponse({"error": "InternalError", "detail": "internal error"}, 500)
+
+
+def _describe(errors: list[Any]) -> str:
+    """Pydantic errors as one line: where and what, never the input values."""
+    parts = []
+    for e in errors[:5]:
+        loc = tuple(e.get("loc", ()))
+        if loc == ("body",) and e.get("type") in ("model_attributes_type", "dict_type"):
+            parts.append("the request body must be a JSON object (Content-Type: application/json)")
+            continue
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 async def serve_api(app: FastAPI, bind: str, task_status: Any) -> None:

@@ -1,23 +1,37 @@
-"""The `noticenet` command line (typer)."""
+"""The `noticenet` command line (typer).
+
+Offline commands work on files: `init`, `node run`, `localnet create`,
+`users`, `verify`, the CCF ceremony rounds. Online commands talk to your
+node's HTTP API with a token (`--api`, `--token`, or $NOTICENET_API and
+$NOTICENET_TOKEN). Every command has `--help`; most have `--json`.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="noticenet: a federated ledger of police notices.", no_args_is_help=True)
+from . import cli_online
+from .cli_ccf import ccf_app
+from .cli_common import ConfigOpt, JsonOpt, emit_json, err, friendly, out
+
+app = typer.Typer(
+    help="noticenet: a federated ledger of police notices.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 node_app = typer.Typer(help="Run a member node.", no_args_is_help=True)
 net_app = typer.Typer(help="Local networks on 127.0.0.1.", no_args_is_help=True)
-users_app = typer.Typer(help="API users of a node.", no_args_is_help=True)
+users_app = typer.Typer(help="API users of a node (works while it runs).", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 app.add_typer(net_app, name="localnet")
 app.add_typer(users_app, name="users")
-
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="the node's node.toml")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+app.add_typer(ccf_app, name="ccf")
+cli_online.register(app)
 
 
 @app.callback()
@@ -26,13 +40,119 @@ def _root() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Run the demonstration: members, records, border check, CCF revocation."""
-    from .demo import run_demo
+def demo(
+    offline: Annotated[
+        bool, typer.Option(help="the in-process tour over the simulated network instead")
+    ] = False,
+    root: Annotated[Path, typer.Option(help="data folder, recreated each run")] = Path("demo-data"),
+) -> None:
+    """Run the demonstration: seven node processes, border check, CCF revocation, re-entry."""
+    if offline:
+        from .demo import run_demo
 
-    facts = run_demo()
-    if not (facts["hit"] and facts["gone"] and facts["reentry_refused"]):
+        facts = run_demo()
+        ok = bool(facts["hit"] and facts["gone"] and facts["reentry_refused"])
+    else:
+        from .demo_network import run_network_demo
+
+        facts = run_network_demo(root.resolve())
+        ok = bool(facts.get("revoked_everywhere") and facts.get("reentry_status") == 409)
+    if not ok:
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def init(
+    member: Annotated[str, typer.Option(help="your member id (e.g. FRA)")],
+    folder: Annotated[Path, typer.Option("--dir", help="where to write keys and config")],
+    genesis: Annotated[Path | None, typer.Option(help="the network's genesis.cbor")] = None,
+    anchor: Annotated[str, typer.Option(help="governance group key (hex), out of band")] = "",
+    listen: Annotated[str, typer.Option(help="libp2p listen address")] = ("/ip4/0.0.0.0/tcp/4101"),
+    api: Annotated[str, typer.Option(help="HTTP API bind address")] = "127.0.0.1:8101",
+    neighbour: Annotated[list[str], typer.Option(help="member to dial, repeatable")] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option(help="overwrite an existing key")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a real member's keys (locked with argon2id) and node.toml."""
+    from .cli_offline import init_member
+
+    passphrase = os.environ.get("NOTICENET_PASSPHRASE")
+    if passphrase is None:
+        passphrase = typer.prompt(
+            "passphrase for the member key", hide_input=True, confirmation_prompt=True
+        )
+    with out.status("deriving the key file's lock (argon2id)…"):
+        identity = init_member(
+            folder,
+            member,
+            passphrase,
+            genesis=genesis,
+            anchor=anchor,
+            listen=listen,
+            api=api,
+            neighbours=tuple(neighbour),
+            force=force,
+        )
+    if as_json:
+        emit_json(identity)
+        return
+    out.print(f"wrote {folder}/member.key (locked), {folder}/node.toml, {folder}/identity.json")
+    out.print("send identity.json to the governance for the roster:")
+    out.print(json.dumps(identity, indent=1), highlight=False)
+    if genesis is None:
+        err.print("node.toml lacks genesis and anchor: add them when the governance sends them")
+
+
+@app.command()
+@friendly
+def verify(config: ConfigOpt, as_json: JsonOpt = False) -> None:
+    """Offline: re-check every signature, chain, body and index in the node's store."""
+    from .cli_offline import verify_store
+
+    with out.status("verifying the ledger (signatures, chains, bodies, indexes)…"):
+        summary, problems = verify_store(config)
+    if as_json:
+        emit_json({"summary": summary, "problems": problems})
+    else:
+        out.print(", ".join(f"{k} {v}" for k, v in summary.items()))
+        for p in problems[:50]:
+            out.print(f"[red]problem[/] {p['author']}#{p['seq']}: {p['what']}", highlight=False)
+        out.print("[green]ledger verifies[/]" if not problems else f"{len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="a scenario TOML (simulations/scenarios/)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="metrics, plots, report")] = Path(
+        "sim-out"
+    ),
+    plots: Annotated[bool, typer.Option(help="draw the plots")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a simulated network in virtual time (the real protocol code, no sockets)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from noticenet.simulations import run_scenario
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, disable=as_json, transient=True) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=1.0)
+        result = run_scenario(
+            scenario,
+            out_dir=out_dir,
+            progress=lambda done: progress.update(task, completed=done),
+            plots=plots,
+        )
+    if as_json:
+        emit_json(result.metrics)
+        return
+    out.print(f"simulated in {result.wall_s:.0f} s; wrote {len(result.files)} file(s) to {out_dir}")
+    for path in result.files:
+        out.print(f"  {path}")
 
 
 @node_app.command("run")
@@ -61,34 +181,38 @@ def localnet_create(
         m.id: {"config": str(m.config), "api": m.api, "peer_id": m.peer_id}
         for m in net.members.values()
     }
-    typer.echo(
-        json.dumps(rows, indent=1)
-        if as_json
-        else "\n".join(f"{k}: {v['config']} api={v['api']}" for k, v in rows.items())
-    )
+    if as_json:
+        emit_json(rows)
+    else:
+        out.print("\n".join(f"{k}: {v['config']} api={v['api']}" for k, v in rows.items()))
 
 
 @users_app.command("add")
+@friendly
 def users_add(config: ConfigOpt, name: str, role: str, as_json: JsonOpt = False) -> None:
-    """Create an API user; prints its token once."""
-    users = _users(config)
-    token = users.add(name, role)
-    typer.echo(json.dumps({"name": name, "role": role, "token": token}) if as_json else token)
+    """Create an API user (border, officer, issuer or admin); prints its token once."""
+    token = _users(config).add(name, role)
+    if as_json:
+        emit_json({"name": name, "role": role, "token": token})
+    else:
+        typer.echo(token)
 
 
 @users_app.command("list")
 def users_list(config: ConfigOpt, as_json: JsonOpt = False) -> None:
     """List API users and their roles."""
     rows = [{"name": u.name, "role": u.role} for u in _users(config).list()]
-    typer.echo(
-        json.dumps(rows) if as_json else "\n".join(f"{r['name']}\t{r['role']}" for r in rows)
-    )
+    if as_json:
+        emit_json(rows)
+    else:
+        typer.echo("\n".join(f"{r['name']}\t{r['role']}" for r in rows))
 
 
 @users_app.command("revoke")
 def users_revoke(config: ConfigOpt, name: str) -> None:
     """Revoke an API user's token."""
     if not _users(config).revoke(name):
+        err.print(f"no user {name!r}")
         raise typer.Exit(1)
 
 
@@ -103,3 +227,7 @@ def _users(config: Path):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

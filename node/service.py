@@ -151,7 +151,7 @@ class NodeService:
         try:
             async with trio.open_nursery() as nursery:
                 self._scopes[member] = nursery.cancel_scope
-                nursery.start_soon(self._writer, stream, receive)
+                nursery.start_soon(self._writer, member, stream, receive, nursery.cancel_scope)
                 self._perform(self.replicator.connect(member, self.clock()))
                 try:
                     async for data in stream:
@@ -172,9 +172,22 @@ class NodeService:
             with trio.CancelScope(shield=True):
                 await stream.close()
 
-    async def _writer(self, stream: FramedStream, outbox: trio.MemoryReceiveChannel[bytes]) -> None:
-        async for data in outbox:
-            await stream.send(data)
+    async def _writer(
+        self,
+        member: str,
+        stream: FramedStream,
+        outbox: trio.MemoryReceiveChannel[bytes],
+        session: trio.CancelScope,
+    ) -> None:
+        """Drain the outbox; a failed send ends this session only, never the node."""
+        try:
+            async for data in outbox:
+                await stream.send(data)
+        except TransportError as exc:
+            logs.event(
+                logger, "stream.error", peer=member, error=type(exc).__name__, detail=str(exc)[:200]
+            )
+            session.cancel()
 
     def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -227,10 +240,19 @@ class NodeService:
 
     # -- local use -------------------------------------------------------------
 
-    def publish(self, kind: str, record: Any, recipients: tuple[str, ...] = ()) -> Entry:
-        """Publish as this member (synced before it returns) and replicate."""
+    def publish(
+        self,
+        kind: str,
+        record: Any,
+        recipients: tuple[str, ...] = (),
+        extra: dict[bytes, bytes] | None = None,
+    ) -> Entry:
+        """Publish as this member (synced before it returns) and replicate.
+
+        `extra`: node-local bookkeeping keys written in the same batch (imports).
+        """
         now = self.clock()
-        entry = self.publisher.publish(kind, record, now, recipients)
+        entry = self.publisher.publish(kind, record, now, recipients, extra=extra)
         self._perform(self.replicator.published(now))
         return entry
 

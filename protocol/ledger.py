@@ -173,6 +173,10 @@ class Ledger(Lookups):
 
     def read(self, eid: bytes) -> Any:
         """The decrypted record of `eid`, unless hidden, purged or not addressed to us."""
+        return self.read_entry(eid)[1]
+
+    def read_entry(self, eid: bytes) -> tuple[Entry, Any]:
+        """`read`, with the entry it opened (callers that show the header decode it once)."""
         from .errors import NotFound
 
         if self.hidden(eid):
@@ -180,7 +184,7 @@ class Ledger(Lookups):
         entry = self.entry(eid)
         if entry is None or entry.body is None:
             raise NotFound("no such entry, or its body is not held")
-        return open_body(entry, self._key_for(entry))
+        return entry, open_body(entry, self._key_for(entry))
 
     def epoch_key(self, epoch_id: bytes) -> bytes | None:
         """Our unwrapped key of a sender-key epoch (cached), or None if not a reader."""

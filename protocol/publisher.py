@@ -100,19 +100,26 @@ class Publisher:
         now_ms: int,
         recipients: tuple[str, ...] = (),
         expires_at: int | None = None,
+        extra: dict[bytes, bytes] | None = None,
     ) -> Entry:
-        """Prepare and store in one synced batch; returns the record's entry."""
+        """Prepare and store in one synced batch; returns the record's entry.
+
+        `extra`: the caller's own bookkeeping keys, written in the same batch.
+        """
         entries = self.prepare(kind, record, now_ms, recipients, expires_at)
-        self.commit(entries, now_ms)
+        self.commit(entries, now_ms, extra)
         return entries[-1]
 
-    def commit(self, entries: list[Entry], now_ms: int) -> list[IngestResult]:
-        """Store prepared entries; anything but a clean store is an error."""
-        extra = {
-            key(b"n", self.member.encode(), self._digests.pop(e.id)): e.id
+    def commit(
+        self, entries: list[Entry], now_ms: int, extra: dict[bytes, bytes] | None = None
+    ) -> list[IngestResult]:
+        """Store prepared entries (and `extra` keys); anything but a clean store is an error."""
+        extra = dict(extra or {})
+        extra.update(
+            (key(b"n", self.member.encode(), self._digests.pop(e.id)), e.id)
             for e in entries
             if e.id in self._digests
-        }
+        )
         results = self.ledger.ingest_many(entries, now_ms, sync=True, extra=extra)
         for result in results:
             if isinstance(result, Exception):

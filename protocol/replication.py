@@ -14,16 +14,18 @@ CCF) always go first.
 
 The driver (libp2p node or simulator) calls `connect`, `receive`, `tick`
 and `published`, and carries out the returned `Send` and `Close` actions.
+The replicator caches the ledger's frontier: a driver that writes to the
+ledger itself must call `published` afterwards (it must anyway, to spread).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from noticenet.crypto.errors import NoticenetError
 
-from .entry import decode_entry
+from .entry import Entry, decode_entry, decode_signed_header, entry_id
 from .errors import FeedFrozen, Gap, ProtocolError, UnknownAuthor
 from .frames import (
     MAX_FRAME_BYTES,
@@ -38,6 +40,7 @@ from .frames import (
     encode_frame,
 )
 from .governance import THRESHOLD_FEEDS
+from .keyspace import feed_prefix, header_key, key, parse_position
 from .ledger import IngestResult, Ledger, Outcome
 
 
@@ -70,7 +73,56 @@ class ReplicationConfig:
     batch_entries: int = 256  # entries per Entries frame at most
     batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
     lag_ms: int = 2_000  # switch eager source after this much lag
+    improve_ms: int = 20  # take a lazy neighbour that announces this much earlier (0: never)
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
+    max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
+
+
+SIGNED_HEADER_HEAD = b"\xa2\x63sig\x58\x40"  # map(2), "sig", bytes(64): then "header"
+
+
+def wire_feed(ledger: Ledger, author: str, from_seq: int) -> Iterator[tuple[int, bytes]]:
+    """(seq, wire bytes) of `author`'s entries from `from_seq` on, with the bodies held.
+
+    Spliced from the stored signed header and body, which are canonical CBOR
+    already: decoding and re-encoding each entry would cost ~20x more.
+    """
+    store = ledger.store
+    for k, raw in store.iterate(feed_prefix(author), start=header_key(author, from_seq)):
+        seq = parse_position(k[2:])[1]
+        yield seq, splice_wire(raw, store.get(key(b"b", entry_id(raw))))
+
+
+def splice_wire(signed_header: bytes, body: bytes | None) -> bytes:
+    """`Entry.to_wire()` from `Entry.signed_header` and the body, without decoding.
+
+    Canonical CBOR sorts map keys by length, then bytes: "sig" < "body" <
+    "header". So the wire map is the signed-header map with "body" inserted
+    after the signature.
+    """
+    if not signed_header.startswith(SIGNED_HEADER_HEAD):
+        header, sig = decode_signed_header(signed_header)
+        return Entry(header, sig, body).to_wire()
+    cut = len(SIGNED_HEADER_HEAD) + 64
+    return b"".join(
+        (b"\xa3", signed_header[1:cut], b"\x64body", _cbor_bytes(body), signed_header[cut:])
+    )
+
+
+def _cbor_bytes(body: bytes | None) -> bytes:
+    """A CBOR byte string (major type 2) in its shortest form, or null."""
+    if body is None:
+        return b"\xf6"
+    n = len(body)
+    if n < 24:
+        head = bytes([0x40 | n])
+    elif n < 0x100:
+        head = bytes([0x58, n])
+    elif n < 0x10000:
+        head = b"\x59" + n.to_bytes(2, "big")
+    else:
+        head = b"\x5a" + n.to_bytes(4, "big")  # bodies are at most 1 MiB
+    return head + body
 
 
 def priority(author: str) -> tuple[int, str]:
@@ -113,6 +165,10 @@ class Replicator:
         self.source: dict[str, str] = {}  # author -> neighbour we subscribed to
         self.progress: dict[str, int] = {}  # author -> last time the feed advanced or was asked
         self.counters = Counters()
+        self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
+        self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
+        self._lazy: dict[str, tuple[int, str, int]] = {}  # feed -> first (seq, peer, time) heard
+        self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
 
@@ -125,6 +181,8 @@ class Replicator:
     def disconnect(self, peer: str) -> list[Action]:
         """The stream to `peer` is gone: forget it and resubscribe elsewhere on next tick."""
         self.sessions.pop(peer, None)
+        for author in [a for a, (_, p, _) in self._lazy.items() if p == peer]:
+            del self._lazy[author]
         for author in [a for a, p in self.source.items() if p == peer]:
             del self.source[author]
         return [Event("peer.disconnected", {"peer": peer})]
@@ -145,20 +203,35 @@ class Replicator:
 
     def published(self, now_ms: int) -> list[Action]:
         """Local entries were appended: push to subscribers, announce to the rest."""
+        self._heads = None
         return self._spread(self._frontier(), now_ms)
+
+    def heads(self) -> dict[str, int]:
+        """The latest seq held per author (a copy of the cached frontier)."""
+        return dict(self._frontier())
+
+    @property
+    def wants_tick(self) -> bool:
+        """False when `tick` would do nothing: no neighbour announced a feed ahead of us."""
+        return bool(self._behind)
 
     def tick(self, now_ms: int) -> list[Action]:
         """Timers: resubscribe feeds whose eager source lags or is gone."""
         actions: list[Action] = []
         ours = self._frontier()
         wanted: dict[str, dict[str, int]] = {}
-        for author in sorted(self._announced(), key=priority):
+        for author in sorted(self._behind, key=priority):
             have = ours.get(author, 0)
             best = self._best_peer(author, have)
             if best is None:
+                self._behind.discard(author)
                 continue
             current = self.source.get(author)
             stale = now_ms - self.progress.get(author, -(10**12)) >= self.config.lag_ms
+            if current is not None and stale:
+                # A source that stalls cannot keep the feed by claiming the most.
+                best = self._best_peer(author, have, exclude=current) or current
+                best = self._first_announcer(author, best, current)
             if current is None or (current != best and stale):
                 if current is not None and current in self.sessions:
                     actions.append(self._send(current, Dont((author,))))
@@ -177,10 +250,13 @@ class Replicator:
             return self._on_hello(session, frame, now_ms)
         if isinstance(frame, Have):
             session.frontier.update(frame.frontier)
+            if len(session.frontier) > self.config.max_feeds:
+                return self._close(session.peer, "announced too many feeds")
             return self._subscribe(session, frame.frontier, now_ms)
         if isinstance(frame, Want):
             for author, seq in frame.feeds.items():
-                session.cursors[author] = max(1, seq)
+                if self._known(author):
+                    session.cursors[author] = max(1, seq)
             return self._pump(session)
         if isinstance(frame, Dont):
             for author in frame.authors:
@@ -194,6 +270,10 @@ class Replicator:
     def _on_hello(self, session: Session, hello: Hello, now_ms: int) -> list[Action]:
         if session.hello:
             return self._close(session.peer, "second hello")
+        if hello.member != session.peer:
+            return self._close(session.peer, f"hello names {hello.member[:64]!r}, not the peer")
+        if len(hello.frontier) > self.config.max_feeds:
+            return self._close(session.peer, "announced too many feeds")
         session.hello = True
         session.credit = max(0, min(hello.credit, 65_536))
         session.frontier = dict(hello.frontier)
@@ -203,43 +283,118 @@ class Replicator:
         """Subscribe to feeds this neighbour is ahead on and nobody serves us yet."""
         ours = self._frontier()
         feeds = {}
+        actions: list[Action] = []
         for author in sorted(announced, key=priority):
-            if announced[author] > ours.get(author, 0) and author not in self.source:
+            if announced[author] <= ours.get(author, 0) or not self._known(author):
+                continue
+            self._behind.add(author)
+            if author in self.source and self.source[author] != session.peer:
+                actions.extend(self._heard(author, announced[author], session.peer, now_ms))
+            if author not in self.source:
                 self.source[author] = session.peer
                 self.progress[author] = now_ms
                 feeds[author] = ours.get(author, 0) + 1
-        return [self._send(session.peer, Want(feeds))] if feeds else []
+        return actions + ([self._send(session.peer, Want(feeds))] if feeds else [])
 
     def _on_entries(self, session: Session, frame: Entries, now_ms: int) -> list[Action]:
+        if len(frame.entries) > self.config.credit:
+            return self._close(session.peer, f"{len(frame.entries)} entries exceed the credit")
         session.unacked += len(frame.entries)
+        actions: list[Action] = []
         entries = []
         for raw in frame.entries:
             try:
                 entries.append(decode_entry(raw))
             except ProtocolError as exc:
                 session.bad += 1
-                self._refuse(type(exc).__name__)
-        before = self._frontier()
+                actions.extend(self._refused(session, None, exc))
+        before = dict(self._frontier())
+        roster = self.ledger.roster
         results = self.ledger.ingest_many(entries, now_ms) if entries else []
-        actions: list[Action] = []
+        self._advance(results)
         regaps: dict[str, int] = {}
-        for result in results:
-            actions.extend(self._account(session, result, regaps))
+        for entry, result in zip(entries, results, strict=True):
+            actions.extend(self._account(session, entry, result, regaps))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
         session.unacked = 0
-        if regaps:
-            actions.append(self._send(session.peer, Want(regaps)))
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
+        if regaps:
+            regaps = {a: after.get(a, 0) + 1 for a in regaps}
+            actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
+            actions.append(self._send(session.peer, Want(regaps)))
+        if self.ledger.roster is not roster:  # new members: their feeds may be announced already
+            for other in list(self.sessions.values()):
+                actions.extend(self._subscribe(other, other.frontier, now_ms))
         for author, seq in after.items():
             if before.get(author, 0) != seq:
                 self.progress[author] = now_ms
+        actions.extend(self._improve(session.peer, before, after, now_ms))
         return actions + self._spread(after, now_ms, before)
 
+    def _heard(self, author: str, seq: int, peer: str, now_ms: int) -> list[Action]:
+        """A lazy announcement of a feed our source serves: remember the first one for the
+        newest seq; if that was `improve_ms` ago and the source still has not delivered,
+        take the first announcer as the source."""
+        first = self._lazy.get(author)
+        if first is None or seq > first[0]:
+            self._lazy[author] = (seq, peer, now_ms)
+            return []
+        _, faster, heard = first
+        if faster not in self.sessions or now_ms - heard < self.config.improve_ms:
+            return []
+        del self._lazy[author]
+        return self._move(author, faster, now_ms, now_ms - heard)
+
+    def _improve(
+        self, peer: str, before: dict[str, int], after: dict[str, int], now_ms: int
+    ) -> list[Action]:
+        """Our source `peer` delivered entries that a lazy neighbour announced `improve_ms`
+        earlier: take that neighbour as the source (Plumtree's tree optimisation)."""
+        actions: list[Action] = []
+        for author in [a for a, (seq, _, _) in self._lazy.items() if after.get(a, 0) >= seq]:
+            seq, faster, heard = self._lazy.pop(author)
+            if (
+                before.get(author, 0) < seq
+                and self.source.get(author) == peer
+                and faster != peer
+                and faster in self.sessions
+                and now_ms - heard >= self.config.improve_ms
+            ):
+                actions.extend(self._move(author, faster, now_ms, now_ms - heard))
+        return actions
+
+    def _first_announcer(self, author: str, best: str, current: str) -> str:
+        """The neighbour that first announced the newest entry, if it announces as much
+        as `best`: it is likely the nearest to the feed's author."""
+        first = self._lazy.get(author)
+        if first is None or first[1] == current or first[1] not in self.sessions:
+            return best
+        ahead = self.sessions[first[1]].frontier.get(author, 0)
+        return first[1] if ahead >= self.sessions[best].frontier.get(author, 0) else best
+
+    def _move(self, author: str, to: str, now_ms: int, gain_ms: int) -> list[Action]:
+        """Make `to` the eager source of `author`'s feed instead of the current one."""
+        if self.config.improve_ms <= 0:
+            return []
+        actions: list[Action] = []
+        current = self.source.get(author)
+        if current is not None and current in self.sessions:
+            actions.append(self._send(current, Dont((author,))))
+        self.source[author] = to
+        self.progress[author] = now_ms
+        actions.append(self._send(to, Want({author: self._frontier().get(author, 0) + 1})))
+        actions.append(Event("source.improve", {"feed": author, "to": to, "gain_ms": gain_ms}))
+        return actions
+
     def _account(
-        self, session: Session, result: IngestResult | NoticenetError, regaps: dict[str, int]
+        self,
+        session: Session,
+        entry: Entry,
+        result: IngestResult | NoticenetError,
+        regaps: dict[str, int],
     ) -> list[Action]:
         if isinstance(result, IngestResult):
             if result.outcome is Outcome.DUPLICATE:
@@ -254,13 +409,24 @@ class Replicator:
                     )
                 ]
             return []
-        self._refuse(type(result).__name__)
         if isinstance(result, Gap):
+            self._refuse("Gap")
             regaps[result.author] = result.have + 1
             return []
         if not isinstance(result, FeedFrozen | UnknownAuthor):
             session.bad += 1
-        return [Event("entry.refused", {"peer": session.peer, "reason": type(result).__name__})]
+        return self._refused(session, entry, result)
+
+    def _refused(self, session: Session, entry: Entry | None, exc: Exception) -> list[Action]:
+        """Count a refused entry; one event each until the peer passes `max_bad`."""
+        self._refuse(type(exc).__name__)
+        if session.bad > self.config.max_bad + 1:
+            return []  # the session is about to close; its Close says how many
+        fields: dict[str, object] = {"peer": session.peer, "reason": type(exc).__name__}
+        if entry is not None:
+            fields.update(feed=entry.header.author, seq=entry.header.seq)
+        fields["detail"] = str(exc)[:160]
+        return [Event("entry.refused", fields)]
 
     # -- sending -----------------------------------------------------------
 
@@ -291,10 +457,11 @@ class Replicator:
         batch: list[bytes] = []
         size = 0
         for author in sorted(session.cursors, key=priority):
-            for entry in self.ledger.feed(author, session.cursors[author]):
+            if session.credit <= 0:
+                break
+            for seq, wire in wire_feed(self.ledger, author, session.cursors[author]):
                 if session.credit <= 0:
                     break
-                wire = entry.to_wire()
                 if batch and (
                     len(batch) >= self.config.batch_entries
                     or size + len(wire) > self.config.batch_bytes
@@ -304,8 +471,8 @@ class Replicator:
                 batch.append(wire)
                 size += len(wire)
                 session.credit -= 1
-                session.cursors[author] = entry.header.seq + 1
-                session.frontier[author] = max(session.frontier.get(author, 0), entry.header.seq)
+                session.cursors[author] = seq + 1
+                session.frontier[author] = max(session.frontier.get(author, 0), seq)
         if batch:
             actions.append(self._send_entries(session, batch))
         return actions
@@ -331,14 +498,37 @@ class Replicator:
     # -- state ---------------------------------------------------------------
 
     def _frontier(self) -> dict[str, int]:
-        return {a: seq for a, (seq, _) in self.ledger.frontier().items()}
+        """The latest seq held per author (cached; callers must not modify it)."""
+        if self._heads is None:
+            self._heads = {a: seq for a, (seq, _) in self.ledger.frontier().items()}
+        return self._heads
 
-    def _announced(self) -> Iterable[str]:
-        return {a for s in self.sessions.values() for a in s.frontier}
+    def _advance(self, results: Iterable[IngestResult | NoticenetError]) -> None:
+        """Move the cached frontier past what an ingest stored (reread it after errors)."""
+        heads = self._frontier()
+        for result in results:
+            if not isinstance(result, IngestResult):
+                self._heads = None  # a refused entry may still have written: reread
+                return
+            if result.outcome in (Outcome.STORED, Outcome.WITHHELD):
+                heads[result.author] = max(heads.get(result.author, 0), result.seq)
 
-    def _best_peer(self, author: str, have: int) -> str | None:
+    def _known(self, author: str) -> bool:
+        """A feed of the roster we hold (others wait until a roster names them)."""
+        roster = self.ledger.roster
+        if author in THRESHOLD_FEEDS:
+            return True
+        if roster is None:
+            return False
+        if self._members[0] is not roster:
+            self._members = (roster, frozenset(m.id for m in roster.members))
+        return author in self._members[1]
+
+    def _best_peer(self, author: str, have: int, exclude: str | None = None) -> str | None:
         best, seq = None, have
         for peer in sorted(self.sessions):
+            if peer == exclude:
+                continue
             announced = self.sessions[peer].frontier.get(author, 0)
             if announced > seq:
                 best, seq = peer, announced

@@ -6,6 +6,11 @@ choice comes from one seeded generator, so the same seed gives the same run.
 Links behave like TCP streams: frames arrive in order; a lost frame is
 retransmitted after a timeout (it arrives late, never not at all); a
 partition or a crash closes the stream and drops what was in flight.
+
+Replication timers tick on a fixed grid (`tick_ms`), but only nodes whose
+replicator has something to do (`Replicator.wants_tick`) are ticked: a tick
+of a node that is not behind any neighbour is a no-op, and skipping it keeps
+a 195-node network affordable.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.frames import Entries, decode_frame
 from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import IngestResult, Ledger, Reader
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import (
     Action,
@@ -32,6 +38,7 @@ from noticenet.protocol.replication import (
 )
 
 Latency = Callable[[str, str], float]
+FrameFilter = Callable[[str, bytes], bytes | None]  # (peer, frame) -> frame to send, or None
 
 
 @dataclass
@@ -46,7 +53,9 @@ class SimNode:
     arrivals: list[tuple[int, str, int]] = field(default_factory=list)  # (time, author, seq)
     bytes_out: int = 0
     bytes_in: int = 0
+    frames_out: int = 0
     uplink_free_at: float = 0.0
+    bandwidth_bps: float | None = None  # overrides NetConfig.bandwidth_bps
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,11 @@ class SimNetwork:
         self.events: list[tuple[int, str, Event]] = []
         self.published: dict[bytes, tuple[int, str, int]] = {}  # id -> (time, author, seq)
         self._tick_scheduled = False
+        self._ticking: set[str] = set()  # nodes whose replicator wants ticks
         self.withholding: set[str] = set()  # adversaries: announce entries, never send them
+        self.filters: dict[str, FrameFilter] = {}  # adversaries: rewrite or drop what they send
+        self.on_entries: Callable[[SimNode], None] | None = None  # after entries reach a node
+        self.frames_delivered = 0
 
     def _make_node(self, member: str) -> SimNode:
         spec = self.devnet.member(member)
@@ -119,10 +132,13 @@ class SimNetwork:
             for b in self.rng.sample(others, max(0, degree - 2)):
                 self.link(a, b)
 
+    def neighbours(self, member: str) -> list[str]:
+        return sorted(m for pair in self.links if member in pair for m in pair if m != member)
+
     def partition(self, *groups: set[str]) -> None:
         """Cut every link between different groups."""
         where = {m: i for i, g in enumerate(groups) for m in g}
-        for pair in list(self.links):
+        for pair in sorted(self.links, key=sorted):
             a, b = sorted(pair)
             if where.get(a) != where.get(b):
                 self.cut.add(pair)
@@ -141,6 +157,9 @@ class SimNetwork:
             if member in pair:
                 self._reconnect(pair) if online else self._disconnect(pair)
 
+    def connected(self, a: str, b: str) -> bool:
+        return frozenset((a, b)) in self._connected
+
     def _up(self, pair: frozenset[str]) -> bool:
         return (
             pair in self.links and pair not in self.cut and all(self.nodes[m].online for m in pair)
@@ -154,7 +173,6 @@ class SimNetwork:
         a, b = sorted(pair)
         self._dispatch(a, self.nodes[a].replicator.connect(b, self.now))
         self._dispatch(b, self.nodes[b].replicator.connect(a, self.now))
-        self._ensure_ticks()
 
     def _disconnect(self, pair: frozenset[str]) -> None:
         if pair not in self._connected:
@@ -171,10 +189,20 @@ class SimNetwork:
         self, member: str, kind: str, record: Any, recipients: tuple[str, ...] = ()
     ) -> Entry:
         node = self.nodes[member]
+        before = node.replicator.heads().get(member, 0)
         entry = node.publisher.publish(kind, record, self.now, recipients)
-        self._note_local(node, entry)
+        self._note_range(node, member, before, entry)
         self._dispatch(member, node.replicator.published(self.now))
         return entry
+
+    def publish_many(self, member: str, items: list[tuple[str, Any, tuple[str, ...]]]) -> None:
+        """A bulk import: several records appended before one round of replication."""
+        node = self.nodes[member]
+        for kind, record, recipients in items:
+            before = node.replicator.heads().get(member, 0)
+            entry = node.publisher.publish(kind, record, self.now, recipients)
+            self._note_range(node, member, before, entry)
+        self._dispatch(member, node.replicator.published(self.now))
 
     def inject(self, member: str, entries: list[Entry]) -> None:
         """Entries made elsewhere (CCF ceremony, roster) enter at `member`."""
@@ -183,6 +211,18 @@ class SimNetwork:
             node.ledger.ingest(entry, self.now)
             self._note_local(node, entry)
         self._dispatch(member, node.replicator.published(self.now))
+
+    def append(self, member: str, entries: list[Entry]) -> list[IngestResult | NoticenetError]:
+        """Entries stored by `member`'s own ledger as they are, then spread (adversaries)."""
+        node = self.nodes[member]
+        before = node.replicator.heads()
+        results = node.ledger.ingest_many(entries, self.now)
+        for entry in entries:
+            self.published.setdefault(entry.id, (self.now, entry.header.author, entry.header.seq))
+        actions = node.replicator.published(self.now)
+        self._note_arrivals(node, before)
+        self._dispatch(member, actions)
+        return results
 
     def maintenance(self) -> None:
         """Each online node appends purge receipts for the revocations it enforced."""
@@ -200,6 +240,15 @@ class SimNetwork:
         self.published[entry.id] = (self.now, h.author, h.seq)
         node.arrivals.append((self.now, h.author, h.seq))
 
+    def _note_range(self, node: SimNode, author: str, before: int, entry: Entry) -> None:
+        """A publish may append a key-epoch entry before the record: note both."""
+        for seq in range(before + 1, entry.header.seq):
+            node.arrivals.append((self.now, author, seq))
+            earlier = node.ledger.entry_at(author, seq, with_body=False)
+            if earlier is not None:
+                self.published[earlier.id] = (self.now, author, seq)
+        self._note_local(node, entry)
+
     # -- event loop --------------------------------------------------------------
 
     def at(self, when: float, action: Callable[[], None]) -> None:
@@ -208,13 +257,15 @@ class SimNetwork:
 
     def run(self, until_ms: float | None = None, max_events: int = 10_000_000) -> None:
         """Process events until the queue is idle (ticks alone do not count) or `until_ms`."""
+        queue = self._queue
         for _ in range(max_events):
-            if not self._queue or (until_ms is not None and self._queue[0][0] > until_ms):
+            if not queue or (until_ms is not None and queue[0][0] > until_ms):
                 break
             if until_ms is None and self._only_ticks():
                 break
-            when, _, action = heapq.heappop(self._queue)
-            self.now = max(self.now, int(when))
+            when, _, action = heapq.heappop(queue)
+            if when > self.now:
+                self.now = int(when)
             action()
         if until_ms is not None:
             self.now = max(self.now, int(until_ms))
@@ -229,23 +280,31 @@ class SimNetwork:
         for node in self.nodes.values():
             if not node.online:
                 continue
-            ours = node.ledger.frontier()
+            ours = node.replicator.heads()
             for session in node.replicator.sessions.values():
                 for author, seq in session.frontier.items():
-                    if ours.get(author, (0, b""))[0] < seq:
+                    if ours.get(author, 0) < seq:
                         return False
         return True
 
-    def _ensure_ticks(self) -> None:
+    def _want_tick(self, name: str) -> None:
+        self._ticking.add(name)
         if not self._tick_scheduled:
             self._tick_scheduled = True
-            self.at(self.now + self.config.tick_ms, self._tick_all)
+            tick = self.config.tick_ms
+            self.at(self.start_ms + ((self.now - self.start_ms) // tick + 1) * tick, self._tick_all)
 
     def _tick_all(self) -> None:
-        for name in sorted(self.nodes):
-            if self.nodes[name].online:
-                self._dispatch(name, self.nodes[name].replicator.tick(self.now))
-        self.at(self.now + self.config.tick_ms, self._tick_all)
+        self._tick_scheduled = False
+        for name in sorted(self._ticking):
+            node = self.nodes[name]
+            if node.online and node.replicator.wants_tick:
+                self._dispatch(name, node.replicator.tick(self.now))
+            if not (node.online and node.replicator.wants_tick):
+                self._ticking.discard(name)
+        if self._ticking and not self._tick_scheduled:
+            self._tick_scheduled = True
+            self.at(self.now + self.config.tick_ms, self._tick_all)
 
     def _dispatch(self, sender: str, actions: list[Action]) -> None:
         for action in actions:
@@ -262,21 +321,33 @@ class SimNetwork:
                 )
             else:
                 self.events.append((self.now, sender, action))
+        if self.nodes[sender].replicator.wants_tick:
+            self._want_tick(sender)
 
     def _send(self, sender: str, peer: str, data: bytes) -> None:
+        if sender in self.withholding and isinstance(decode_frame(data), Entries):
+            return
+        rewrite = self.filters.get(sender)
+        if rewrite is not None:
+            kept = rewrite(peer, data)
+            if kept is None:
+                return
+            data = kept
+        self.send_raw(sender, peer, data)
+
+    def send_raw(self, sender: str, peer: str, data: bytes) -> None:
+        """Put `data` on the link as `sender` wrote it (adversaries craft frames here)."""
         pair = frozenset((sender, peer))
         if pair not in self._connected:
             return
-        if sender in self.withholding and isinstance(decode_frame(data), Entries):
-            return
         node = self.nodes[sender]
         node.bytes_out += len(data)
+        node.frames_out += 1
         start = float(self.now)
-        bandwidth = self.config.bandwidth_bps
+        bandwidth = node.bandwidth_bps or self.config.bandwidth_bps
         if bandwidth:
-            start = max(start, node.uplink_free_at)
-            node.uplink_free_at = start + len(data) * 8 * 1000 / bandwidth
-            start = node.uplink_free_at
+            start = max(start, node.uplink_free_at) + len(data) * 8 * 1000 / bandwidth
+            node.uplink_free_at = start
         arrive = start + self.latency(sender, peer)
         if self.config.loss and self.rng.random() < self.config.loss:
             arrive += self.config.retransmit_ms
@@ -292,13 +363,22 @@ class SimNetwork:
             return  # the stream closed while this frame was in flight
         node = self.nodes[peer]
         node.bytes_in += len(data)
-        before = {a: s for a, (s, _) in node.ledger.frontier().items()}
-        actions = node.replicator.receive(sender, data, self.now)
-        after = node.ledger.frontier()
-        for author, (seq, _) in sorted(after.items()):
+        self.frames_delivered += 1
+        replicator = node.replicator
+        received = replicator.counters.entries_received
+        before = replicator.heads()
+        actions = replicator.receive(sender, data, self.now)
+        if replicator.counters.entries_received != received:
+            self._note_arrivals(node, before)
+        self._dispatch(peer, actions)
+
+    def _note_arrivals(self, node: SimNode, before: dict[str, int]) -> None:
+        after = node.replicator.heads()
+        for author, seq in sorted(after.items()):
             for s in range(before.get(author, 0) + 1, seq + 1):
                 node.arrivals.append((self.now, author, s))
-        self._dispatch(peer, actions)
+        if self.on_entries is not None:
+            self.on_entries(node)
 
     # -- observations ----------------------------------------------------------
 

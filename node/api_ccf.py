@@ -1,0 +1,184 @@
+"""Commission requests, answered only by the CCF's own node and only to its admins.
+
+- `POST /ccf/propose`: the proposal file for the next CCF action (the feed's
+  head read off the running node, the targets' guard tags computed from the
+  decrypted records), to be signed offline with `noticenet ccf commit|sign|
+  aggregate` and published with `POST /entries`.
+- `POST /ccf/subject-access`: every record held about one person, for the
+  case file of a data-subject request. Nothing is published; the audit log
+  names the route, never the person.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast, get_args
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from noticenet.crypto.errors import NoticenetError
+from noticenet.protocol import ceremony
+from noticenet.protocol.errors import NotFound, SchemaError
+from noticenet.protocol.governance import CCFAction, CCFActionName
+from noticenet.protocol.indexes import lookup
+from noticenet.protocol.keyspace import key
+from noticenet.protocol.ledger import Ledger
+from noticenet.protocol.normalise import (
+    name_key,
+    normalise_country,
+    normalise_date,
+    normalise_document_number,
+    person_key,
+)
+from noticenet.protocol.schema import to_json
+from noticenet.protocol.sealing import open_body
+
+from .api_common import Admin, Svc, parse_entry_id, require_ccf_node
+from .service import NodeService
+
+router = APIRouter(prefix="/ccf", tags=["commission"])
+
+
+class ProposeRequest(BaseModel):
+    action: str = Field(description="block, revoke, unblock or readmit")
+    targets: list[str] = Field(default=[], description="entry ids (hex)")
+    reason: str = Field(description="article-2, article-3, inaccurate, ...")
+    decision: str = Field(description="the commission's case reference")
+    guards: list[str] = Field(default=[], description="extra guard tags (hex)")
+    admit: str | None = Field(default=None, description="readmit only: the admitted entry id")
+
+
+class SubjectAccessRequest(BaseModel):
+    name: str = Field(default="", max_length=200)
+    forename: str = Field(default="", max_length=200)
+    date_of_birth: str = Field(default="", max_length=10)
+    country: str = Field(default="", max_length=3, description="document issuing country")
+    number: str = Field(default="", max_length=40, description="document number")
+
+
+@router.post("/propose", summary="Proposal for the next CCF action (CCF node, admin)")
+async def propose(req: ProposeRequest, service: Svc, user: Admin) -> dict[str, Any]:
+    require_ccf_node(service)
+    ledger = service.ledger
+    if req.action not in get_args(CCFActionName):
+        raise SchemaError(f"action must be one of {list(get_args(CCFActionName))}")
+    targets = tuple(parse_entry_id(t) for t in req.targets)
+    tags = {_hex32(g, "guard tag") for g in req.guards}
+    if req.action == "revoke":
+        tags.update(ceremony.guards_for_targets(ledger, targets))
+    record = CCFAction(
+        cast(CCFActionName, req.action),
+        targets,
+        req.reason,
+        req.decision,
+        tuple(sorted(tags)),
+        None if req.admit is None else parse_entry_id(req.admit),
+    )
+    roster = ledger.roster
+    assert roster is not None
+    group = roster.block if req.action == "block" else roster.revoke
+    feed = ceremony.feed_for(req.action)
+    head = ledger.head(feed)
+    proposal = ceremony.propose(head, service.clock(), record, group)
+    return {
+        "proposal": proposal.to_bytes().hex(),
+        "digest": proposal.digest.hex(),
+        "feed": feed,
+        "seq": proposal.seq,
+        "head": None if head is None else {"seq": head[0], "id": head[1].hex()},
+        "guards": [t.hex() for t in record.guards],
+        "describe": proposal.describe(),
+    }
+
+
+def _hex32(text: str, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise SchemaError(f"a {what} is 64 hex digits")
+    return value
+
+
+@router.post("/subject-access", summary="Every record held about a person (CCF node, admin)")
+async def subject_access(req: SubjectAccessRequest, service: Svc, user: Admin) -> dict[str, Any]:
+    require_ccf_node(service)
+    if not req.name.strip() and not (req.country and req.number):
+        raise SchemaError(
+            "give a name (with forename and date of birth if known), "
+            "or a document's country and number"
+        )
+    ledger = service.ledger
+    ids = set()
+    if req.name.strip():
+        ids |= person_candidates(ledger, req.name, req.forename, req.date_of_birth)
+    if req.country and req.number:
+        ids |= _raw(
+            ledger,
+            "document",
+            normalise_country(req.country),
+            normalise_document_number(req.number),
+        )
+    records = [r for r in (_held_record(service, eid) for eid in sorted(ids)) if r is not None]
+    if req.date_of_birth:
+        records = [r for r in records if _birth_compatible(r["record"], req.date_of_birth)]
+    return {
+        "request": "subject-access",
+        "node": service.config.member,
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "criteria": req.model_dump(exclude_defaults=True),
+        "count": len(records),
+        "records": records,
+    }
+
+
+def person_candidates(ledger: Ledger, name: str, forename: str, dob: str) -> set[bytes]:
+    """Entry ids indexed under the person: exact key + birth date, full name, every name token."""
+    ids: set[bytes] = set()
+    full = person_key(forename, name)
+    if dob:
+        ids |= _raw(ledger, "person", full, normalise_date(dob))
+    ids |= _raw(ledger, "name", full)
+    tokens = name_key(f"{forename} {name}").split()
+    if tokens:
+        ids |= set.intersection(*(_raw(ledger, "name", t) for t in tokens))
+    return ids
+
+
+def _raw(ledger: Ledger, index: str, *parts: str) -> set[bytes]:
+    """Index lookup including blocked entries (the commission reviews those too)."""
+    found = lookup(ledger.store, ledger.index_key, index, parts)
+    return {eid for eid in found if ledger.store.get(key(b"b", eid)) is not None}
+
+
+def _held_record(service: NodeService, eid: bytes) -> dict[str, Any] | None:
+    ledger = service.ledger
+    entry = ledger.entry(eid)
+    if entry is None or entry.body is None:
+        return None
+    try:
+        record = open_body(entry, ledger._key_for(entry))
+    except (NoticenetError, NotFound):
+        return None
+    status = ledger.ccf_status(eid)
+    h = entry.header
+    return {
+        "id": eid.hex(),
+        "author": h.author,
+        "kind": h.kind,
+        "issued_at": h.issued_at,
+        "ccf_status": None if status is None else status["state"],
+        "record": to_json(record),
+    }
+
+
+def _birth_compatible(record: dict[str, Any], dob: str) -> bool:
+    """Keep records with no birth date, or one that agrees with the request's."""
+    subject = record.get("subject") or {}
+    theirs = str(subject.get("date_of_birth", ""))
+    if not theirs:
+        return True
+    mine = normalise_date(dob)
+    return theirs.startswith(mine) or mine.startswith(theirs)

@@ -1,0 +1,92 @@
+"""Choosing neighbours: random, nearest by latency, or a mix; always one connected graph.
+
+Each node gets about `degree` neighbours: first up to `nearest` of the
+closest nodes that still have room, then random nodes that still have room.
+Links are symmetric. If the result falls apart into components (nearest-only
+graphs split along oceans), the closest pair between components is linked
+until one component remains.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from .scenario import TopologySpec
+
+Pair = tuple[str, str]
+
+
+def build_links(
+    names: list[str], spec: TopologySpec, latency: Callable[[str, str], float], rng: random.Random
+) -> list[Pair]:
+    """The sorted list of neighbour pairs (a < b) for `names`."""
+    nearest = {"random": 0, "nearest": spec.degree, "mix": spec.nearest}[spec.mode]
+    degree = min(spec.degree, len(names) - 1)
+    links: set[Pair] = set()
+    count = dict.fromkeys(names, 0)
+
+    def add(a: str, b: str) -> None:
+        links.add((min(a, b), max(a, b)))
+        count[a] += 1
+        count[b] += 1
+
+    def linked(a: str, b: str) -> bool:
+        return (min(a, b), max(a, b)) in links
+
+    order = sorted(names)
+    rng.shuffle(order)
+    for a in order:
+        by_distance = sorted((b for b in names if b != a), key=lambda b: (latency(a, b), b))
+        made = 0
+        for room_needed in (True, False):
+            for b in by_distance:
+                if made >= min(nearest, degree) or count[a] >= degree:
+                    break
+                if not linked(a, b) and (count[b] < degree or not room_needed):
+                    add(a, b)
+                    made += 1
+    for a in order:
+        while count[a] < degree:
+            free = [b for b in sorted(names) if b != a and not linked(a, b)]
+            roomy = [b for b in free if count[b] < degree]
+            if not free:
+                break
+            add(a, rng.choice(roomy or free))
+    _connect(names, links, latency)
+    return sorted(links)
+
+
+def _connect(names: list[str], links: set[Pair], latency: Callable[[str, str], float]) -> None:
+    """Join components through their closest pair until the graph is connected."""
+    while True:
+        parts = components(names, links)
+        if len(parts) == 1:
+            return
+        first, rest = parts[0], [m for p in parts[1:] for m in p]
+        a, b = min(((x, y) for x in first for y in rest), key=lambda p: (latency(*p), p))
+        links.add((min(a, b), max(a, b)))
+
+
+def components(names: list[str], links: set[Pair] | list[Pair]) -> list[list[str]]:
+    """Connected components, each sorted, in order of their smallest member."""
+    adjacent: dict[str, list[str]] = {n: [] for n in names}
+    for a, b in links:
+        adjacent[a].append(b)
+        adjacent[b].append(a)
+    seen: set[str] = set()
+    parts = []
+    for start in sorted(names):
+        if start in seen:
+            continue
+        stack, part = [start], []
+        seen.add(start)
+        while stack:
+            node = stack.pop()
+            part.append(node)
+            for nxt in adjacent[node]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        parts.append(sorted(part))
+    return parts

@@ -1,0 +1,41 @@
+"""`make demo` end to end: seven node processes, driven over HTTP, stopped cleanly."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from noticenet.node.demo_cluster import Cluster, ClusterError
+from noticenet.node.demo_network import run_network_demo
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+
+
+def test_network_demo(tmp_path: Path) -> None:
+    out = io.StringIO()
+    facts = run_network_demo(tmp_path / "demo-data", Console(file=out, width=140))
+    assert facts["border_hit"] is True
+    assert facts["border_ms"] < 5_000  # typically ~100 ms; generous for a loaded machine
+    assert facts["bad_mrz_status"] == 422
+    assert facts["bra_diffusion_status"] == 404 and facts["deu_reads_diffusion"] is True
+    assert facts["search_variant_hit"] is True
+    assert facts["revoked_everywhere"] is True
+    assert facts["purge_receipts"] == 7 and facts["purge_outstanding"] == []
+    assert facts["reentry_status"] == 409
+    assert set(facts["exit_codes"].values()) == {0}
+    assert facts["elapsed_s"] < 60
+    text = out.getvalue()
+    assert "HIT" in text and "ReentryBlocked" in text and "7 of 7 nodes" in text
+    assert "Armed robbery" not in text  # the tour never prints the notice's charges
+    assert (tmp_path / "demo-data" / "ceremony" / "revoke.entry").exists()
+
+
+def test_demo_never_removes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("irreplaceable")
+    with pytest.raises(ClusterError, match="not removing it"):
+        Cluster.create(tmp_path)
+    assert (tmp_path / "thesis.tex").exists()

@@ -1,0 +1,315 @@
+"""Replication between real node processes over libp2p on 127.0.0.1.
+
+One local network of 7 members (`create_localnet`), each node a separate
+`noticenet node run` process with its own LevelDB store under tmp_path and
+its log in a file. Every wait polls an HTTP endpoint or a log file with a
+short interval under an overall deadline; no fixed sleeps. The fixture
+kills every process it started on teardown, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import trio
+
+from noticenet.node.config import load_config
+from noticenet.node.localnet import LocalNet, create_localnet
+from noticenet.node.transport import Transport, TransportError
+from noticenet.node.users import Users
+from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.frames import Entries, Hello, encode_frame
+from noticenet.protocol.kvstore import MemoryStore
+from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.records import TravelDocument
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+
+STARTUP_S = 90.0  # 7 processes importing libp2p + FastAPI on a loaded 2-core machine
+CONVERGE_S = 30.0
+STOP_S = 20.0
+POLL_S = 0.05
+T = TypeVar("T")
+
+
+def poll(what: str, probe: Callable[[], T | None], timeout: float) -> T:
+    """Call `probe` every POLL_S until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(POLL_S)
+
+
+class NodeProcess:
+    """One member's node process, its HTTP client and its log file."""
+
+    def __init__(self, member: str, config: Path, api: str, listen: str, peer_id: str) -> None:
+        self.member, self.config, self.listen, self.peer_id = member, config, listen, peer_id
+        data_dir = load_config(config).data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        token = Users(data_dir / "tokens.json").add("admin", "admin")
+        self.http = httpx.Client(
+            base_url=f"http://{api}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        self.log = config.parent / "node.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        command = [sys.executable, "-c", "from noticenet.node.cli import main; main()"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*command, "node", "run", "-c", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "NOTICENET_PASSPHRASE": ""},
+            )
+        self.starts += 1
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signum: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL if still running, and reap (teardown: never raises)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait(10)
+
+    # -- HTTP -------------------------------------------------------------------
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def health(self) -> dict[str, Any] | None:
+        """GET /health, or None while the API is not up."""
+        try:
+            response = self.http.get("/health")
+        except httpx.TransportError:
+            return None
+        return dict(response.json()) if response.status_code == 200 else None
+
+    def connected(self) -> list[str]:
+        health = self.health()
+        return list(health["connected"]) if health else []
+
+    def frontier(self) -> dict[str, int]:
+        response = self.get("/frontier")
+        assert response.status_code == 200, response.text
+        return {author: int(v["seq"]) for author, v in response.json().items()}
+
+    def publish(self, kind: str, record: dict[str, Any], recipients: tuple[str, ...] = ()) -> str:
+        body = {"record": record, "recipients": list(recipients)}
+        response = self.http.post(f"/records/{kind}", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_log(self, needle: str, timeout: float, after: int = 0) -> str:
+        """Wait until `needle` appears in the log past character `after`; return that line."""
+
+        def find() -> str | None:
+            text = self.log_text()[after:]
+            return next((line for line in text.splitlines() if needle in line), None)
+
+        return poll(f"{needle!r} in {self.member}'s log", find, timeout)
+
+
+class Cluster:
+    """The local network's processes, by member id."""
+
+    def __init__(self, net: LocalNet) -> None:
+        self.net = net
+        self.nodes = {
+            m.id: NodeProcess(m.id, m.config, m.api, m.listen, m.peer_id)
+            for m in net.members.values()
+        }
+
+    def __getitem__(self, member: str) -> NodeProcess:
+        return self.nodes[member]
+
+    def start(self, *members: str) -> None:
+        for member in members:
+            self.nodes[member].start()
+        for member in members:
+            self.wait_ready(member)
+
+    def wait_ready(self, member: str, timeout: float = STARTUP_S) -> list[str]:
+        node = self.nodes[member]
+
+        def ready() -> list[str] | None:
+            if not node.alive():
+                raise AssertionError(f"{member} exited early:\n{node.log_text()[-3000:]}")
+            return node.connected() or None
+
+        return poll(f"{member} to connect to a neighbour", ready, timeout)
+
+    def converged(self, members: list[str] | None = None) -> dict[str, int] | None:
+        """The common frontier if every listed node has the same one, else None."""
+        frontiers = [self.nodes[m].frontier() for m in members or sorted(self.nodes)]
+        return frontiers[0] if all(f == frontiers[0] for f in frontiers) else None
+
+    def stop(self) -> None:
+        for node in self.nodes.values():
+            node.kill()
+            node.http.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    net = create_localnet(tmp_path_factory.mktemp("localnet"))
+    cluster = Cluster(net)
+    try:
+        cluster.start(*cluster.nodes)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def sltd(number: str, country: str = "FRA") -> dict[str, Any]:
+    return {
+        "document_number": number,
+        "document_type": "P",
+        "issuing_country": country,
+        "status": "stolen",
+        "holder_name": "DUPONT",
+        "holder_forename": "JEAN",
+    }
+
+
+def test_a_record_reaches_its_whole_audience_and_no_one_else(cluster: Cluster) -> None:
+    members = sorted(cluster.nodes)
+    record_id = cluster["FRA"].publish("sltd", sltd("NET0000001"))
+
+    def readable_everywhere() -> bool:
+        return all(cluster[m].get(f"/records/{record_id}").status_code == 200 for m in members)
+
+    poll("the SLTD record on every node", readable_everywhere, CONVERGE_S)
+    for member in members:
+        doc = cluster[member].get(f"/records/{record_id}").json()
+        assert doc["author"] == "FRA" and doc["record"]["document_number"] == "NET0000001"
+    hit = cluster["EUROPOL"].get("/check/document", country="FRA", number="NET0000001").json()
+    assert hit["hit"] and hit["records"][0]["id"] == record_id
+
+    diffusion = {"purpose": "locate", "recipients": ["DEU"], "subject": {"name": "ERIKSSON"}}
+    diffusion_id = cluster["FRA"].publish("diffusion", diffusion, ("DEU",))
+    head = cluster["FRA"].frontier()
+    poll("the diffusion's header on every node", lambda: cluster.converged(), CONVERGE_S)
+    assert cluster.converged() == head
+    for member in ("DEU", "CCF"):
+        doc = cluster[member].get(f"/records/{diffusion_id}")
+        assert doc.status_code == 200, doc.text
+        assert doc.json()["record"]["recipients"] == ["DEU"]
+    for member in ("USA", "BRA", "JPN", "EUROPOL"):
+        refused = cluster[member].get(f"/records/{diffusion_id}")
+        assert refused.status_code == 404
+        assert refused.json()["error"] == "NotARecipient"
+
+
+def test_a_node_killed_while_others_publish_catches_up(cluster: Cluster) -> None:
+    victim = cluster["JPN"]
+    authors = ["FRA", "DEU", "USA"]
+    ids = []
+    for i in range(18):
+        ids.append(cluster[authors[i % 3]].publish("sltd", sltd(f"KIL{i:07d}")))
+        if i == 5:
+            victim.signal(signal.SIGKILL)
+            assert victim.wait(STOP_S) == -signal.SIGKILL
+        if i == 11:
+            log_mark = len(victim.log_text())
+            victim.start()
+    cluster.wait_ready("JPN")
+    assert victim.wait_log("event=node.started", STARTUP_S, after=log_mark)
+    heads = {a: cluster[a].frontier()[a] for a in authors}
+    converged = poll("every node to hold every feed", cluster.converged, CONVERGE_S)
+    assert {a: converged[a] for a in authors} == heads
+    for record_id in ids:
+        assert victim.get(f"/records/{record_id}").status_code == 200
+
+
+def forged_entries(net: LocalNet, member: str) -> list[Entry]:
+    """Entries a real member could have signed but never published: they would be accepted."""
+    spec = net.devnet.member(member)
+    ledger = Ledger(
+        MemoryStore(),
+        anchor=net.devnet.governance.public_key,
+        reader=Reader(member, spec.keys.encryption),
+        index_key=spec.keys.index_key,
+    )
+    ledger.ingest(decode_entry(net.devnet.genesis.to_wire()), int(time.time() * 1000))
+    publisher = Publisher(ledger, member, spec.keys)
+    record = TravelDocument("ROGUE0001", "P", "BRA", "stolen")
+    publisher.publish("sltd", record, int(time.time() * 1000))
+    return list(ledger.feed(member))
+
+
+async def rogue_attempt(target: NodeProcess, entries: list[Entry]) -> str:
+    """Dial `target` from a peer id not on the roster; try to replicate entries to it."""
+    seed = random.Random(20260801).randbytes(32)
+    async with Transport(seed, allowlist=[target.peer_id]) as rogue:
+        try:
+            await rogue.connect(target.peer_id, target.listen)
+            stream = await rogue.open_stream(target.peer_id)
+            hello = Hello("BRA", {"BRA": len(entries)}, 1024)
+            await stream.send(encode_frame(hello))
+            await stream.send(encode_frame(Entries(tuple(e.to_wire() for e in entries))))
+            await stream.receive()
+        except TransportError as exc:
+            return f"refused: {type(exc).__name__}"
+        return "accepted"
+
+
+async def test_a_peer_off_the_roster_cannot_connect_or_inject(cluster: Cluster) -> None:
+    target = cluster["DEU"]
+    entries = forged_entries(cluster.net, "BRA")
+    before = target.frontier()
+    assert before.get("BRA", 0) < entries[-1].header.seq
+    log_mark = len(target.log_text())
+    with trio.fail_after(30):
+        outcome = await rogue_attempt(target, entries)
+    rogue_id = Transport(random.Random(20260801).randbytes(32)).peer_id
+    assert outcome.startswith("refused"), outcome
+    line = target.wait_log(f"event=gate_refused peer={rogue_id}", CONVERGE_S, after=log_mark)
+    assert "direction=inbound" in line
+    assert target.frontier() == before
+    mentions = [x for x in target.log_text()[log_mark:].splitlines() if rogue_id in x]
+    assert mentions and all("event=gate_refused" in x for x in mentions), mentions
+
+
+def test_sigterm_stops_a_node_cleanly_and_it_restarts(cluster: Cluster) -> None:
+    node = cluster["EUROPOL"]
+    log_mark = len(node.log_text())
+    node.signal(signal.SIGTERM)
+    assert node.wait(STOP_S) == 0, node.log_text()[log_mark:][-3000:]
+    tail = node.log_text()[log_mark:]
+    assert "event=node.signal signal=SIGTERM" in tail
+    assert "event=node.stopped member=EUROPOL" in tail
+    assert "Traceback" not in tail
+    node.start()
+    cluster.wait_ready("EUROPOL")
+    poll("EUROPOL to catch up after its restart", cluster.converged, CONVERGE_S)
