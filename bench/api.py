@@ -42,7 +42,7 @@ from noticenet.crypto.hashing import blake2b256
 from noticenet.node.config import load_config
 from noticenet.node.demo_cluster import NodeProc, poll
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import create_localnet
+from noticenet.node.localnet import MemberRow, create_localnet
 from noticenet.node.users import Users
 from noticenet.protocol.codec import encode
 from noticenet.protocol.entry import Entry, decode_entry
@@ -57,7 +57,7 @@ from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
 from noticenet.protocol.validation import DAY_MS
 
 console = Console(width=None if sys.stdout.isatty() else 132)
-MEMBERS = (
+MEMBERS: tuple[MemberRow, ...] = (
     ("FRA", "member", "France NCB", ()),
     ("DEU", "member", "Germany NCB", ()),
     ("CCF", "ccf", "Commission", ()),
@@ -344,13 +344,15 @@ def report(
             "node_cpu": busy,
         }
     console.print(table)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    console.print(f"machine: {os.cpu_count()} cores, 1-minute load average {load:.1f} at the end")
     console.print(
         f"set-up: real path {ingest_rate:,.0f} records/s (Ledger.ingest_many, "
         f"{BATCH} per batch)" + (f"; filler {fill_rate:,.0f} records/s" if fill_rate else "")
     )
     console.print(
         "ratio rate = HTTP requests/s over in-process lookups/s (same store, same "
-        "numbers); the client runs in this process on the same 2 cores."
+        "numbers); the client runs in this process on the same cores as the node."
     )
     return facts
 

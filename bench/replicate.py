@@ -299,6 +299,7 @@ def throughput(net: LocalNet, count: int) -> dict[str, Any]:
         sink.start()
         wait_until("DEU's session with FRA", lambda: SOURCE in sink.connected(), STARTUP_S)
         began = time.perf_counter()
+        cpu = {m: cpu_seconds(n) for m, n in nodes.items()}
         polls = []
 
         def caught_up() -> bool:
@@ -311,6 +312,7 @@ def throughput(net: LocalNet, count: int) -> dict[str, Any]:
 
         wait_until("DEU to catch up", caught_up, 6 * 3_600, every=0.1)
         seconds = time.perf_counter() - began
+        cpu = {m: cpu_seconds(n) - cpu[m] for m, n in nodes.items()}
         progress("")
         refused = sink.log.read_text(errors="replace").count("event=entry.refused")
         frontiers_equal = sink.http.get("/frontier").json() == source.http.get("/frontier").json()
@@ -319,9 +321,19 @@ def throughput(net: LocalNet, count: int) -> dict[str, Any]:
             "seconds": seconds,
             "rate": head / seconds,
             "resolution": 0.1 + max(polls),
+            "api_p50": statistics.median(polls),
+            "api_max": max(polls),
             "refused": refused,
             "equal": frontiers_equal,
+            "cpu": cpu,
         }
+
+
+def cpu_seconds(node: NodeProcess) -> float:
+    """User + system CPU time of a node process so far (Linux /proc)."""
+    assert node.proc is not None
+    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _up(node: NodeProcess) -> bool:
@@ -516,7 +528,17 @@ def report_throughput(
     table.add_row("preload (untimed, direct to the store)", f"{facts['seconds']:.0f} s")
     table.add_row("catch-up time", f"{ours['seconds']:.2f} s (±{ours['resolution']:.2f} s)")
     table.add_row("noticenet entries/s", f"{ours['rate']:,.0f}")
+    cpu = ours["cpu"]
+    table.add_row(
+        f"CPU used: {SINK} (receiver) / {SOURCE} (sender)",
+        f"{cpu[SINK]:.1f} s / {cpu[SOURCE]:.1f} s "
+        f"({ours['entries'] / max(cpu[SINK], 1e-9):,.0f} entries per {SINK} CPU-s)",
+    )
     table.add_row("frontiers equal / entries refused", f"{ours['equal']} / {ours['refused']}")
+    table.add_row(
+        f"{SINK}'s GET /frontier while catching up (p50 / max)",
+        f"{1000 * ours['api_p50']:.0f} / {1000 * ours['api_max']:.0f} ms",
+    )
     ratio = None
     if theirs is not None:
         table.add_row(

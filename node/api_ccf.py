@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol import ceremony
-from noticenet.protocol.errors import NotFound, SchemaError
+from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.governance import CCFAction, CCFActionName
 from noticenet.protocol.indexes import lookup
 from noticenet.protocol.keyspace import key
@@ -34,7 +34,7 @@ from noticenet.protocol.normalise import (
 from noticenet.protocol.schema import to_json
 from noticenet.protocol.sealing import open_body
 
-from .api_common import Admin, Svc, parse_entry_id, require_ccf_node
+from .api_common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
 from .service import NodeService
 
 router = APIRouter(prefix="/ccf", tags=["commission"])
@@ -154,17 +154,22 @@ def _raw(ledger: Ledger, index: str, *parts: str) -> set[bytes]:
 
 
 def _held_record(service: NodeService, eid: bytes) -> dict[str, Any] | None:
+    """A held record even while blocked: the case file shows what is held, flagged.
+
+    (Opened as `ceremony.guards_for_targets` opens targets; `Ledger.read` refuses
+    blocked bodies, which is right for every other answer.)
+    """
     ledger = service.ledger
     entry = ledger.entry(eid)
     if entry is None or entry.body is None:
         return None
     try:
         record = open_body(entry, ledger._key_for(entry))
-    except (NoticenetError, NotFound):
+    except NoticenetError:
         return None
     status = ledger.ccf_status(eid)
     h = entry.header
-    return {
+    view = {
         "id": eid.hex(),
         "author": h.author,
         "kind": h.kind,
@@ -172,6 +177,7 @@ def _held_record(service: NodeService, eid: bytes) -> dict[str, Any] | None:
         "ccf_status": None if status is None else status["state"],
         "record": to_json(record),
     }
+    return unwrap_update(view, record)
 
 
 def _birth_compatible(record: dict[str, Any], dob: str) -> bool:

@@ -165,7 +165,12 @@ def record_view(service: NodeService, eid: bytes) -> dict[str, Any]:
         "expires_at": h.expires_at,
         "record": to_json(record),
     }
-    if isinstance(record, Update):  # shown as the record it carries
+    return unwrap_update(view, record)
+
+
+def unwrap_update(view: dict[str, Any], record: Any) -> dict[str, Any]:
+    """An update is shown as the record it carries, with the id it replaces."""
+    if isinstance(record, Update):
         view.update(kind=str(record.record["kind"]), replaces=record.target.hex())
         view["record"] = to_json(parse_body(view["kind"], record.record["record"]))
     return view

@@ -11,6 +11,7 @@ so it can be deleted while the header, and so the feed's hash chain, stays.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,16 @@ class Header:
         _check_header(self)
 
     def to_map(self) -> dict[str, Any]:
+        return dict(self._map)
+
+    @functools.cached_property
+    def _map(self) -> dict[str, Any]:
         return to_map(self)
+
+    @functools.cached_property
+    def encoded(self) -> bytes:
+        """The canonical encoding of the header map (computed once per header)."""
+        return encode(self._map)
 
     def aad(self) -> bytes:
         """Associated data for the body cipher: the header without body hash and length."""
@@ -81,7 +91,7 @@ class Header:
         return encode(fields)
 
     def signing_bytes(self) -> bytes:
-        return SIGNING_CONTEXT + encode(self.to_map())
+        return SIGNING_CONTEXT + self.encoded
 
 
 def _check_header(h: Header) -> None:
@@ -138,11 +148,12 @@ class Entry:
     signature: bytes
     body: bytes | None = None
 
-    @property
+    @functools.cached_property
     def signed_header(self) -> bytes:
-        return encode({"header": self.header.to_map(), "sig": self.signature})
+        """`{"header": ..., "sig": ...}` canonically: keys in bytewise order, sig first."""
+        return b"\xa2" + _SIG_KEY + encode(self.signature) + _HEADER_KEY + self.header.encoded
 
-    @property
+    @functools.cached_property
     def id(self) -> bytes:
         return entry_id(self.signed_header)
 
@@ -150,8 +161,21 @@ class Entry:
         return dataclasses.replace(self, body=None)
 
     def to_wire(self) -> bytes:
-        """The entry as one canonical CBOR map (body null when detached)."""
-        return encode({"header": self.header.to_map(), "sig": self.signature, "body": self.body})
+        """The entry as one canonical CBOR map (body null when detached): sig, body, header."""
+        return (
+            b"\xa3"
+            + _SIG_KEY
+            + encode(self.signature)
+            + _BODY_KEY
+            + encode(self.body)
+            + _HEADER_KEY
+            + self.header.encoded
+        )
+
+
+_SIG_KEY = encode("sig")
+_BODY_KEY = encode("body")
+_HEADER_KEY = encode("header")
 
 
 def entry_id(signed_header: bytes) -> bytes:
@@ -168,7 +192,9 @@ def decode_signed_header(data: bytes) -> tuple[Header, bytes]:
     doc = decode(data, max_bytes=MAX_HEADER_BYTES)
     if not isinstance(doc, dict) or set(doc) != {"header", "sig"}:
         raise CodecError("a signed header is a map of header and sig")
-    return _header_and_sig(doc)
+    header, sig = _header_and_sig(doc)
+    _remember_encoding(header, data, 1 + len(_SIG_KEY) + len(encode(sig)) + len(_HEADER_KEY))
+    return header, sig
 
 
 def decode_entry(data: bytes) -> Entry:
@@ -180,14 +206,32 @@ def decode_entry(data: bytes) -> Entry:
     body = doc["body"]
     if body is not None and not isinstance(body, bytes):
         raise SchemaError("body is bytes or null")
+    prefix = 1 + len(_SIG_KEY) + len(encode(sig)) + len(_BODY_KEY) + len(encode(body))
+    _remember_encoding(header, data, prefix + len(_HEADER_KEY))
     return Entry(header, sig, body)
+
+
+def _remember_encoding(header: Header, data: bytes, start: int) -> None:
+    """The header's canonical bytes are the tail of the (canonical) input: keep them.
+
+    In canonical order "header" is the last key of both the wire entry and the
+    signed header, so its encoding runs from `start` to the end; re-encoding
+    it would give the same bytes.
+    """
+    if data[start - len(_HEADER_KEY) : start] != _HEADER_KEY:
+        raise CodecError("header is not where the canonical layout puts it")
+    header.__dict__["encoded"] = bytes(data[start:])
 
 
 def _header_and_sig(doc: dict[str, Any]) -> tuple[Header, bytes]:
     sig = doc["sig"]
     if not isinstance(sig, bytes) or len(sig) != 64:
         raise SchemaError("sig is a 64-byte Ed25519 signature")
-    header = from_map(Header, doc["header"], "header")
-    if header.to_map() != doc["header"]:
-        raise CodecError("header is not in normal form (defaults written out)")
+    fields = doc["header"]
+    header = from_map(Header, fields, "header")
+    # Normal form: to_map omits None fields, so an explicit null would be a second
+    # encoding of the same header.
+    key = fields.get("key") if isinstance(fields, dict) else None
+    if None in fields.values() or (isinstance(key, dict) and None in key.values()):
+        raise CodecError("header is not in normal form (null fields written out)")
     return header, sig

@@ -73,7 +73,6 @@ class ReplicationConfig:
     batch_entries: int = 256  # entries per Entries frame at most
     batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
     lag_ms: int = 2_000  # switch eager source after this much lag
-    improve_ms: int = 20  # take a lazy neighbour that announces this much earlier (0: never)
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
 
@@ -167,7 +166,6 @@ class Replicator:
         self.counters = Counters()
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
         self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
-        self._lazy: dict[str, tuple[int, str, int]] = {}  # feed -> first (seq, peer, time) heard
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
@@ -181,8 +179,6 @@ class Replicator:
     def disconnect(self, peer: str) -> list[Action]:
         """The stream to `peer` is gone: forget it and resubscribe elsewhere on next tick."""
         self.sessions.pop(peer, None)
-        for author in [a for a, (_, p, _) in self._lazy.items() if p == peer]:
-            del self._lazy[author]
         for author in [a for a, p in self.source.items() if p == peer]:
             del self.source[author]
         return [Event("peer.disconnected", {"peer": peer})]
@@ -231,7 +227,6 @@ class Replicator:
             if current is not None and stale:
                 # A source that stalls cannot keep the feed by claiming the most.
                 best = self._best_peer(author, have, exclude=current) or current
-                best = self._first_announcer(author, best, current)
             if current is None or (current != best and stale):
                 if current is not None and current in self.sessions:
                     actions.append(self._send(current, Dont((author,))))
@@ -283,18 +278,15 @@ class Replicator:
         """Subscribe to feeds this neighbour is ahead on and nobody serves us yet."""
         ours = self._frontier()
         feeds = {}
-        actions: list[Action] = []
         for author in sorted(announced, key=priority):
             if announced[author] <= ours.get(author, 0) or not self._known(author):
                 continue
             self._behind.add(author)
-            if author in self.source and self.source[author] != session.peer:
-                actions.extend(self._heard(author, announced[author], session.peer, now_ms))
             if author not in self.source:
                 self.source[author] = session.peer
                 self.progress[author] = now_ms
                 feeds[author] = ours.get(author, 0) + 1
-        return actions + ([self._send(session.peer, Want(feeds))] if feeds else [])
+        return [self._send(session.peer, Want(feeds))] if feeds else []
 
     def _on_entries(self, session: Session, frame: Entries, now_ms: int) -> list[Action]:
         if len(frame.entries) > self.config.credit:
@@ -331,63 +323,7 @@ class Replicator:
         for author, seq in after.items():
             if before.get(author, 0) != seq:
                 self.progress[author] = now_ms
-        actions.extend(self._improve(session.peer, before, after, now_ms))
         return actions + self._spread(after, now_ms, before)
-
-    def _heard(self, author: str, seq: int, peer: str, now_ms: int) -> list[Action]:
-        """A lazy announcement of a feed our source serves: remember the first one for the
-        newest seq; if that was `improve_ms` ago and the source still has not delivered,
-        take the first announcer as the source."""
-        first = self._lazy.get(author)
-        if first is None or seq > first[0]:
-            self._lazy[author] = (seq, peer, now_ms)
-            return []
-        _, faster, heard = first
-        if faster not in self.sessions or now_ms - heard < self.config.improve_ms:
-            return []
-        del self._lazy[author]
-        return self._move(author, faster, now_ms, now_ms - heard)
-
-    def _improve(
-        self, peer: str, before: dict[str, int], after: dict[str, int], now_ms: int
-    ) -> list[Action]:
-        """Our source `peer` delivered entries that a lazy neighbour announced `improve_ms`
-        earlier: take that neighbour as the source (Plumtree's tree optimisation)."""
-        actions: list[Action] = []
-        for author in [a for a, (seq, _, _) in self._lazy.items() if after.get(a, 0) >= seq]:
-            seq, faster, heard = self._lazy.pop(author)
-            if (
-                before.get(author, 0) < seq
-                and self.source.get(author) == peer
-                and faster != peer
-                and faster in self.sessions
-                and now_ms - heard >= self.config.improve_ms
-            ):
-                actions.extend(self._move(author, faster, now_ms, now_ms - heard))
-        return actions
-
-    def _first_announcer(self, author: str, best: str, current: str) -> str:
-        """The neighbour that first announced the newest entry, if it announces as much
-        as `best`: it is likely the nearest to the feed's author."""
-        first = self._lazy.get(author)
-        if first is None or first[1] == current or first[1] not in self.sessions:
-            return best
-        ahead = self.sessions[first[1]].frontier.get(author, 0)
-        return first[1] if ahead >= self.sessions[best].frontier.get(author, 0) else best
-
-    def _move(self, author: str, to: str, now_ms: int, gain_ms: int) -> list[Action]:
-        """Make `to` the eager source of `author`'s feed instead of the current one."""
-        if self.config.improve_ms <= 0:
-            return []
-        actions: list[Action] = []
-        current = self.source.get(author)
-        if current is not None and current in self.sessions:
-            actions.append(self._send(current, Dont((author,))))
-        self.source[author] = to
-        self.progress[author] = now_ms
-        actions.append(self._send(to, Want({author: self._frontier().get(author, 0) + 1})))
-        actions.append(Event("source.improve", {"feed": author, "to": to, "gain_ms": gain_ms}))
-        return actions
 
     def _account(
         self,
@@ -456,7 +392,9 @@ class Replicator:
         actions: list[Action] = []
         batch: list[bytes] = []
         size = 0
-        for author in sorted(session.cursors, key=priority):
+        ours = self._frontier()
+        due = [a for a, seq in session.cursors.items() if seq <= ours.get(a, 0)]
+        for author in sorted(due, key=priority):
             if session.credit <= 0:
                 break
             for seq, wire in wire_feed(self.ledger, author, session.cursors[author]):

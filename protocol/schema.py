@@ -13,16 +13,12 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .errors import SchemaError
 
 T = TypeVar("T")
-
-
-@functools.cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
 
 
 def to_map(obj: Any) -> dict[str, Any]:
@@ -45,6 +41,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+Convert = Callable[[Any, str, bool], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    name: str
+    convert: Convert
+    required: bool  # no default and not optional
+    optional: bool  # may be omitted when None
+
+
+@functools.cache
+def _plan(cls: Any) -> tuple[_Field, ...]:
+    """Per dataclass, once: each field's converter and whether it may be omitted."""
+    hints = typing.get_type_hints(cls)
+    plan = []
+    for f in dataclasses.fields(cls):
+        has_default = (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
+        optional = _optional(hints[f.name])
+        plan.append(
+            _Field(
+                f.name,
+                _converter(hints[f.name]),
+                not has_default and not optional,
+                optional and not has_default,
+            )
+        )
+    return tuple(plan)
+
+
 def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T:
     """Build `cls` from a map, rejecting unknown, missing or ill-typed fields.
 
@@ -53,19 +81,18 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
     where = where or cls.__name__
     if not isinstance(data, dict):
         raise SchemaError(f"{where}: expected a map")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = set(data) - set(fields)
-    if unknown:
+    plan = _plan(typing.cast(Any, cls))
+    if len(data) > len(plan) or not set(data) <= {f.name for f in plan}:
+        unknown = set(data) - {f.name for f in plan}
         raise SchemaError(f"{where}: unknown fields {sorted(map(str, unknown))}")
-    hints = _hints(typing.cast(Any, cls))
     kwargs: dict[str, Any] = {}
-    for name, field in fields.items():
-        if name in data:
-            kwargs[name] = _convert(hints[name], data[name], f"{where}.{name}", hexed)
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            if not _optional(hints[name]):
-                raise SchemaError(f"{where}: missing field {name!r}")
-            kwargs[name] = None  # omitted because it was None (see to_map)
+    for field in plan:
+        if field.name in data:
+            kwargs[field.name] = field.convert(data[field.name], f"{where}.{field.name}", hexed)
+        elif field.required:
+            raise SchemaError(f"{where}: missing field {field.name!r}")
+        elif field.optional:
+            kwargs[field.name] = None  # omitted because it was None (see to_map)
     try:
         return cls(**kwargs)
     except SchemaError:
@@ -80,49 +107,82 @@ def _optional(hint: Any) -> bool:
     )
 
 
-def _convert(hint: Any, value: Any, where: str, hexed: bool = False) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
+@functools.cache
+def _converter(hint: Any) -> Convert:
+    """A function that checks and converts one value of type `hint` (built once per type)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+        return _union(args)
+    if origin is typing.Literal:
+        allowed = frozenset(args)
+
+        def literal(value: Any, where: str, hexed: bool) -> Any:
+            if not isinstance(value, str | int) or value not in allowed:
+                raise SchemaError(f"{where}: must be one of {list(args)}")
+            return value
+
+        return literal
+    if origin is tuple:
+        return _sequence(_converter(args[0]))
+    if origin is dict:
+        return _mapping(_converter(args[0]), _converter(args[1]))
+    if dataclasses.is_dataclass(hint):
+        return lambda value, where, hexed: from_map(hint, value, where, hexed)  # type: ignore[arg-type]
+    if hint is Any:
+        return lambda value, where, hexed: value
+    return _scalar(hint)
+
+
+def _union(args: tuple[Any, ...]) -> Convert:
+    options = [_converter(a) for a in args if a is not type(None)]
+    nullable = type(None) in args
+
+    def union(value: Any, where: str, hexed: bool) -> Any:
+        if value is None and nullable:
             return None
-        options = [a for a in args if a is not type(None)]
         errors = []
         for option in options:
             try:
-                return _convert(option, value, where, hexed)
+                return option(value, where, hexed)
             except SchemaError as exc:
                 errors.append(str(exc))
         raise SchemaError(errors[0] if len(errors) == 1 else f"{where}: no variant fits")
-    if origin is typing.Literal:
-        if value not in args:
-            raise SchemaError(f"{where}: must be one of {list(args)}")
-        return value
-    if origin is tuple:
+
+    return union
+
+
+def _sequence(item: Convert) -> Convert:
+    def sequence(value: Any, where: str, hexed: bool) -> Any:
         if not isinstance(value, list):
             raise SchemaError(f"{where}: expected an array")
-        return tuple(_convert(args[0], v, f"{where}[{i}]", hexed) for i, v in enumerate(value))
-    if origin is dict:
+        return tuple(item(v, where, hexed) for v in value)
+
+    return sequence
+
+
+def _mapping(key: Convert, item: Convert) -> Convert:
+    def mapping(value: Any, where: str, hexed: bool) -> Any:
         if not isinstance(value, dict):
             raise SchemaError(f"{where}: expected a map")
-        return {
-            _convert(args[0], k, where, hexed): _convert(args[1], v, f"{where}.{k}", hexed)
-            for k, v in value.items()
-        }
-    if dataclasses.is_dataclass(hint):
-        return from_map(hint, value, where, hexed)  # type: ignore[arg-type]
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if hint is bytes and hexed and isinstance(value, str):
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            raise SchemaError(f"{where}: expected hex") from None
-    if hint in (str, bytes, bool) and type(value) is hint:
-        return value
-    if hint is Any:
-        return value
-    raise SchemaError(f"{where}: expected {getattr(hint, '__name__', hint)}")
+        return {key(k, where, hexed): item(v, f"{where}.{k}", hexed) for k, v in value.items()}
+
+    return mapping
+
+
+def _scalar(hint: Any) -> Convert:
+    name = getattr(hint, "__name__", str(hint))
+
+    def scalar(value: Any, where: str, hexed: bool) -> Any:
+        if type(value) is hint:
+            return value
+        if hint is bytes and hexed and isinstance(value, str):
+            try:
+                return bytes.fromhex(value)
+            except ValueError:
+                raise SchemaError(f"{where}: expected hex") from None
+        raise SchemaError(f"{where}: expected {name}")
+
+    return scalar
 
 
 def to_json(obj: Any) -> Any:

@@ -45,7 +45,7 @@ class TopologySpec:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    bandwidth_mbps: float = 10.0  # per-node uplink; 0 = unlimited
+    bandwidth_mbps: float = 100.0  # per-node uplink; 0 = unlimited
     bandwidth_overrides: dict[str, float] = field(default_factory=dict)  # member -> Mbit/s
     loss: float = 0.001  # probability that a frame is retransmitted
     retransmit_ms: float = 200.0  # delay a retransmission adds (TCP's minimum RTO)

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
 from noticenet.node.cli import app as cli_app
 from noticenet.node.demo_cluster import Cluster, poll
+from noticenet.node.localnet import MemberRow
 from noticenet.protocol.mrz import compose_mrz
 from noticenet.protocol.schema import to_json
 
@@ -29,7 +30,7 @@ from .samples import CODIS_SAMPLE, diffusion, records
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
 
-MEMBERS = (
+MEMBERS: tuple[MemberRow, ...] = (
     ("FRA", "member", "France NCB", ()),
     ("DEU", "member", "Germany NCB", ()),
     ("EUROPOL", "partner", "Europol", ("sltd", "vehicle")),

@@ -21,7 +21,7 @@ from noticenet.crypto.keys import MemberKeys
 from noticenet.node.cli import app
 from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import LocalNet, create_localnet
+from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
 from noticenet.protocol.entry import decode_entry
 from noticenet.protocol.ledger import Ledger, Reader
 from noticenet.protocol.publisher import Publisher
@@ -29,7 +29,7 @@ from noticenet.protocol.publisher import Publisher
 from .samples import notice
 
 runner = CliRunner()
-MEMBERS = (
+MEMBERS: tuple[MemberRow, ...] = (
     ("FRA", "member", "France NCB", ()),
     ("DEU", "member", "Germany NCB", ()),
     ("CCF", "ccf", "Commission", ()),

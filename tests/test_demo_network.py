@@ -27,7 +27,7 @@ def test_network_demo(tmp_path: Path) -> None:
     assert facts["purge_receipts"] == 7 and facts["purge_outstanding"] == []
     assert facts["reentry_status"] == 409
     assert set(facts["exit_codes"].values()) == {0}
-    assert facts["elapsed_s"] < 60
+    assert facts["elapsed_s"] < 90  # ~15 s on an idle 2-core machine; slack for a loaded one
     text = out.getvalue()
     assert "HIT" in text and "ReentryBlocked" in text and "7 of 7 nodes" in text
     assert "Armed robbery" not in text  # the tour never prints the notice's charges

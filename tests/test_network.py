@@ -34,8 +34,6 @@ from noticenet.protocol.ledger import Ledger, Reader
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import TravelDocument
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
-
 STARTUP_S = 90.0  # 7 processes importing libp2p + FastAPI on a loaded 2-core machine
 CONVERGE_S = 30.0
 STOP_S = 20.0
