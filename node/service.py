@@ -20,7 +20,7 @@ import trio
 
 from noticenet.crypto.keys import MemberKeys
 from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import Action, Close, Event, Replicator, Send
 
@@ -52,12 +52,7 @@ class NodeService:
         self.clock = clock
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = LevelDBStore(str(config.data_dir / "ledger"))
-        self.ledger = Ledger(
-            self.store,
-            anchor=config.anchor,
-            reader=Reader(config.member, keys.encryption),
-            index_key=keys.index_key,
-        )
+        self.ledger = Ledger.of_member(self.store, config.anchor, config.member, keys)
         if self.ledger.roster is None:
             self.ledger.ingest(decode_entry(config.genesis.read_bytes()), self.clock())
         self.publisher = Publisher(self.ledger, config.member, keys)

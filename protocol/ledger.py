@@ -19,6 +19,7 @@ from nacl.public import PrivateKey
 
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import CryptoError, NoticenetError
+from noticenet.crypto.keys import MemberKeys
 
 from . import enforcement, indexes
 from .codec import decode, encode
@@ -88,6 +89,11 @@ class Ledger(Lookups):
         self._roster: Roster | None = None
         self._guard_key: bytes | None = None
         self._load_roster()
+
+    @classmethod
+    def of_member(cls, store: KVStore, anchor: bytes, member: str, keys: MemberKeys) -> Ledger:
+        """The ledger a member's node keeps: it reads as `member`, indexes with its key."""
+        return cls(store, anchor, Reader(member, keys.encryption), keys.index_key)
 
     # -- reading -----------------------------------------------------------
 

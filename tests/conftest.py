@@ -9,7 +9,7 @@ import pytest
 
 from noticenet.protocol.devnet import DevNet, make_devnet
 from noticenet.protocol.kvstore import KVStore, MemoryStore
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 
 NOW = 1_800_000_000_000
@@ -45,12 +45,7 @@ def make_ledger(
         spec = devnet.member(member)
         store = open_store(backend, tmp_path / f"{member}-{len(stores)}")
         stores.append(store)
-        ledger = Ledger(
-            store,
-            anchor=devnet.governance.public_key,
-            reader=Reader(member, spec.keys.encryption),
-            index_key=spec.keys.index_key,
-        )
+        ledger = Ledger.of_member(store, devnet.governance.public_key, member, spec.keys)
         if genesis:
             ledger.ingest(devnet.genesis, NOW)
         return ledger, Publisher(ledger, member, spec.keys)

@@ -42,7 +42,7 @@ from noticenet.protocol.frames import (
     encode_frame,
 )
 from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import (
     Action,
@@ -75,12 +75,7 @@ class Node:
 
 def make_node(devnet: DevNet, member: str, config: ReplicationConfig = CONFIG) -> Node:
     spec = devnet.member(member)
-    ledger = Ledger(
-        MemoryStore(),
-        anchor=devnet.governance.public_key,
-        reader=Reader(member, spec.keys.encryption),
-        index_key=spec.keys.index_key,
-    )
+    ledger = Ledger.of_member(MemoryStore(), devnet.governance.public_key, member, spec.keys)
     ledger.ingest(devnet.genesis, NOW)
     return Node(ledger, Publisher(ledger, member, spec.keys), Replicator(ledger, member, config))
 

@@ -30,7 +30,7 @@ from noticenet.node.users import Users
 from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.frames import Entries, Hello, encode_frame
 from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import TravelDocument
 
@@ -253,12 +253,7 @@ def test_a_node_killed_while_others_publish_catches_up(cluster: Cluster) -> None
 def forged_entries(net: LocalNet, member: str) -> list[Entry]:
     """Entries a real member could have signed but never published: they would be accepted."""
     spec = net.devnet.member(member)
-    ledger = Ledger(
-        MemoryStore(),
-        anchor=net.devnet.governance.public_key,
-        reader=Reader(member, spec.keys.encryption),
-        index_key=spec.keys.index_key,
-    )
+    ledger = Ledger.of_member(MemoryStore(), net.devnet.governance.public_key, member, spec.keys)
     ledger.ingest(decode_entry(net.devnet.genesis.to_wire()), int(time.time() * 1000))
     publisher = Publisher(ledger, member, spec.keys)
     record = TravelDocument("ROGUE0001", "P", "BRA", "stolen")
