@@ -142,7 +142,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--entry-size", type=int, default=400)
     parser.add_argument("--batch-bytes", type=int, default=64 * 1024)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per run, at most")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 10k entries, 5 s")
+    args = parser.parse_args()
+    if args.quick:
+        args.entries, args.budget = 10_000, 5.0
+    return args
 
 
 if __name__ == "__main__":

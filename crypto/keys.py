@@ -10,6 +10,7 @@ reused across purposes:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import nacl.exceptions
@@ -52,11 +53,11 @@ class MemberKeys:
         """Fresh keys from the operating system's random source."""
         return cls(nacl.utils.random(SEED_SIZE))
 
-    @property
+    @functools.cached_property
     def signing(self) -> nacl.signing.SigningKey:
         return nacl.signing.SigningKey(_derive(self.seed, b"ed25519"))
 
-    @property
+    @functools.cached_property
     def encryption(self) -> PrivateKey:
         return PrivateKey(_derive(self.seed, b"x25519"))
 

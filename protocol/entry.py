@@ -86,6 +86,10 @@ class Header:
 
     def aad(self) -> bytes:
         """Associated data for the body cipher: the header without body hash and length."""
+        return self._aad
+
+    @functools.cached_property
+    def _aad(self) -> bytes:
         fields = self.to_map()
         del fields["body_hash"], fields["body_len"]
         return encode(fields)

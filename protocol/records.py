@@ -9,6 +9,7 @@ in `__post_init__`, so an invalid record cannot be constructed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -159,13 +160,19 @@ class TravelDocument:
 
 
 def _check_mrz_agrees(doc: TravelDocument) -> None:
+    _mrz_agrees(doc.mrz, doc.document_number, doc.issuing_country)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mrz_agrees(mrz: tuple[str, ...], number: str, country: str) -> None:
+    """Memoised: a stored record is checked again each time it is read."""
     from .mrz import parse_mrz
     from .normalise import normalise_country
 
-    parsed = parse_mrz(list(doc.mrz))
-    if parsed.document_number != doc.document_number:
+    parsed = parse_mrz(list(mrz))
+    if parsed.document_number != number:
         raise SchemaError("MRZ document number differs from document_number")
-    if normalise_country(parsed.issuing_state) != doc.issuing_country:
+    if normalise_country(parsed.issuing_state) != country:
         raise SchemaError("MRZ issuing state differs from issuing_country")
 
 
