@@ -62,6 +62,7 @@ class NodeService:
         self._outboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
         self._compact_due = False
+        self._dialing: set[str] = set()
         self.listen_addrs: list[str] = []
 
     # -- roster view -------------------------------------------------------
@@ -106,6 +107,7 @@ class NodeService:
                 )
                 for peer_id in sorted(peers):
                     nursery.start_soon(self._dial_side, peer_id)
+                nursery.start_soon(self._follow_roster, nursery, set(peers))
                 nursery.start_soon(
                     keep_connected, transport, self._neighbours(), random.Random(self.peer_id)
                 )
@@ -121,6 +123,7 @@ class NodeService:
     async def _dial_side(self, peer_id: str) -> None:
         """Of two connected peers, the one with the smaller peer id opens the stream."""
         assert self.transport is not None
+        self._dialing.add(peer_id)
         while True:
             await self.transport.wait_connected(peer_id)
             if self.peer_id < peer_id:
@@ -209,6 +212,22 @@ class NodeService:
             scope = self._scopes.get(member)
             if scope is not None:
                 scope.cancel()
+
+    async def _follow_roster(self, nursery: trio.Nursery, gated: set[str]) -> None:
+        """When a new roster arrives, admit its members and drop those it removed."""
+        assert self.transport is not None
+        while True:
+            await trio.sleep(self.config.tick_ms / 1000)
+            peers = set(self._peers())
+            if peers == gated:
+                continue
+            await self.transport.set_allowlist(peers)
+            for peer_id in sorted(peers - self._dialing):
+                nursery.start_soon(self._dial_side, peer_id)
+            logs.event(
+                logger, "roster.gate", admitted=len(peers - gated), removed=len(gated - peers)
+            )
+            gated = peers
 
     async def _ticker(self) -> None:
         while True:

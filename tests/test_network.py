@@ -306,3 +306,52 @@ def test_sigterm_stops_a_node_cleanly_and_it_restarts(cluster: Cluster) -> None:
     node.start()
     cluster.wait_ready("EUROPOL")
     poll("EUROPOL to catch up after its restart", cluster.converged, CONVERGE_S)
+
+
+def test_a_new_roster_gates_out_a_removed_member(cluster: Cluster) -> None:
+    """Runs last: a governance-signed roster without BRA reaches every node, which then
+    drop BRA's connection and refuse it from then on."""
+    from noticenet.protocol.bootstrap import build_roster, threshold_entry
+    from noticenet.protocol.devnet import group_spec
+    from noticenet.protocol.governance import GOVERNANCE_FEED
+
+    devnet = cluster.net.devnet
+    cluster.start(*[m for m, n in cluster.nodes.items() if not n.alive()])
+    keep = [m for m in devnet.members if m.id != "BRA"]
+    roster = build_roster(
+        2,
+        keep,
+        group_spec(devnet.governance),
+        group_spec(devnet.block),
+        group_spec(devnet.revoke),
+        devnet.guard_key,
+    )
+    entry = threshold_entry(
+        GOVERNANCE_FEED,
+        (1, devnet.genesis.id),
+        int(time.time() * 1000),
+        "roster",
+        roster,
+        devnet.governance.sign,
+    )
+    response = cluster["FRA"].http.post("/entries", json={"entries": [entry.to_wire().hex()]})
+    assert response.status_code == 202, response.text
+    others = [m.id for m in keep]
+    poll(
+        "the new roster everywhere",
+        lambda: all(cluster[m].frontier().get(GOVERNANCE_FEED) == 2 for m in others),
+        CONVERGE_S,
+    )
+    poll(
+        "BRA disconnected from every remaining member",
+        lambda: all("BRA" not in cluster[m].connected() for m in others),
+        CONVERGE_S,
+    )
+    cluster["FRA"].wait_log("event=roster.gate", CONVERGE_S)
+    record_id = cluster["FRA"].publish("sltd", sltd("GATE0001"))
+    poll(
+        "the record on DEU",
+        lambda: cluster["DEU"].get(f"/records/{record_id}").status_code == 200,
+        CONVERGE_S,
+    )
+    assert cluster["BRA"].frontier().get("FRA", 0) < cluster["DEU"].frontier()["FRA"]
