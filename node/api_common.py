@@ -31,7 +31,7 @@ from noticenet.protocol.records import Update
 from noticenet.protocol.schema import to_json
 
 from . import logs
-from .service import NodeService
+from .service import NodeService, StaleEntry
 from .users import Forbidden, Unauthenticated, User, Users
 
 audit = logging.getLogger("noticenet.audit")
@@ -54,7 +54,7 @@ def status_for(exc: NoticenetError) -> int:
         return 403
     if isinstance(exc, NotFound | NotARecipient):
         return 404
-    if isinstance(exc, ReentryBlocked | Conflict):
+    if isinstance(exc, ReentryBlocked | Conflict | StaleEntry):
         return 409
     if isinstance(exc, SchemaError | CodecError | ValidationError | UnknownAuthor):
         return 422

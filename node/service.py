@@ -19,7 +19,8 @@ from typing import Any
 import trio
 
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.entry import Entry, decode_entry, entry_id
+from noticenet.protocol.errors import LedgerError
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import Action, Close, Event, Replicator, Send
@@ -32,6 +33,10 @@ from .transport import FramedStream, Transport, keep_connected, peer_id_from_see
 
 logger = logging.getLogger("noticenet.node")
 OUTBOX_FRAMES = 512
+
+
+class StaleEntry(LedgerError):
+    """A locally handed-in entry would fork a feed this node already holds further."""
 
 
 def wall_ms() -> int:
@@ -271,8 +276,21 @@ class NodeService:
         return entry
 
     def accept(self, entries: list[Entry]) -> list[object]:
-        """Entries made elsewhere (a CCF ceremony's output, an import) enter here."""
+        """Entries made elsewhere (a CCF ceremony's output, an import) enter here.
+
+        An entry for a position this node already holds under another id is
+        refused here rather than stored as equivocation evidence: handed in
+        locally, it is a stale ceremony (the feed moved on since the proposal),
+        and publishing it would freeze the commission's feed everywhere.
+        """
         now = self.clock()
+        for entry in entries:
+            held = self.ledger.signed_header(entry.header.author, entry.header.seq)
+            if held is not None and entry_id(held) != entry.id:
+                raise StaleEntry(
+                    f"{entry.header.author}#{entry.header.seq} is already taken by another "
+                    "entry: the feed moved on since this was prepared; propose again"
+                )
         results = self.ledger.ingest_many(entries, now)
         self._perform(self.replicator.published(now))
         if any(e.header.kind == "revoke" for e in entries):

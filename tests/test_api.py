@@ -23,6 +23,7 @@ from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
 from noticenet.node.cli import app as cli_app
 from noticenet.node.demo_cluster import Cluster, poll
 from noticenet.node.localnet import MemberRow
+from noticenet.protocol.entry import Entry
 from noticenet.protocol.mrz import compose_mrz
 from noticenet.protocol.schema import to_json
 
@@ -91,6 +92,14 @@ def person(name: str, forename: str, dob: str, **extra: Any) -> dict[str, Any]:
 
 def ccf_action(net: Cluster, action: str, targets: list[str], signers: tuple[int, ...]) -> str:
     """Propose through the CCF node's API, sign with key files, publish; the action's id."""
+    entry = ccf_sign(net, ccf_propose(net, action, targets), action, signers)
+    result = net["CCF"].client("admin").post("/entries", json={"entries": [entry.to_wire().hex()]})
+    assert result.json()["results"][0]["outcome"] == "stored", result.text
+    return entry.id.hex()
+
+
+def ccf_propose(net: Cluster, action: str, targets: list[str]) -> Path:
+    """A proposal file from the CCF node's API (it fixes the feed's next seq and prev)."""
     folder = net.net.root / f"ceremony-{fresh('C')}"
     folder.mkdir()
     answer = (
@@ -109,6 +118,12 @@ def ccf_action(net: Cluster, action: str, targets: list[str], signers: tuple[int
     assert answer.status_code == 200, answer.text
     proposal = folder / "proposal"
     proposal.write_bytes(bytes.fromhex(answer.json()["proposal"]))
+    return proposal
+
+
+def ccf_sign(net: Cluster, proposal: Path, action: str, signers: tuple[int, ...]) -> Entry:
+    """Both rounds with the commissioners' key files, then aggregation."""
+    folder = proposal.parent
     group = "block" if action == "block" else "revoke"
     keys = net.net.root / "ccf"
     commits = [folder / f"c{i}" for i in signers]
@@ -117,10 +132,7 @@ def ccf_action(net: Cluster, action: str, targets: list[str], signers: tuple[int
     shares = [folder / f"s{i}" for i in signers]
     for i, s in zip(signers, shares, strict=True):
         cmd_sign(proposal, keys / f"{group}-{i}.key", folder / f"n{i}", commits, s)
-    entry = cmd_aggregate(proposal, keys / f"{group}.pub", commits, shares, folder / "entry")
-    result = net["CCF"].client("admin").post("/entries", json={"entries": [entry.to_wire().hex()]})
-    assert result.json()["results"][0]["outcome"] == "stored", result.text
-    return entry.id.hex()
+    return cmd_aggregate(proposal, keys / f"{group}.pub", commits, shares, folder / "entry")
 
 
 # -- roles -------------------------------------------------------------------------
@@ -626,6 +638,23 @@ def test_entries_endpoint(net: Cluster) -> None:
     genesis = (net.net.root / "genesis.cbor").read_bytes()
     result = admin.post("/entries", json={"entries": [genesis.hex()]}).json()["results"][0]
     assert result["outcome"] == "duplicate"
+
+
+def test_a_stale_ceremony_is_refused_not_forked(net: Cluster) -> None:
+    """Two proposals for the same #CCF-BLOCK position: the second one, signed after the
+    first was published, is refused (409) instead of freezing the commission's feed."""
+    targets = [publish(net, "FRA", "sltd", sltd(fresh("S"))) for _ in range(2)]
+    first = ccf_propose(net, "block", targets[:1])
+    second = ccf_propose(net, "block", targets[1:])
+    ccf = net["CCF"].client("admin")
+    entry = ccf_sign(net, first, "block", (1, 2))
+    assert ccf.post("/entries", json={"entries": [entry.to_wire().hex()]}).status_code == 202
+    stale = ccf_sign(net, second, "block", (2, 3))
+    answer = ccf.post("/entries", json={"entries": [stale.to_wire().hex()]})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "StaleEntry"
+    metrics = ccf.get("/metrics").text
+    assert "noticenet_equivocations 0" in metrics
 
 
 def test_import_is_idempotent_and_reports_refused_rows(net: Cluster) -> None:
