@@ -194,7 +194,9 @@ def _withhold_ccf(world: World, spec: AdversarySpec) -> None:
         frame = decode_frame(data)
         if not isinstance(frame, Entries):
             return data
-        kept = tuple(w for w in frame.entries if decode_entry(w).header.author not in THRESHOLD_FEEDS)
+        kept = tuple(
+            w for w in frame.entries if decode_entry(w).header.author not in THRESHOLD_FEEDS
+        )
         if len(kept) == len(frame.entries):
             return data
         world.stat(spec.member, "governance entries withheld", len(frame.entries) - len(kept))

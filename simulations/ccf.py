@@ -90,7 +90,13 @@ def act(world: World, rng: random.Random, action: str) -> None:
         else (CCF_BLOCK_FEED, world.devnet.block.sign)
     )
     guards = tags_for(target.record, world.devnet.guard_key) if action == "revoke" else ()
-    record = CCFAction(action, (target.eid,), "article-3", f"CCF/sim/{len(world.ccf) + 1}", guards)
+    record = CCFAction(
+        action,  # type: ignore[arg-type]
+        (target.eid,),
+        "article-3",
+        f"CCF/sim/{len(world.ccf) + 1}",
+        guards,
+    )
     node = world.net.nodes[CCF]
     entry = threshold_entry(feed, node.ledger.head(feed), world.net.now, action, record, sign)
     world.net.inject(CCF, [entry])

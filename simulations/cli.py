@@ -66,7 +66,11 @@ def _single(scenario: Any, folder: Path, plots: bool) -> None:
 
     from .runner import run_scenario
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+    )
     with Progress(*columns, TimeElapsedColumn()) as bar:
         task = bar.add_task(f"simulating {scenario.name}", total=1.0)
         result = run_scenario(

@@ -57,7 +57,12 @@ def place(country: str, city: str = "") -> Place:
         raise ValueError(f"no coordinates for {name!r} in {country}")
     lat, lon = coords
     return Place(
-        name, country, str(info["continentcode"]), float(lat), float(lon), int(info["population"])
+        name,
+        country,
+        str(info["continentcode"]),
+        float(lat),
+        float(lon),
+        int(str(info["population"])),
     )
 
 

@@ -39,9 +39,7 @@ class LatencyModel:
         return 2 * km * self.inflation / self.fibre_km_per_ms + self.overhead_ms
 
 
-def one_way_table(
-    model: LatencyModel, places: Mapping[str, Place]
-) -> dict[tuple[str, str], float]:
+def one_way_table(model: LatencyModel, places: Mapping[str, Place]) -> dict[tuple[str, str], float]:
     """One-way latency in ms for every ordered pair of members (symmetric)."""
     names = sorted(places)
     table: dict[tuple[str, str], float] = {}

@@ -110,16 +110,27 @@ def _scenario(world: World) -> dict[str, Any]:
         "roles": dict(sorted(roles.items())),
         "links": len(world.links),
         "degree": summary([degrees[n] for n in sorted(world.members)], 2),
-        "topology": f"{s.topology.mode} k={s.topology.degree} nearest={s.topology.nearest}",
+        "topology": _topology(s),
         "latency_model": s.latency.model,
         "churn_fraction": s.churn.fraction,
         "adversaries": dict(sorted(world.adversaries.items())),
     }
 
 
+def _topology(s: Any) -> str:
+    t = s.topology
+    if t.links:
+        return "explicit links"
+    if t.mode == "mix":
+        return f"mix of {min(t.nearest, t.degree)} nearest + random, k={t.degree}"
+    return f"{t.mode}, k={t.degree}"
+
+
 def _workload(world: World) -> dict[str, Any]:
     kinds = Counter(p.kind for p in world.publications)
-    entries = sum(max(node.replicator.heads().get(node.name, 0), 0) for node in world.net.nodes.values())
+    entries = sum(
+        max(node.replicator.heads().get(node.name, 0), 0) for node in world.net.nodes.values()
+    )
     return {
         "records": len(world.publications),
         "by_kind": dict(sorted(kinds.items())),
@@ -171,9 +182,12 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
     bounds: list[float] = []
     stretch: list[float] = []
     every: list[int] = []
+    batch = Counter((p.author, p.t) for p in world.publications)
+    classes: dict[str, tuple[list[int], list[float]]] = {"single": ([], []), "bulk": ([], [])}
     for pub in world.publications:
         if not world.honest(pub.author):
             continue
+        cls = classes["bulk" if batch[(pub.author, pub.t)] > 1 else "single"]
         for r in sorted(world.net.nodes):
             if r == pub.author or not world.honest(r):
                 continue
@@ -188,30 +202,38 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
             clean.append(delay)
             bounds.append(bound)
             stretch.append(delay / bound)
+            cls[0].append(delay)
+            cls[1].append(bound)
     series.latencies, series.bounds = clean, bounds
-    out = summary(clean)
-    bound = summary(bounds)
+    out: dict[str, Any] = dict(summary(clean))
+    lower = summary(bounds)
     ordered = sorted(stretch)
     out.update(
         {
-            "bound_p50": bound["p50"],
-            "bound_p99": bound["p99"],
-            "p50_over_bound_p50": ratio(float(out["p50"]), float(bound["p50"])),
-            "p99_over_bound_p99": ratio(float(out["p99"]), float(bound["p99"])),
+            "bound_p50": lower["p50"],
+            "bound_p99": lower["p99"],
+            "p50_over_bound_p50": ratio(float(out["p50"]), float(lower["p50"])),
+            "p99_over_bound_p99": ratio(float(out["p99"]), float(lower["p99"])),
             "stretch_p50": round(percentile(ordered, 50), 4),
             "stretch_p99": round(percentile(ordered, 99), 4),
             "fault_affected": len(every) - len(clean),
             "all_deliveries": summary(every),
+            "by_publication": {name: _versus(*pair) for name, pair in classes.items()},
         }
     )
     return out
 
 
+def _versus(delays: list[int], bounds: list[float]) -> dict[str, Any]:
+    """Latency summary with its p99 over the p99 of the lower bounds."""
+    out: dict[str, Any] = dict(summary(delays))
+    out["p99_over_bound_p99"] = ratio(float(out["p99"]), percentile(sorted(bounds), 99))
+    return out
+
+
 def _transmissions(world: World) -> dict[str, Any]:
     sent = world.net.transmissions()
-    deliveries = sum(
-        1 for name, node in world.net.nodes.items() for _, a, _ in node.arrivals if a != name
-    )
+    deliveries = sum(node.received for node in world.net.nodes.values())
     duplicates = sum(n.replicator.counters.duplicates for n in world.net.nodes.values())
     return {
         "entries_sent": sent,
@@ -320,7 +342,9 @@ def _adversaries(world: World) -> dict[str, Any]:
             seen["sessions closed"] = _closed_with(world, member)
         elif kind == "equivocator":
             seen["nodes with evidence"] = sum(
-                1 for n in honest if any(a == member for a, _, _ in world.net.nodes[n].ledger.equivocations())
+                1
+                for n in honest
+                if any(a == member for a, _, _ in world.net.nodes[n].ledger.equivocations())
             )
             seen["nodes that froze the feed"] = sum(
                 1 for n in honest if world.net.nodes[n].ledger.frozen_from(member) is not None
@@ -329,12 +353,15 @@ def _adversaries(world: World) -> dict[str, Any]:
             seen["source switches at its neighbours"] = _switches_near(world, member)
         elif kind == "flooder":
             seen["duplicates discarded"] = sum(
-                world.net.nodes[n].replicator.counters.duplicates for n in world.net.neighbours(member)
+                world.net.nodes[n].replicator.counters.duplicates
+                for n in world.net.neighbours(member)
             )
             seen["sessions closed"] = _closed_with(world, member)
         elif kind == "reentry":
             seen["bodies refused (node x entry)"] = sum(
-                1 for eid, _ in world.reentries for n in honest
+                1
+                for eid, _ in world.reentries
+                for n in honest
                 if _tombstone(world, n, eid) == "reentry-blocked"
             )
         out[member] = {"type": kind, "did": did, "refused_or_noticed": seen}
@@ -347,16 +374,19 @@ def _refused(world: World, names: list[str], reason: str) -> int:
 
 def _closed_with(world: World, member: str) -> int:
     return sum(
-        1 for _, who, e in world.net.events
+        1
+        for _, who, e in world.net.events
         if e.name == "closed" and member in (who, e.fields.get("peer"))
     )
 
 
 def _switches_near(world: World, member: str) -> int:
     near = set(world.net.neighbours(member))
-    start = min((world.at_h(a.at_h) for a in world.scenario.adversaries if a.member == member))
+    start = min(world.at_h(a.at_h) for a in world.scenario.adversaries if a.member == member)
     return sum(
-        1 for t, who, e in world.net.events if e.name == "source.switch" and who in near and t >= start
+        1
+        for t, who, e in world.net.events
+        if e.name == "source.switch" and who in near and t >= start
     )
 
 
@@ -384,7 +414,9 @@ def _partitions(f: Facts, series: Series) -> list[dict[str, Any]]:
                 interrupted += 1
             else:
                 per_node.append(max(got))
-        series.convergence.append((round((w.start - world.t0) / HOUR_MS, 3), sorted(delays), pending))
+        series.convergence.append(
+            (round((w.start - world.t0) / HOUR_MS, 3), sorted(delays), pending)
+        )
         out.append(
             {
                 "start_h": round((w.start - world.t0) / HOUR_MS, 3),
@@ -437,4 +469,7 @@ def _refusals(world: World) -> dict[str, Any]:
             continue
         ledger.update(node.ledger.stats.refusals)
         replication.update(node.replicator.counters.refused)
-    return {"ledger": dict(sorted(ledger.items())), "replication": dict(sorted(replication.items()))}
+    return {
+        "ledger": dict(sorted(ledger.items())),
+        "replication": dict(sorted(replication.items())),
+    }

@@ -56,15 +56,34 @@ def nodes_csv(result: RunResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["node", "role", "degree", "online_at_end", "bytes_sent", "bytes_received", "frames_sent",
-         "entries_sent", "entries_received", "duplicates"]
+        [
+            "node",
+            "role",
+            "degree",
+            "online_at_end",
+            "bytes_sent",
+            "bytes_received",
+            "frames_sent",
+            "entries_sent",
+            "entries_received",
+            "duplicates",
+        ]
     )
     for name, node in sorted(world.net.nodes.items()):
         c = node.replicator.counters
         writer.writerow(
-            [name, world.members[name].role, degree.get(name, 0), int(node.online),
-             node.bytes_out, node.bytes_in, node.frames_out, c.entries_sent, c.entries_received,
-             c.duplicates]
+            [
+                name,
+                world.members[name].role,
+                degree.get(name, 0),
+                int(node.online),
+                node.bytes_out,
+                node.bytes_in,
+                node.frames_out,
+                c.entries_sent,
+                c.entries_received,
+                c.duplicates,
+            ]
         )
     return out.getvalue()
 
@@ -77,7 +96,8 @@ def write_all(result: RunResult, out_dir: Path, plots: bool = True) -> list[Path
         "nodes.csv": nodes_csv(result),
         "run.json": json.dumps(
             {"wall_s": round(result.wall_s, 2), "python": platform.python_version()}, indent=1
-        ) + "\n",
+        )
+        + "\n",
     }
     written = []
     for name, text in files.items():

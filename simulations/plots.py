@@ -90,8 +90,12 @@ def convergence(result: RunResult, path: Path) -> Path:
         if not pending:
             continue
         xs = [max(d, 1) for d in delays]
-        ax.step(xs, [(i + 1) / pending for i in range(len(xs))], where="post",
-                label=f"partition at {at_h:g} h ({pending} deliveries due)")
+        ax.step(
+            xs,
+            [(i + 1) / pending for i in range(len(xs))],
+            where="post",
+            label=f"partition at {at_h:g} h ({pending} deliveries due)",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("ms since the partition healed (log scale)")
     ax.set_ylabel("share of the backlog delivered")

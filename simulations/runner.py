@@ -1,8 +1,8 @@
 """Running a scenario: build the network, warm it up, play the timetable, measure.
 
-    from noticenet.simulations import run_scenario
-    result = run_scenario("simulations/scenarios/interpol-195.toml", out_dir="out/")
-    print(result.metrics["delivery"]["ratio"])
+from noticenet.simulations import run_scenario
+result = run_scenario("simulations/scenarios/interpol-195.toml", out_dir="out/")
+print(result.metrics["delivery"]["ratio"])
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from . import adversaries, ccf, faults, metrics, monitor, workload
 from .geo import place
 from .latency import lookup, one_way_table
 from .members import Member, roster
+from .metrics import Series
 from .scenario import Scenario, load_scenario
 from .simnet import NetConfig, SimNetwork
 from .topology import build_links
@@ -34,7 +35,7 @@ Progress = Callable[[float], None]
 class RunResult:
     scenario: Scenario
     metrics: dict[str, Any]
-    series: metrics.Series
+    series: Series
     world: World
     wall_s: float
     files: list[Path]

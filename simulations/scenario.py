@@ -40,7 +40,8 @@ class MembersSpec:
 class TopologySpec:
     mode: str = "mix"  # random | nearest | mix
     degree: int = 8  # neighbours per node (about; the graph is made connected)
-    nearest: int = 4  # mix: how many of `degree` are the nearest by latency
+    nearest: int = 4  # mix: how many of `degree` are the nearest by latency (at most all)
+    links: tuple[tuple[str, ...], ...] = ()  # explicit neighbour pairs; if set, mode is ignored
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,9 @@ def check(s: Scenario) -> None:
     """Consistency checks that the types alone do not express."""
     _require(s.duration_h > 0, "duration_h must be positive")
     _require(s.topology.mode in TOPOLOGIES, f"topology.mode is one of {TOPOLOGIES}")
+    _require(all(len(p) == 2 for p in s.topology.links), "topology.links are pairs")
     _require(s.topology.degree >= 1, "topology.degree must be at least 1")
-    _require(0 <= s.topology.nearest <= s.topology.degree, "topology.nearest <= degree")
+    _require(s.topology.nearest >= 0, "topology.nearest must not be negative")
     _require(s.latency.model in ("geo", "matrix", "constant"), "latency.model: geo|matrix|constant")
     _require(0 <= s.network.loss < 1, "network.loss is a probability")
     _require(s.network.tick_ms > 0, "network.tick_ms must be positive")

@@ -16,6 +16,7 @@ a 195-node network affordable.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ Latency = Callable[[str, str], float]
 FrameFilter = Callable[[str, bytes], bytes | None]  # (peer, frame) -> frame to send, or None
 
 
+def _constant(ms: float) -> Latency:
+    return lambda a, b: ms
+
+
 @dataclass
 class SimNode:
     """One member's node: its ledger, publisher and replicator."""
@@ -54,6 +59,7 @@ class SimNode:
     bytes_out: int = 0
     bytes_in: int = 0
     frames_out: int = 0
+    received: int = 0  # entries that arrived over the network (not published or injected here)
     uplink_free_at: float = 0.0
     bandwidth_bps: float | None = None  # overrides NetConfig.bandwidth_bps
 
@@ -82,7 +88,7 @@ class SimNetwork:
         self.devnet = devnet
         self.rng = random.Random(seed)
         self.config = config or NetConfig()
-        self.latency: Latency = latency if callable(latency) else (lambda a, b, x=latency: x)
+        self.latency: Latency = latency if callable(latency) else _constant(latency)
         self.now = start_ms
         self.start_ms = start_ms
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
@@ -265,10 +271,10 @@ class SimNetwork:
                 break
             when, _, action = heapq.heappop(queue)
             if when > self.now:
-                self.now = int(when)
+                self.now = math.ceil(when)  # whole ms, never before the event
             action()
         if until_ms is not None:
-            self.now = max(self.now, int(until_ms))
+            self.now = max(self.now, math.ceil(until_ms))
 
     def _only_ticks(self) -> bool:
         return all(getattr(a, "__name__", "") == "_tick_all" for _, _, a in self._queue) and (
@@ -369,16 +375,20 @@ class SimNetwork:
         before = replicator.heads()
         actions = replicator.receive(sender, data, self.now)
         if replicator.counters.entries_received != received:
-            self._note_arrivals(node, before)
+            node.received += self._note_arrivals(node, before)
         self._dispatch(peer, actions)
 
-    def _note_arrivals(self, node: SimNode, before: dict[str, int]) -> None:
+    def _note_arrivals(self, node: SimNode, before: dict[str, int]) -> int:
+        """Note the entries `node` gained since `before`; returns how many."""
         after = node.replicator.heads()
+        gained = 0
         for author, seq in sorted(after.items()):
             for s in range(before.get(author, 0) + 1, seq + 1):
                 node.arrivals.append((self.now, author, s))
+                gained += 1
         if self.on_entries is not None:
             self.on_entries(node)
+        return gained
 
     # -- observations ----------------------------------------------------------
 

@@ -21,6 +21,12 @@ def build_links(
     names: list[str], spec: TopologySpec, latency: Callable[[str, str], float], rng: random.Random
 ) -> list[Pair]:
     """The sorted list of neighbour pairs (a < b) for `names`."""
+    if spec.links:
+        pairs = {(min(a, b), max(a, b)) for a, b in spec.links}
+        unknown = sorted({m for p in pairs for m in p} - set(names))
+        if unknown:
+            raise ValueError(f"topology.links name non-members {unknown}")
+        return sorted(pairs)
     nearest = {"random": 0, "nearest": spec.degree, "mix": spec.nearest}[spec.mode]
     degree = min(spec.degree, len(names) - 1)
     links: set[Pair] = set()

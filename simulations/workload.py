@@ -71,7 +71,8 @@ def poisson(rng: random.Random, per_day: float, start: int, end: int) -> list[in
     """Event times of a Poisson process of `per_day` events a day in [start, end)."""
     if per_day <= 0:
         return []
-    times, t = [], float(start)
+    times: list[int] = []
+    t = float(start)
     while True:
         t += rng.expovariate(per_day / DAY_MS)
         if t >= end:
@@ -129,7 +130,10 @@ def publish_now(
 
 
 def _note(
-    world: World, author: str, before: int, items: list[tuple[str, Any, tuple[str, ...]]],
+    world: World,
+    author: str,
+    before: int,
+    items: list[tuple[str, Any, tuple[str, ...]]],
     into: list[Publication],
 ) -> None:
     """Record the publications just made (skipping key-epoch entries)."""
