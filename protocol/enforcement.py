@@ -30,32 +30,51 @@ def guard_hits(txn: Txn, tags: tuple[bytes, ...]) -> list[bytes]:
     return [tag for tag in tags if txn.get(key(b"g", tag)) is not None]
 
 
-def apply(ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int) -> None:
-    """Apply a verified CCF action (block, unblock, revoke, readmit)."""
+def apply(
+    ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int, issued_at: int
+) -> None:
+    """Apply a verified CCF action (block, unblock, revoke, readmit).
+
+    Block and unblock travel in different feeds, so they may arrive in either
+    order: the later decision (by issue time) wins wherever they meet.
+    """
     if action.action == "block":
         for target in action.targets:
-            _set_status(txn, target, "blocked", action_id)
+            unblocked = txn.get(key(b"u", target))
+            if unblocked is None or int(decode(unblocked)) < issued_at:
+                _set_status(txn, target, "blocked", action_id, issued_at)
     elif action.action == "unblock":
         for target in action.targets:
-            raw = txn.get(key(b"s", target))
-            if raw is not None and decode(raw)["state"] == "blocked":
-                txn.delete(key(b"s", target))
+            _unblock(txn, target, issued_at)
     elif action.action == "revoke":
-        _revoke(ledger, txn, action_id, action, now_ms)
+        _revoke(ledger, txn, action_id, action, now_ms, issued_at)
     elif action.action == "readmit" and action.admit is not None:
         txn.put(key(b"a", action.admit), action_id)
 
 
-def _set_status(txn: Txn, target: bytes, state: str, action_id: bytes) -> None:
+def _unblock(txn: Txn, target: bytes, issued_at: int) -> None:
+    raw = txn.get(key(b"u", target))
+    if raw is None or int(decode(raw)) < issued_at:
+        txn.put(key(b"u", target), encode(issued_at))
+    status = txn.get(key(b"s", target))
+    if status is not None:
+        current = decode(status)
+        if current["state"] == "blocked" and current.get("at", 0) <= issued_at:
+            txn.delete(key(b"s", target))
+
+
+def _set_status(txn: Txn, target: bytes, state: str, action_id: bytes, issued_at: int) -> None:
     raw = txn.get(key(b"s", target))
     if raw is not None and decode(raw)["state"] == "revoked":
         return  # a revocation is final; a later block changes nothing
-    txn.put(key(b"s", target), encode({"state": state, "by": action_id}))
+    txn.put(key(b"s", target), encode({"state": state, "by": action_id, "at": issued_at}))
 
 
-def _revoke(ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int) -> None:
+def _revoke(
+    ledger: Ledger, txn: Txn, action_id: bytes, action: CCFAction, now_ms: int, issued_at: int
+) -> None:
     for target in action.targets:
-        _set_status(txn, target, "revoked", action_id)
+        _set_status(txn, target, "revoked", action_id, issued_at)
         if txn.get(key(b"e", target)) is not None:
             ledger.tombstone_body(txn, target, "revoked", now_ms, by=action_id)
     for tag in action.guards:

@@ -15,7 +15,8 @@ reaches the disk outside the encrypted bodies.
 | `i/<index>/<hash>/<id>` | index entry; `r/<id>` lists an entry's index keys |
 | `q/<author>\\0<seq:8><id>` | equivocation evidence (the second signed header) |
 | `z/<author>` | the seq from which the feed is frozen |
-| `s/<target id>` | CCF status of a target (blocked / revoked), kept before the target arrives |
+| `s/<target id>` | CCF status of a target (blocked / revoked, by, at), kept early |
+| `u/<target id>` | issue time of the latest unblock (an earlier block loses) |
 | `g/<tag>` | guard: the action ids that guard this tag |
 | `a/<id>` | readmission of entry id by a CCF action |
 | `c/<target id>` | a cancellation waiting for its target |

@@ -415,7 +415,7 @@ class Ledger(Lookups):
                 now_ms,
             )
         elif isinstance(record, CCFAction):
-            enforcement.apply(self, txn, eid, record, now_ms)
+            enforcement.apply(self, txn, eid, record, now_ms, h.issued_at)
         elif isinstance(record, PurgeReceipt):
             txn.put(key(b"p", record.action, h.author.encode()), eid)
         if spec(h.kind).keying != "public":

@@ -66,7 +66,9 @@ def run_ceremony(
     shares = [
         Share.from_bytes(
             ceremony.sign_share(
-                proposal, group.packages[i], Nonces.from_bytes(rounds[i][0].to_bytes()),
+                proposal,
+                group.packages[i],
+                Nonces.from_bytes(rounds[i][0].to_bytes()),
                 commitments,
             ).to_bytes()
         )
@@ -82,7 +84,10 @@ def group_key(ledger: Ledger, feed: str) -> GroupKey:
 
 
 def ccf_act(
-    ledger: Ledger, devnet: DevNet, action: CCFAction, now: int = NOW,
+    ledger: Ledger,
+    devnet: DevNet,
+    action: CCFAction,
+    now: int = NOW,
     signers: Sequence[int] | None = None,
 ) -> Entry:
     """Run a ceremony for `action` on top of `ledger`'s feed and ingest the result there."""
@@ -242,7 +247,9 @@ def test_block_hides_everywhere_and_unblock_restores(make_ledger: Make, devnet: 
     fra, pub = make_ledger("FRA")
     deu, _ = make_ledger("DEU")
     records = {
-        "notice.red": notice(MUELLER), "sltd": document(), "vehicle": vehicle(),
+        "notice.red": notice(MUELLER),
+        "sltd": document(),
+        "vehicle": vehicle(),
         "firearm": firearm(),
     }
     entries = {kind: pub.publish(kind, rec, NOW) for kind, rec in records.items()}
@@ -268,7 +275,11 @@ def test_block_hides_everywhere_and_unblock_restores(make_ledger: Make, devnet: 
     for ledger in (fra, deu):
         assert all(found == [] for found in lookups(ledger))
         for eid in targets:
-            assert ledger.ccf_status(eid) == {"state": "blocked", "by": block.id}
+            assert ledger.ccf_status(eid) == {
+                "state": "blocked",
+                "by": block.id,
+                "at": block.header.issued_at,
+            }
             with pytest.raises(NotFound):
                 ledger.read(eid)
     unblock = ccf_act(fra, devnet, action("unblock", targets))
@@ -302,7 +313,11 @@ def test_revoke_deletes_body_and_indexes_in_one_batch(
         assert ledger.tombstone(target.id)["reason"] == "revoked"
         assert ledger.tombstone(target.id)["by"] == revoke.id
         assert ledger.signed_header("FRA", target.header.seq) == target.signed_header
-        assert ledger.ccf_status(target.id) == {"state": "revoked", "by": revoke.id}
+        assert ledger.ccf_status(target.id) == {
+            "state": "revoked",
+            "by": revoke.id,
+            "at": revoke.header.issued_at,
+        }
         assert ledger.find_person("MUELLER", "Jurgen", "1970-01-02") == []
         with pytest.raises(NotFound):
             ledger.read(target.id)
@@ -450,8 +465,14 @@ def test_dishonest_guard_tags_are_evidence(make_ledger: Make, devnet: DevNet, li
     assert epoch_key is not None
     wrong = pub.guard_tags(document("X1234567", "FRA")) if lie == "wrong-tags" else ()
     draft = Draft(
-        "FRA", honest.header.seq + 1, honest.id, NOW, "vehicle", vehicle(),
-        NOW + 86_400_000, wrong,
+        "FRA",
+        honest.header.seq + 1,
+        honest.id,
+        NOW,
+        "vehicle",
+        vehicle(),
+        NOW + 86_400_000,
+        wrong,
     )
     liar = seal_entry(draft, EpochKeying(epoch_id, epoch_key), devnet.member("FRA").keys.sign)
     copy(fra, deu, ["FRA"])
@@ -517,7 +538,9 @@ def test_revoked_body_leaves_the_leveldb_files(
     spec = devnet.member("FRA")
     with LevelDBStore(path) as store:
         reopened = Ledger(
-            store, devnet.governance.public_key, Reader("FRA", spec.keys.encryption),
+            store,
+            devnet.governance.public_key,
+            Reader("FRA", spec.keys.encryption),
             spec.keys.index_key,
         )
         assert reopened.read(target.id) == notice(MUELLER)
@@ -526,3 +549,49 @@ def test_revoked_body_leaves_the_leveldb_files(
         assert files_holding(path, target.body) == []
         assert reopened.signed_header("FRA", target.header.seq) == target.signed_header
         assert verify_ledger(reopened) == []
+
+
+def test_block_and_unblock_converge_in_either_order(make_ledger, devnet) -> None:  # type: ignore[no-untyped-def]
+    """Block and unblock travel in different feeds; the later decision wins either way."""
+    from noticenet.protocol.bootstrap import threshold_entry
+    from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
+
+    from .conftest import NOW
+    from .samples import document
+
+    fra, pub = make_ledger("FRA")
+    target = pub.publish("sltd", document(), NOW)
+    block = threshold_entry(
+        CCF_BLOCK_FEED,
+        None,
+        NOW + 10,
+        "block",
+        CCFAction("block", (target.id,), "inaccurate", "B/1"),
+        devnet.block.sign,
+    )
+    unblock = threshold_entry(
+        CCF_FEED,
+        None,
+        NOW + 20,
+        "unblock",
+        CCFAction("unblock", (target.id,), "inaccurate", "U/1"),
+        devnet.revoke.sign,
+    )
+    for order in ((block, unblock), (unblock, block)):
+        other, _ = make_ledger("DEU")
+        for entry in fra.feed("FRA"):
+            other.ingest(entry, NOW + 30)
+        for entry in order:
+            other.ingest(entry, NOW + 30)
+        assert not other.hidden(target.id), order[0].header.kind
+        assert other.read(target.id) == document()
+    late = threshold_entry(
+        CCF_BLOCK_FEED,
+        (1, block.id),
+        NOW + 40,
+        "block",
+        CCFAction("block", (target.id,), "inaccurate", "B/2"),
+        devnet.block.sign,
+    )
+    other.ingest(late, NOW + 50)
+    assert other.hidden(target.id)
