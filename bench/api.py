@@ -48,7 +48,7 @@ from noticenet.protocol.codec import encode
 from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.indexes import index_hash
 from noticenet.protocol.keyspace import header_key, key, position, seq_bytes
-from noticenet.protocol.ledger import Ledger, Outcome, Reader
+from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.mrz import compose_mrz
 from noticenet.protocol.normalise import normalise_document_number
 from noticenet.protocol.publisher import Publisher
@@ -258,7 +258,7 @@ def run(
     keys = config.keys("")
     now = int(time.time() * 1000)
     store = LevelDBStore(str(config.data_dir / "ledger"))
-    ledger = Ledger(store, config.anchor, Reader("FRA", keys.encryption), keys.index_key)
+    ledger = Ledger.of_member(store, config.anchor, "FRA", keys)
     ledger.ingest(decode_entry(config.genesis.read_bytes()), now)
     ingest_rate, first = preload(ledger, Publisher(ledger, "FRA", keys), records, now)
     fill_rate = fill(store, first, keys.index_key, total - records) if total > records else 0.0

@@ -42,7 +42,7 @@ from noticenet.protocol.governance import CCFAction
 from noticenet.protocol.guard_tags import tags_for
 from noticenet.protocol.kinds import spec
 from noticenet.protocol.kvstore import KVStore, MemoryStore
-from noticenet.protocol.ledger import Ledger, Outcome, Reader
+from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import Notice, Person, TravelDocument, Vehicle
 from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
@@ -87,9 +87,7 @@ def record(i: int) -> tuple[str, Any]:
 
 def reader_ledger(devnet: DevNet, member: str, store: KVStore) -> Ledger:
     keys = devnet.member(member).keys
-    ledger = Ledger(
-        store, devnet.governance.public_key, Reader(member, keys.encryption), keys.index_key
-    )
+    ledger = Ledger.of_member(store, devnet.governance.public_key, member, keys)
     ledger.ingest(devnet.genesis, NOW)
     return ledger
 

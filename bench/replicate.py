@@ -57,7 +57,7 @@ from noticenet.node.users import Users
 from noticenet.protocol.codec import encode
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.keyspace import Txn, header_key, key, position, seq_bytes
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.mrz import compose_mrz
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import TravelDocument
@@ -226,9 +226,7 @@ def preload(net: LocalNet, count: int) -> dict[str, float]:
     began = time.perf_counter()
     now = int(time.time() * 1000) - count - 60_000  # every issue time in the past
     try:
-        ledger = PreloadLedger(
-            store, config.anchor, Reader(SOURCE, spec.keys.encryption), spec.keys.index_key
-        )
+        ledger = PreloadLedger.of_member(store, config.anchor, SOURCE, spec.keys)
         ledger.ingest(net.devnet.genesis, now)
         publisher = Publisher(ledger, SOURCE, spec.keys)
         first = publisher.publish("sltd", sltd(0), now)  # with its key epoch, the real way
@@ -330,10 +328,20 @@ def throughput(net: LocalNet, count: int) -> dict[str, Any]:
 
 
 def cpu_seconds(node: NodeProcess) -> float:
-    """User + system CPU time of a node process so far (Linux /proc)."""
+    """User + system CPU time so far of a node process and its live children (its
+    intake workers), from Linux /proc."""
     assert node.proc is not None
-    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _cpu_tree(node.proc.pid)
+
+
+def _cpu_tree(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # exited meanwhile
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_tree(int(child)) for child in children)
 
 
 def _up(node: NodeProcess) -> bool:
@@ -530,7 +538,7 @@ def report_throughput(
     table.add_row("noticenet entries/s", f"{ours['rate']:,.0f}")
     cpu = ours["cpu"]
     table.add_row(
-        f"CPU used: {SINK} (receiver) / {SOURCE} (sender)",
+        f"CPU used: {SINK} (receiver, with its workers) / {SOURCE} (sender)",
         f"{cpu[SINK]:.1f} s / {cpu[SOURCE]:.1f} s "
         f"({ours['entries'] / max(cpu[SINK], 1e-9):,.0f} entries per {SINK} CPU-s)",
     )

@@ -11,14 +11,23 @@ Example::
     api = "127.0.0.1:8101"
     neighbours = ["DEU", "USA"]    # dialled and kept; addresses come from the roster
     tokens_file = "tokens.json"    # API users (hashed tokens)
+    intake_workers = 2             # processes checking big incoming frames (default: cores;
+                                   # 0: check everything in the node's own process)
+
+    log_arrivals = false           # emulation: log `entry.arrived` for every entry gained
+
+    [link_delay_ms]                # optional, for emulation: frames this node writes to
+    DEU = 40.0                     # DEU leave 40 ms late (a link's one-way latency)
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.crypto.keyfile import unlock
@@ -44,7 +53,21 @@ class NodeConfig:
     tokens_file: Path | None = None
     tick_ms: int = 250
     maintenance_s: float = 5.0
+    link_delay_ms: dict[str, float] = field(default_factory=dict)  # member -> one-way ms
+    intake_workers: int | None = None  # None: one per core; 0: no worker processes
+    log_arrivals: bool = False  # an `entry.arrived` line per entry gained (emulation)
     extra: dict[str, object] = field(default_factory=dict)
+
+    def link_delays(self, peers: Mapping[str, str]) -> dict[str, float]:
+        """Peer id -> one-way delay in seconds, for `peers` (peer id -> member) with a delay.
+
+        The transport delays by peer id; the configuration names members.
+        """
+        return {
+            peer: self.link_delay_ms[member] / 1000
+            for peer, member in peers.items()
+            if self.link_delay_ms.get(member, 0.0) > 0
+        }
 
     def keys(self, passphrase: str | None = None) -> MemberKeys:
         """Unlock the member's key file (passphrase argument, else the environment)."""
@@ -83,6 +106,9 @@ def load_config(path: Path) -> NodeConfig:
         "tokens_file",
         "tick_ms",
         "maintenance_s",
+        "link_delay_ms",
+        "intake_workers",
+        "log_arrivals",
     }
     return NodeConfig(
         member=str(doc.get("member", "")) or _missing(path, "member"),
@@ -96,8 +122,31 @@ def load_config(path: Path) -> NodeConfig:
         tokens_file=rel("tokens_file") if "tokens_file" in doc else None,
         tick_ms=int(doc.get("tick_ms", 250)),
         maintenance_s=float(doc.get("maintenance_s", 5.0)),
+        link_delay_ms=_link_delay_ms(path, doc.get("link_delay_ms", {})),
+        intake_workers=_workers(path, doc.get("intake_workers")),
+        log_arrivals=doc.get("log_arrivals", False) is True,
         extra={k: v for k, v in doc.items() if k not in known},
     )
+
+
+def _link_delay_ms(path: Path, table: Any) -> dict[str, float]:
+    """The `[link_delay_ms]` table: member -> a finite number of ms, not negative."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: link_delay_ms must be a table of member = milliseconds")
+    out = {}
+    for member, ms in table.items():
+        if isinstance(ms, bool) or not isinstance(ms, int | float) or not 0 <= ms < float("inf"):
+            raise ConfigError(f"{path}: link_delay_ms.{member} must be a number of ms >= 0")
+        out[str(member)] = float(ms)
+    return out
+
+
+def _workers(path: Path, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+        raise ConfigError(f"{path}: intake_workers must be a whole number from 0 to 64")
+    return value
 
 
 def _missing(path: Path, name: str) -> str:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -124,15 +124,27 @@ class Cluster:
         members: tuple[MemberRow, ...] = DEFAULT_MEMBERS,
         seed: bytes = b"noticenet-local",
         neighbours: int = 3,
+        topology: Mapping[str, Sequence[str]] | None = None,
+        link_delay_ms: Mapping[str, Mapping[str, float]] | None = None,
+        log_arrivals: bool = False,
     ) -> Cluster:
         """A fresh network under `root` (removed first), with one API user per role per node.
 
+        `topology`, `link_delay_ms` and `log_arrivals` go to `create_localnet`.
         Refuses to remove a non-empty folder that does not hold a local network.
         """
         if root.exists() and any(root.iterdir()) and not (root / "genesis.cbor").exists():
             raise ClusterError(f"{root} is not empty and holds no local network: not removing it")
         shutil.rmtree(root, ignore_errors=True)
-        net = create_localnet(root, seed, members, neighbours=neighbours)
+        net = create_localnet(
+            root,
+            seed,
+            members,
+            neighbours=neighbours,
+            topology=topology,
+            link_delay_ms=link_delay_ms,
+            log_arrivals=log_arrivals,
+        )
         nodes = {}
         for member_id, local in net.members.items():
             config = load_config(local.config)

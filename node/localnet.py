@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,17 @@ def create_localnet(
     members: tuple[MemberRow, ...] = DEFAULT_MEMBERS,
     passphrase: str = "",
     neighbours: int = 3,
+    topology: Mapping[str, Sequence[str]] | None = None,
+    link_delay_ms: Mapping[str, Mapping[str, float]] | None = None,
+    log_arrivals: bool = False,
 ) -> LocalNet:
-    """Write a whole local network under `root` and return where everything is."""
+    """Write a whole local network under `root` and return where everything is.
+
+    Each member dials the `neighbours` members after it in a ring, or, with
+    `topology`, the members listed under its id. `link_delay_ms[a][b]` adds
+    that one-way delay to frames `a` writes to `b`, and `log_arrivals` makes
+    every node log each entry it gains (emulation; see `config`).
+    """
     from noticenet.protocol.devnet import member_keys
 
     root.mkdir(parents=True, exist_ok=True)
@@ -87,7 +97,11 @@ def create_localnet(
         folder = root / member.id
         folder.mkdir(exist_ok=True)
         (folder / "member.key").write_bytes(lock(member.keys.seed, passphrase, MIN_LIMITS))
-        near = [ids[(i + k) % len(ids)] for k in range(1, neighbours + 1) if len(ids) > k]
+        if topology is not None:
+            near = list(topology.get(member.id, ()))
+        else:
+            near = [ids[(i + k) % len(ids)] for k in range(1, neighbours + 1) if len(ids) > k]
+        delays = (link_delay_ms or {}).get(member.id, {})
         (folder / "node.toml").write_text(
             "\n".join(
                 [
@@ -100,6 +114,8 @@ def create_localnet(
                     f'api = "{api[member.id]}"',
                     f"neighbours = {near!r}".replace("'", '"'),
                     "maintenance_s = 1.0",
+                    *(["log_arrivals = true"] if log_arrivals else []),
+                    *_delay_table(delays),
                     "",
                 ]
             )
@@ -109,6 +125,13 @@ def create_localnet(
         )
     _write_commission(root / "ccf", devnet, passphrase)
     return LocalNet(root, devnet, out)
+
+
+def _delay_table(delays: Mapping[str, float]) -> list[str]:
+    """TOML lines of a `[link_delay_ms]` table (none if there are no delays)."""
+    if not delays:
+        return []
+    return ["", "[link_delay_ms]", *(f'"{m}" = {float(ms)!r}' for m, ms in sorted(delays.items()))]
 
 
 def _write_commission(folder: Path, devnet: DevNet, passphrase: str) -> None:

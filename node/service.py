@@ -14,25 +14,41 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 
 from noticenet.crypto.keys import MemberKeys
 from noticenet.protocol.entry import Entry, decode_entry, entry_id
-from noticenet.protocol.errors import LedgerError
+from noticenet.protocol.errors import LedgerError, ProtocolError
+from noticenet.protocol.frames import Entries, Frame, decode_frame
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import Action, Close, Event, Replicator, Send
 
 from . import logs
+from .arrivals import ArrivalLog
 from .config import NodeConfig
 from .errors import TransportError
+from .intake_pool import Checked, IntakePool
 from .leveldb_store import LevelDBStore
 from .transport import FramedStream, Transport, keep_connected, peer_id_from_seed
 
 logger = logging.getLogger("noticenet.node")
 OUTBOX_FRAMES = 512
+POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
+INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A frame as read: its bytes, its decoding (None if malformed), checks under way."""
+
+    data: bytes
+    frame: Frame | None
+    checks: list[Future[Checked]] = field(default_factory=list)
 
 
 class StaleEntry(LedgerError):
@@ -62,6 +78,8 @@ class NodeService:
             self.ledger.ingest(decode_entry(config.genesis.read_bytes()), self.clock())
         self.publisher = Publisher(self.ledger, config.member, keys)
         self.replicator = Replicator(self.ledger, config.member)
+        self.intake: IntakePool | None = None  # worker processes while running
+        self.arrivals = ArrivalLog(self.replicator) if config.log_arrivals else None
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
         self._outboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
@@ -98,7 +116,10 @@ class NodeService:
             allowlist=peers,
             on_stream=self._inbound,
             listen_addr=self.config.listen,
+            link_delays=self.config.link_delays(peers),
         )
+        if self.config.intake_workers != 0:
+            self.intake = IntakePool(self.config.intake_workers)  # spawns on first use
         try:
             async with transport, trio.open_nursery() as nursery:
                 self.transport = transport
@@ -122,6 +143,9 @@ class NodeService:
                 await trio.sleep_forever()
         finally:
             self.transport = None
+            if self.intake is not None:
+                self.intake.close()
+                self.intake = None
             self.store.close()
             logs.event(logger, "node.stopped", member=self.config.member)
 
@@ -150,23 +174,16 @@ class NodeService:
             await stream.abort()
             return
         send, receive = trio.open_memory_channel[bytes](OUTBOX_FRAMES)
+        inbox_send, inbox = trio.open_memory_channel[Inbound](INBOX_FRAMES)
         self._outboxes[member] = send
         try:
             async with trio.open_nursery() as nursery:
                 self._scopes[member] = nursery.cancel_scope
                 nursery.start_soon(self._writer, member, stream, receive, nursery.cancel_scope)
                 self._perform(self.replicator.connect(member, self.clock()))
-                try:
-                    async for data in stream:
-                        self._perform(self.replicator.receive(member, data, self.clock()))
-                except TransportError as exc:
-                    logs.event(
-                        logger,
-                        "stream.error",
-                        peer=member,
-                        error=type(exc).__name__,
-                        detail=str(exc)[:200],
-                    )
+                async with trio.open_nursery() as reading:
+                    reading.start_soon(self._apply_frames, member, inbox)
+                    await self._read_frames(member, stream, inbox_send)
                 nursery.cancel_scope.cancel()
         finally:
             self._outboxes.pop(member, None)
@@ -174,6 +191,63 @@ class NodeService:
             self._perform(self.replicator.disconnect(member))
             with trio.CancelScope(shield=True):
                 await stream.close()
+
+    async def _read_frames(
+        self, member: str, stream: FramedStream, inbox: trio.MemorySendChannel[Inbound]
+    ) -> None:
+        """Read frames and start checking big Entries frames on the intake workers.
+
+        The inbox holds INBOX_FRAMES, so the workers check the next frame while
+        `_apply_frames` writes this one, and a fast sender is held back.
+        """
+        async with inbox:
+            try:
+                async for data in stream:
+                    await inbox.send(self._precheck(data))
+            except TransportError as exc:
+                logs.event(
+                    logger,
+                    "stream.error",
+                    peer=member,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                )
+
+    def _precheck(self, data: bytes) -> Inbound:
+        try:
+            frame = decode_frame(data)
+        except ProtocolError:
+            return Inbound(data, None)  # the replicator closes the session and says why
+        if self.intake is None or not isinstance(frame, Entries):
+            return Inbound(data, frame)
+        if len(frame.entries) < POOLED_FRAME_ENTRIES:
+            return Inbound(data, frame)
+        snapshot = self.ledger.snapshot(self.clock())
+        return Inbound(data, frame, self.intake.submit(list(frame.entries), snapshot))
+
+    async def _apply_frames(self, member: str, inbox: trio.MemoryReceiveChannel[Inbound]) -> None:
+        """Hand frames to the replicator in arrival order, with their checks if made ahead."""
+        async for item in inbox:
+            if item.frame is None:
+                self._perform(self.replicator.receive(member, item.data, self.clock()))
+                continue
+            began = time.perf_counter()
+            checked = None
+            if item.checks and self.intake is not None:
+                checked = await self.intake.gather_async(item.checks)
+                logs.event(
+                    logger,
+                    "intake.pooled",
+                    peer=member,
+                    entries=len(checked),
+                    workers=self.intake.workers,
+                )
+            self._perform(
+                self.replicator.receive_frame(
+                    member, item.frame, len(item.data), self.clock(), checked
+                ),
+                began,
+            )
 
     async def _writer(
         self,
@@ -192,7 +266,10 @@ class NodeService:
             )
             session.cancel()
 
-    def _perform(self, actions: list[Action]) -> None:
+    def _perform(self, actions: list[Action], began: float | None = None) -> None:
+        """Carry out the replicator's actions; `began`: when handling the frame started."""
+        if self.arrivals is not None:
+            self.arrivals.gained(0.0 if began is None else time.perf_counter() - began)
         for action in actions:
             if isinstance(action, Send):
                 self._enqueue(action.peer, action.data)
@@ -227,6 +304,7 @@ class NodeService:
             if peers == gated:
                 continue
             await self.transport.set_allowlist(peers)
+            self.transport.set_link_delays(self.config.link_delays(self._peers()))
             for peer_id in sorted(peers - self._dialing):
                 nursery.start_soon(self._dial_side, peer_id)
             logs.event(

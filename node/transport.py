@@ -6,6 +6,12 @@ out `FramedStream`s (see `framing`) for the `/noticenet/replicate/1`
 protocol. It knows nothing of what the frames mean. `keep_connected` keeps a
 set of neighbours dialled with exponential backoff and jitter.
 
+`link_delays` (peer id -> seconds) makes the streams to those peers
+`DelayedFramedStream`s: every frame written to such a peer leaves that much
+later, in order, as if the link had that one-way latency. It exists for the
+emulation check (`simulations/emulation.py`): real nodes on 127.0.0.1 with
+the latencies of a simulated network.
+
 Usage::
 
     async with Transport(seed, allowlist=roster, on_stream=serve) as t:
@@ -17,8 +23,9 @@ Usage::
 from __future__ import annotations
 
 import logging
+import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 
@@ -35,7 +42,12 @@ from noticenet.node.errors import (
     TransportError,
     TruncatedFrame,
 )
-from noticenet.node.framing import DEFAULT_MAX_FRAME, FramedStream, check_max_frame
+from noticenet.node.framing import (
+    DEFAULT_MAX_FRAME,
+    ByteStream,
+    FramedStream,
+    check_max_frame,
+)
 from noticenet.node.p2p_host import (
     DEFAULT_LISTEN,
     REPLICATE_PROTOCOL,
@@ -59,6 +71,7 @@ __all__ = [
     "DEFAULT_MAX_FRAME",
     "REPLICATE_PROTOCOL",
     "AllowlistGate",
+    "DelayedFramedStream",
     "FrameTooLarge",
     "FramedStream",
     "PeerNotAllowed",
@@ -68,12 +81,109 @@ __all__ = [
     "TransportError",
     "TruncatedFrame",
     "backoff_delay",
+    "check_link_delays",
     "keep_connected",
     "peer_id_from_seed",
     "quiet_libp2p_logging",
 ]
 
 logger = logging.getLogger("noticenet.node.transport")
+DELAY_LINE_FRAMES = 4096  # frames in flight on one delayed link before send() waits
+DRAIN_MARGIN_S = 5.0  # close(): how long past the delay to wait for frames in flight
+
+
+class DelayedFramedStream(FramedStream):
+    """A `FramedStream` whose frames reach the wire `delay` seconds after `send`.
+
+    A delay line, not a sleep per send: `send` stamps the frame with
+    `trio.current_time()` and queues it; `pump` (run it in a nursery for the
+    stream's lifetime) writes each frame at its stamp + `delay`. So frames keep
+    their order, each waits its own delay from when it was sent (delays do not
+    add up behind one another, as on a real link), and a slow or delayed peer
+    holds up no other peer. `send` waits only when `capacity` frames are in
+    flight (back-pressure). A failed write fails the next `send` with
+    TransportError. `close` lets the frames in flight leave first.
+    """
+
+    def __init__(
+        self,
+        stream: ByteStream,
+        *,
+        peer_id: str,
+        delay: float,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        capacity: int = DELAY_LINE_FRAMES,
+    ) -> None:
+        super().__init__(stream, peer_id=peer_id, max_frame=max_frame)
+        self._delay = check_link_delays({peer_id: delay})[peer_id]
+        self._line, self._line_out = trio.open_memory_channel[tuple[float, bytes]](capacity)
+        self._pump_scope = trio.CancelScope()
+        self._drained = trio.Event()
+        self._failure: TransportError | None = None
+
+    @property
+    def delay(self) -> float:
+        """The one-way delay added to every frame, in seconds."""
+        return self._delay
+
+    async def send(self, payload: bytes) -> None:
+        """Queue one frame to leave at now + delay. FrameTooLarge (nothing queued) if too big."""
+        if len(payload) > self.max_frame:
+            raise FrameTooLarge(len(payload), self.max_frame)
+        if self._failure is not None:
+            raise TransportError("delayed link failed") from self._failure
+        try:
+            await self._line.send((trio.current_time(), payload))
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise TransportError("delayed link is closed") from (self._failure or exc)
+
+    async def pump(self) -> None:
+        """Write each queued frame at its stamp + delay until closed, aborted or failed.
+
+        However it ends (cancelled too), `close` stops waiting for it.
+        """
+        try:
+            with self._pump_scope:
+                async with self._line_out:
+                    async for stamp, payload in self._line_out:
+                        await trio.sleep_until(stamp + self._delay)
+                        try:
+                            await FramedStream.send(self, payload)
+                        except TransportError as exc:
+                            logger.info(
+                                "event=delayed_send_failed peer=%s error=%r", self.peer_id, exc
+                            )
+                            self._failure = exc
+                            break
+        finally:
+            self._drained.set()
+
+    async def close(self) -> None:
+        """Let the frames in flight leave (at most delay + a margin), then half-close."""
+        await self._line.aclose()
+        try:
+            with trio.move_on_after(self._delay + DRAIN_MARGIN_S):
+                await self._drained.wait()
+        finally:
+            self._pump_scope.cancel()
+            await super().close()
+
+    async def abort(self) -> None:
+        """Drop the frames in flight and reset the stream."""
+        self._pump_scope.cancel()
+        await self._line.aclose()
+        await super().abort()
+
+
+def check_link_delays(delays: Mapping[str, float]) -> dict[str, float]:
+    """Validate peer -> one-way delay in seconds: finite and not negative."""
+    out = {}
+    for peer, delay in delays.items():
+        value = float(delay)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"link delay to {peer} must be a finite number >= 0, got {delay!r}")
+        out[peer] = value
+    return out
 
 
 class Transport:
@@ -98,6 +208,7 @@ class Transport:
         protocol: str = REPLICATE_PROTOCOL,
         timeout: float = 10.0,
         quiet_libp2p: bool = True,
+        link_delays: Mapping[str, float] | None = None,
     ) -> None:
         self._key_pair = key_pair_from_seed(seed32)
         self._peer_id = peer_id_from_seed(seed32)
@@ -114,6 +225,7 @@ class Transport:
         self._stack: AsyncExitStack | None = None
         self._nursery: trio.Nursery | None = None
         self._changed = trio.Event()
+        self._link_delays = check_link_delays(link_delays or {})
         if quiet_libp2p:
             quiet_libp2p_logging()
 
@@ -147,6 +259,15 @@ class Transport:
     def is_connected(self, peer_id: str) -> bool:
         """Whether `peer_id` has an open connection."""
         return peer_id in self.connected_peers()
+
+    @property
+    def link_delays(self) -> dict[str, float]:
+        """Peer id -> one-way delay (s) added to frames written to that peer."""
+        return dict(self._link_delays)
+
+    def set_link_delays(self, delays: Mapping[str, float]) -> None:
+        """Replace the link delays; streams opened from now on use them."""
+        self._link_delays = check_link_delays(delays)
 
     def set_stream_handler(self, on_stream: StreamHandler | None) -> None:
         """Set the callback for inbound streams (None: refuse them)."""
@@ -227,7 +348,16 @@ class Transport:
             logger.info("event=disconnect_failed peer=%s error=%r", peer_id, exc)
 
     def _frame(self, raw: INetStream, peer_id: str) -> FramedStream:
-        return FramedStream(Libp2pByteStream(raw), peer_id=peer_id, max_frame=self._max_frame)
+        """Wrap a libp2p stream; a peer with a link delay gets a delay line pumped here."""
+        delay = self._link_delays.get(peer_id, 0.0)
+        if delay <= 0 or self._nursery is None:
+            return FramedStream(Libp2pByteStream(raw), peer_id=peer_id, max_frame=self._max_frame)
+        stream = DelayedFramedStream(
+            Libp2pByteStream(raw), peer_id=peer_id, delay=delay, max_frame=self._max_frame
+        )
+        self._nursery.start_soon(stream.pump)
+        logger.debug("event=link_delayed peer=%s delay_ms=%.1f", peer_id, delay * 1000)
+        return stream
 
     def _require_allowed(self, peer_id: str) -> None:
         if not self._gate.is_allowed(peer_id):

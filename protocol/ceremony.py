@@ -239,7 +239,12 @@ def propose(
     """The proposal for the entry after `head` (the feed's (seq, id), None if empty)."""
     seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
     return Proposal(
-        feed_for(action.action), seq, prev, now_ms, action, group_key.public_key,
+        feed_for(action.action),
+        seq,
+        prev,
+        now_ms,
+        action,
+        group_key.public_key,
         group_key.threshold,
     )
 
@@ -260,16 +265,24 @@ class Commitment:
 
     def to_bytes(self) -> bytes:
         c = self.commitment
-        return encode({
-            "type": "ccf-commitment", "v": VERSION, "proposal": self.proposal,
-            "identifier": c.identifier, "hiding": c.hiding, "binding": c.binding,
-        })
+        return encode(
+            {
+                "type": "ccf-commitment",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": c.identifier,
+                "hiding": c.hiding,
+                "binding": c.binding,
+            }
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Commitment:
         doc = _doc(data, "ccf-commitment", ("proposal", "identifier", "hiding", "binding"))
         commitment = _crypto(
-            frost.SigningCommitment, _int(doc, "identifier"), _bytes(doc, "hiding"),
+            frost.SigningCommitment,
+            _int(doc, "identifier"),
+            _bytes(doc, "hiding"),
             _bytes(doc, "binding"),
         )
         return cls(_bytes(doc, "proposal"), commitment)
@@ -288,10 +301,15 @@ class Share:
 
     def to_bytes(self) -> bytes:
         s = self.share
-        return encode({
-            "type": "ccf-share", "v": VERSION, "proposal": self.proposal,
-            "identifier": s.identifier, "share": s.share,
-        })
+        return encode(
+            {
+                "type": "ccf-share",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": s.identifier,
+                "share": s.share,
+            }
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Share:
@@ -309,17 +327,24 @@ class Nonces:
 
     def to_bytes(self) -> bytes:
         n = self.nonces
-        return encode({
-            "type": "ccf-nonces", "v": VERSION, "proposal": self.proposal,
-            "identifier": n.commitment.identifier, "hiding": n.hiding, "binding": n.binding,
-        })
+        return encode(
+            {
+                "type": "ccf-nonces",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": n.commitment.identifier,
+                "hiding": n.hiding,
+                "binding": n.binding,
+            }
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Nonces:
         doc = _doc(data, "ccf-nonces", ("proposal", "identifier", "hiding", "binding"))
         hiding, binding = _bytes(doc, "hiding"), _bytes(doc, "binding")
         commitment = _crypto(
-            frost.SigningCommitment, _int(doc, "identifier"),
+            frost.SigningCommitment,
+            _int(doc, "identifier"),
             _crypto(frost.base_mult, _crypto(frost.decode_scalar, hiding)),
             _crypto(frost.base_mult, _crypto(frost.decode_scalar, binding)),
         )
@@ -404,9 +429,9 @@ def aggregate(
 
 def guard_tags_for(record: Any, guard_key: bytes) -> tuple[bytes, ...]:
     """The guard tags of a decrypted record (an update counts as the record it carries)."""
-    from .ledger import _indexed_record
+    from .intake import indexed_record
 
-    return tags_for(_indexed_record(record), guard_key)
+    return tags_for(indexed_record(record), guard_key)
 
 
 def guards_for_targets(ledger: Ledger, targets: Iterable[bytes]) -> tuple[bytes, ...]:

@@ -56,78 +56,78 @@ def encode(value: Any) -> bytes:
 _MIN_ARG = {24: 24, 25: 1 << 8, 26: 1 << 16, 27: 1 << 32}
 
 
-class _Level:
-    """One open array or map while scanning: items left, and the last map key seen."""
-
-    __slots__ = ("left", "is_map", "last_key")
-
-    def __init__(self, left: int, is_map: bool) -> None:
-        self.left = left
-        self.is_map = is_map
-        self.last_key = b""
-
-
 def _scan(data: bytes) -> None:
-    """Check that `data` is exactly one canonical item of the data model, in one pass.
+    """Check that `data` is exactly one canonical item of the data model.
 
     Rejects what the model excludes (tags, floats and simple values other than
     false/true/null, indefinite lengths, non-text map keys), what is not
     canonical (non-shortest heads, map keys not in strictly increasing bytewise
     order, so duplicates too), nesting past MAX_DEPTH, lengths past the end and
     trailing bytes, in time linear in the input, before cbor2 builds anything.
-    UTF-8 validity is left to cbor2.
+    UTF-8 validity is left to cbor2. Recursion is bounded by MAX_DEPTH.
     """
-    pos, end = 0, len(data)
-    levels = [_Level(1, False)]
-    while levels:
-        level = levels[-1]
-        if level.left == 0:
-            levels.pop()
-            continue
-        is_key = level.is_map and level.left % 2 == 0
-        level.left -= 1
-        start = pos
-        if pos >= end:
-            raise CodecError("truncated input")
-        head = data[pos]
-        major, info = head >> 5, head & 31
-        pos += 1
-        if info < 24:
-            arg = info
-        elif info < 28:
-            size = 1 << (info - 24)
-            if pos + size > end:
-                raise CodecError("truncated input")
-            arg = int.from_bytes(data[pos : pos + size], "big")
-            pos += size
-            if arg < _MIN_ARG[info]:
-                raise CodecError("integer or length not in its shortest form")
-        else:
-            raise CodecError("indefinite lengths and reserved values are not allowed")
-        if major == 6:
-            raise CodecError("CBOR tags are not allowed")
-        if major == 7 and not 20 <= info <= 22:
-            raise CodecError("floats and simple values other than false/true/null are not allowed")
-        if is_key and major != 3:
-            raise CodecError("map keys must be text strings")
-        if major in (2, 3):
-            if arg > end - pos:
-                raise CodecError("string runs past the end of the input")
-            pos += arg
-        elif major in (4, 5):
-            count = arg * (2 if major == 5 else 1)
-            if count > end - pos:
-                raise CodecError("container claims more items than the input holds")
-            if count and len(levels) > MAX_DEPTH:
-                raise CodecError(f"nesting deeper than {MAX_DEPTH}")
-            levels.append(_Level(count, major == 5))
-        if is_key:
-            key = data[start:pos]
-            if key <= level.last_key:
-                raise CodecError("map keys out of canonical order, or repeated")
-            level.last_key = key
-    if pos != end:
+    if _item(data, 0, len(data), 0) != len(data):
         raise CodecError("trailing bytes after the item")
+
+
+def _item(data: bytes, pos: int, end: int, depth: int) -> int:
+    """Check one item starting at `pos` (inside `depth` containers); where it ends."""
+    if pos >= end:
+        raise CodecError("truncated input")
+    head = data[pos]
+    major, arg = head >> 5, head & 31
+    pos += 1
+    if arg >= 24:
+        if arg >= 28:
+            raise CodecError("indefinite lengths and reserved values are not allowed")
+        info = arg
+        after = pos + (1 << (info - 24))
+        if after > end:
+            raise CodecError("truncated input")
+        arg = int.from_bytes(data[pos:after], "big")
+        pos = after
+        if arg < _MIN_ARG[info]:
+            raise CodecError("integer or length not in its shortest form")
+        if major == 7:
+            raise CodecError("floats and simple values other than false/true/null are not allowed")
+    if major < 2:
+        return pos
+    if major < 4:
+        if arg > end - pos:
+            raise CodecError("string runs past the end of the input")
+        return pos + arg
+    if major == 4:
+        if arg > end - pos:
+            raise CodecError("container claims more items than the input holds")
+        if arg and depth >= MAX_DEPTH:
+            raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+        for _ in range(arg):
+            pos = _item(data, pos, end, depth + 1)
+        return pos
+    if major == 5:
+        if 2 * arg > end - pos:
+            raise CodecError("container claims more items than the input holds")
+        if arg and depth >= MAX_DEPTH:
+            raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+        last = b""
+        for _ in range(arg):
+            start = pos
+            if pos >= end:
+                raise CodecError("truncated input")
+            if data[pos] >> 5 != 3:
+                raise CodecError("map keys must be text strings")
+            pos = _item(data, pos, end, depth + 1)
+            key = data[start:pos]
+            if key <= last:
+                raise CodecError("map keys out of canonical order, or repeated")
+            last = key
+            pos = _item(data, pos, end, depth + 1)
+        return pos
+    if major == 6:
+        raise CodecError("CBOR tags are not allowed")
+    if not 20 <= arg <= 22:
+        raise CodecError("floats and simple values other than false/true/null are not allowed")
+    return pos
 
 
 def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
@@ -155,3 +155,27 @@ def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
     except Exception as exc:  # cbor2 raises several types on garbage (e.g. bad UTF-8)
         raise CodecError(f"malformed CBOR: {type(exc).__name__}") from None
     return value
+
+
+def encode_known(value: Any) -> bytes:
+    """Encode a value the caller built from ints, bytes and lists (bookkeeping keys).
+
+    `encode` without the data-model walk, which costs more than the encoding
+    on the ingest path. Only for values whose types the caller fixes in code.
+    """
+    data: bytes = cbor2.dumps(value, canonical=True)
+    return data
+
+
+def decode_stored(data: bytes) -> Any:
+    """Decode an item this node stored after `decode` accepted it (or `encode` made it).
+
+    No canonical scan: the bytes were scanned on the way in, and on a read the
+    pure-Python scan costs several times the decode. Never for bytes from the
+    network. Bytes that are not CBOR at all (a damaged store) still raise
+    CodecError.
+    """
+    try:
+        return cbor2.loads(data)
+    except Exception as exc:  # cbor2 raises several types on garbage
+        raise CodecError(f"stored item is not CBOR: {type(exc).__name__}") from None

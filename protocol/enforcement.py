@@ -82,4 +82,21 @@ def _revoke(
         ids = [] if raw is None else list(decode(raw))
         if action_id not in ids:
             txn.put(key(b"g", tag), encode(sorted([*ids, action_id])))
+        _sweep(ledger, txn, tag, action_id, now_ms)
     txn.put(key(b"o", action_id), encode(list(action.targets)))
+
+
+def _sweep(ledger: Ledger, txn: Txn, tag: bytes, action_id: bytes, now_ms: int) -> None:
+    """Refuse the bodies of entries held already that carry a newly guarded tag.
+
+    An entry that arrives after the guard is refused on the way in; one that
+    arrived before it (a re-entry that outran the revocation, or its bare
+    header relayed by a node that refused the body) must end the same way, or
+    nodes that saw the two in different orders hold different states.
+    """
+    prefix = key(b"w", tag)
+    held = {k[len(prefix) :] for k, _ in ledger.store.iterate(prefix)}
+    held.update(k[len(prefix) :] for k in txn.pending if k.startswith(prefix))
+    for eid in sorted(held):
+        if txn.get(key(b"t", eid)) is None and txn.get(key(b"a", eid)) is None:
+            ledger.tombstone_body(txn, eid, "reentry-blocked", now_ms, by=action_id)

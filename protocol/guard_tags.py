@@ -57,7 +57,14 @@ def person_identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
     return [("person", (key, normalise_date(person.date_of_birth)))]
 
 
+Identifier = tuple[str, tuple[str, ...]]
+
+
 def tags_for(record: Any, guard_key: bytes) -> tuple[bytes, ...]:
     """The sorted, unique guard tags of `record` under the network's guard key."""
-    tags = {guard_tag(guard_key, domain, *parts) for domain, parts in identifiers(record)}
-    return tuple(sorted(tags))
+    return tags_of(identifiers(record), guard_key)
+
+
+def tags_of(found: list[Identifier], guard_key: bytes) -> tuple[bytes, ...]:
+    """The sorted, unique guard tags of identifiers already normalised."""
+    return tuple(sorted({guard_tag(guard_key, domain, *parts) for domain, parts in found}))

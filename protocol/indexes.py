@@ -12,11 +12,11 @@ from typing import Any
 
 from noticenet.crypto.hashing import blake2b256
 
-from .codec import decode, encode
-from .guard_tags import identifiers
+from .codec import decode_stored, encode_known
+from .guard_tags import Identifier, identifiers
 from .keyspace import Txn, key
 from .kvstore import KVStore
-from .normalise import name_key, person_key
+from .normalise import person_key
 from .records import DNARecord, Person
 
 INDEXES = ("document", "vin", "firearm", "person", "name", "dna")
@@ -32,13 +32,18 @@ def _subject(record: Any) -> Person | None:
     return subject if isinstance(subject, Person) else None
 
 
-def record_terms(record: Any) -> list[tuple[str, tuple[str, ...]]]:
-    """(index, parts) terms for a record: its guard identifiers plus name-only and DNA loci."""
-    terms = [(domain, parts) for domain, parts in identifiers(record)]
+def record_terms(
+    record: Any, found: list[Identifier] | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(index, parts) terms for a record: its guard identifiers (`found`, if the caller
+    has them already) plus name-only terms and DNA loci."""
+    terms = list(identifiers(record) if found is None else found)
     subject = _subject(record)
     if subject is not None:
-        terms.append(("name", (person_key(subject.forename, subject.name),)))
-        for token in name_key(f"{subject.forename} {subject.name}").split():
+        known = [parts[0] for domain, parts in terms if domain == "person"]
+        full = known[0] if known else person_key(subject.forename, subject.name)
+        terms.append(("name", (full,)))
+        for token in full.split():  # the name_key words of forename and name, sorted
             terms.append(("name", (token,)))
     if isinstance(record, DNARecord):
         from .dna import profile_index_keys
@@ -47,15 +52,21 @@ def record_terms(record: Any) -> list[tuple[str, tuple[str, ...]]]:
     return list(dict.fromkeys(terms))
 
 
-def add(txn: Txn, index_key: bytes, entry_id: bytes, record: Any) -> None:
-    """Index `record` (the body of `entry_id`) and remember the keys for removal."""
-    keys = [
+def index_keys(
+    index_key: bytes, entry_id: bytes, record: Any, found: list[Identifier] | None = None
+) -> list[bytes]:
+    """The index keys of `record`, the body of `entry_id`."""
+    return [
         key(b"i", index.encode(), index_hash(index_key, index, parts), entry_id)
-        for index, parts in record_terms(record)
+        for index, parts in record_terms(record, found)
     ]
+
+
+def add(txn: Txn, entry_id: bytes, keys: tuple[bytes, ...] | list[bytes]) -> None:
+    """Write `entry_id`'s index keys and remember them for removal with the body."""
     for k in keys:
         txn.put(k, b"")
-    txn.put(key(b"r", entry_id), encode(keys))
+    txn.put(key(b"r", entry_id), encode_known(list(keys)))
 
 
 def remove(txn: Txn, entry_id: bytes) -> None:
@@ -63,7 +74,7 @@ def remove(txn: Txn, entry_id: bytes) -> None:
     listed = txn.get(key(b"r", entry_id))
     if listed is None:
         return
-    for k in decode(listed):
+    for k in decode_stored(listed):
         txn.delete(k)
     txn.delete(key(b"r", entry_id))
 

@@ -18,6 +18,7 @@ reaches the disk outside the encrypted bodies.
 | `s/<target id>` | CCF status of a target (blocked / revoked, by, at), kept early |
 | `u/<target id>` | issue time of the latest unblock (an earlier block loses) |
 | `g/<tag>` | guard: the action ids that guard this tag |
+| `w/<tag><id>` | an entry held whose header carries guard tag `tag` |
 | `a/<id>` | readmission of entry id by a CCF action |
 | `c/<target id>` | a cancellation waiting for its target |
 | `d/<id>` | evidence against an author (dishonest tags, undecodable body) |
@@ -85,11 +86,7 @@ class Txn:
         if not self.pending:
             return
         batch: WriteBatch = self.store.batch()
-        for k, v in self.pending.items():
-            if v is None:
-                batch.delete(k)
-            else:
-                batch.put(k, v)
+        batch.update(self.pending)
         batch.commit(sync=sync)
         self.committed = set(self.pending)
         self.pending = {}

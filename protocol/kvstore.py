@@ -129,6 +129,15 @@ class WriteBatch:
         self._check_open()
         self._ops[check_key(key)] = check_value(value)
 
+    def update(self, ops: Ops) -> None:
+        """Many puts (bytes values) and deletes (None) at once, checked as `put` checks."""
+        self._check_open()
+        for k, v in ops.items():
+            check_key(k)
+            if v is not None:
+                check_value(v)
+        self._ops.update(ops)
+
     def delete(self, key: bytes) -> None:
         """Remove `key` (if present) when the batch commits."""
         self._check_open()

@@ -13,7 +13,7 @@ import enum
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from nacl.public import PrivateKey
 
@@ -22,16 +22,16 @@ from noticenet.crypto.errors import CryptoError, NoticenetError
 from noticenet.crypto.keys import MemberKeys
 
 from . import enforcement, indexes
-from .codec import decode, encode
-from .entry import Entry, decode_signed_header, entry_id
-from .errors import ChainError, FeedFrozen, Gap, LedgerError, ProtocolError
+from .codec import decode, decode_stored, encode, encode_known
+from .entry import Entry, decode_signed_header, decode_stored_header, entry_id
+from .errors import ChainError, FeedFrozen, Gap, LedgerError, NotFound
 from .governance import GOVERNANCE_FEED, CCFAction, Roster
-from .guard_tags import tags_for
+from .intake import Intake, Opened, Snapshot, epoch_key_of, open_entry, unwrap_epoch
 from .keyspace import Txn, feed_prefix, header_key, key, parse_position, position, seq_bytes
-from .kinds import parse_body, spec, spec_of_update
+from .kinds import parse_body, spec
 from .kvstore import KVStore
 from .lookup import Lookups
-from .records import Cancellation, Diffusion, KeyEpoch, PurgeReceipt, Update
+from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
 from .sealing import body_key, open_body
 from .validation import check_chain, check_signature, is_expired, validate_entry
 
@@ -87,11 +87,13 @@ class Ledger(Lookups):
         self.stats = LedgerStats()
         self._epoch_keys: dict[bytes, bytes | None] = {}
         self._roster: Roster | None = None
+        self._roster_id: bytes | None = None
+        self.appends = 0  # ingest commits so far: lets a cached frontier know it is stale
         self._guard_key: bytes | None = None
         self._load_roster()
 
     @classmethod
-    def of_member(cls, store: KVStore, anchor: bytes, member: str, keys: MemberKeys) -> Ledger:
+    def of_member(cls, store: KVStore, anchor: bytes, member: str, keys: MemberKeys) -> Self:
         """The ledger a member's node keeps: it reads as `member`, indexes with its key."""
         return cls(store, anchor, Reader(member, keys.encryption), keys.index_key)
 
@@ -109,14 +111,14 @@ class Ledger(Lookups):
         raw = self.store.get(key(b"f", author.encode()))
         if raw is None:
             return None
-        seq, eid = decode(raw)
+        seq, eid = decode_stored(raw)
         return int(seq), bytes(eid)
 
     def frontier(self) -> dict[str, tuple[int, bytes]]:
         """The latest (seq, id) held per author."""
         out = {}
         for k, v in self.store.iterate(b"f/"):
-            seq, eid = decode(v)
+            seq, eid = decode_stored(v)
             out[k[2:].decode()] = (int(seq), bytes(eid))
         return out
 
@@ -138,7 +140,7 @@ class Ledger(Lookups):
         raw = self.signed_header(author, seq)
         if raw is None:
             return None
-        header, sig = decode_signed_header(raw)
+        header, sig = decode_stored_header(raw)
         body = self.store.get(key(b"b", entry_id(raw))) if with_body else None
         return Entry(header, sig, body)
 
@@ -183,14 +185,20 @@ class Ledger(Lookups):
 
     def read_entry(self, eid: bytes) -> tuple[Entry, Any]:
         """`read`, with the entry it opened (callers that show the header decode it once)."""
-        from .errors import NotFound
-
         if self.hidden(eid):
             raise NotFound("entry is blocked or revoked by the CCF")
         entry = self.entry(eid)
         if entry is None or entry.body is None:
             raise NotFound("no such entry, or its body is not held")
-        return entry, open_body(entry, self._key_for(entry))
+        return entry, open_body(entry, self._key_for(entry), checked=self._indexed(eid))
+
+    def _indexed(self, eid: bytes) -> bool:
+        """True if this node opened and parsed `eid`'s body strictly when it stored it.
+
+        Index keys (listed under `r/`) are written only for a record that did,
+        and leave with the body; a body stored unread (its key came later) has none.
+        """
+        return self.store.get(key(b"r", eid)) is not None
 
     def epoch_key(self, epoch_id: bytes) -> bytes | None:
         """Our unwrapped key of a sender-key epoch (cached), or None if not a reader."""
@@ -199,19 +207,7 @@ class Ledger(Lookups):
         return self._epoch_keys[epoch_id]
 
     def _unwrap_epoch(self, epoch_id: bytes) -> bytes | None:
-        if self.reader is None:
-            return None
-        entry = self.entry(epoch_id)
-        if entry is None or entry.header.kind != "key_epoch" or entry.body is None:
-            return None
-        epoch: KeyEpoch = open_body(entry, None)
-        wrapped = epoch.wraps.get(self.reader.member)
-        if wrapped is None:
-            return None
-        try:
-            return sender_keys.unwrap(wrapped, self.reader.secret)
-        except CryptoError:
-            return None
+        return self._unwrap_epoch_txn(Txn(self.store), epoch_id)
 
     def remember_epoch_key(self, epoch_id: bytes, epoch_key: bytes) -> None:
         """Cache an epoch key this node drew itself (its entry is about to be stored)."""
@@ -224,8 +220,35 @@ class Ledger(Lookups):
 
     # -- writing -----------------------------------------------------------
 
-    def ingest(self, entry: Entry, now_ms: int, sync: bool = True) -> IngestResult:
-        """Verify and store one entry in one write batch (raises on invalid entries)."""
+    def snapshot(self, now_ms: int) -> Snapshot:
+        """What `intake.check_wires` needs to check entries for this ledger, ahead of ingest."""
+        reader, secret = (
+            (None, None)
+            if self.reader is None
+            else (
+                self.reader.member,
+                bytes(self.reader.secret),
+            )
+        )
+        known = {e: k for e, k in self._epoch_keys.items() if k is not None}
+        return Snapshot(
+            self._roster_id,
+            self._roster,
+            self.anchor,
+            now_ms,
+            self.index_key,
+            reader,
+            secret,
+            self._guard_key,
+            known,
+        )
+
+    def ingest(self, entry: Entry | Intake, now_ms: int, sync: bool = True) -> IngestResult:
+        """Verify and store one entry in one write batch (raises on invalid entries).
+
+        An `Intake` (checked ahead, see protocol/intake.py) skips the checks it
+        already made, as long as its snapshot still holds.
+        """
         txn = Txn(self.store)
         result = self._ingest(txn, entry, now_ms)
         txn.commit(sync=sync)
@@ -234,7 +257,7 @@ class Ledger(Lookups):
 
     def ingest_many(
         self,
-        entries: list[Entry],
+        entries: list[Entry] | list[Intake] | list[Entry | Intake],
         now_ms: int,
         sync: bool = True,
         extra: dict[bytes, bytes] | None = None,
@@ -258,21 +281,23 @@ class Ledger(Lookups):
         return results
 
     def _after_commit(self, txn: Txn) -> None:
+        self.appends += 1
         if key(b"m", b"roster") in txn.committed:
             self._load_roster()
 
-    def _ingest(self, txn: Txn, entry: Entry, now_ms: int) -> IngestResult:
+    def _ingest(self, txn: Txn, item: Entry | Intake, now_ms: int) -> IngestResult:
+        entry = item.entry if isinstance(item, Intake) else item
         h, eid = entry.header, entry.id
-        existing = txn.get(header_key(h.author, h.seq))
-        if existing is not None:
-            return self._again(txn, entry, existing, now_ms)
-        frozen = txn.get(key(b"z", h.author.encode()))
-        if frozen is not None and h.seq >= int(decode(frozen)):
-            raise FeedFrozen(f"feed {h.author} is frozen from seq {int(decode(frozen))}")
-        roster = self._pending_roster(txn)
-        validate_entry(entry, roster, now_ms, self.anchor)
         head_raw = txn.get(key(b"f", h.author.encode()))
-        head = None if head_raw is None else tuple(decode(head_raw))
+        head = None if head_raw is None else tuple(decode_stored(head_raw))
+        if head is not None and h.seq <= int(head[0]):  # feeds have no gaps: held up to head
+            existing = txn.get(header_key(h.author, h.seq))
+            if existing is not None:
+                return self._again(txn, item, existing, now_ms)
+        frozen = txn.get(key(b"z", h.author.encode()))
+        if frozen is not None and h.seq >= int(decode_stored(frozen)):
+            raise FeedFrozen(f"feed {h.author} is frozen from seq {int(decode_stored(frozen))}")
+        opened = self._validate(txn, item, now_ms)
         if head is not None and h.seq > int(head[0]) + 1 or head is None and h.seq > 1:
             raise Gap(h.author, 0 if head is None else int(head[0]), h.seq)
         check_chain(h, None if head is None else (int(head[0]), bytes(head[1])))
@@ -281,23 +306,41 @@ class Ledger(Lookups):
         raw = entry.signed_header
         txn.put(header_key(h.author, h.seq), raw)
         txn.put(key(b"e", eid), position(h.author, h.seq))
-        txn.put(key(b"f", h.author.encode()), encode([h.seq, eid]))
+        txn.put(key(b"f", h.author.encode()), encode_known([h.seq, eid]))
+        for tag in h.guards:  # a revocation arriving later finds the entries it guards
+            txn.put(key(b"w", tag + eid), b"")
         if entry.body is None:
             reason = self._withhold_reason(txn, entry, now_ms)
             if reason is not None:
                 self.tombstone_body(txn, eid, reason, now_ms)
             return IngestResult(eid, h.author, h.seq, Outcome.STORED, reason or "header only")
-        return self._place_body(txn, entry, now_ms)
+        return self._place_body(txn, entry, now_ms, opened)
 
-    def _again(self, txn: Txn, entry: Entry, existing: bytes, now_ms: int) -> IngestResult:
+    def _validate(self, txn: Txn, item: Entry | Intake, now_ms: int) -> Opened | None:
+        """Run the stateless checks, or trust an intake whose snapshot still holds.
+
+        Returns the intake's opened body if it can be used as is.
+        """
+        if isinstance(item, Intake):
+            roster_id = txn.pending.get(key(b"m", b"roster"), self._roster_id)
+            if item.roster_id == roster_id and item.now_ms <= now_ms:
+                if item.error is not None:
+                    raise item.error
+                return item.opened
+            item = item.entry
+        validate_entry(item, self._pending_roster(txn), now_ms, self.anchor)
+        return None
+
+    def _again(self, txn: Txn, item: Entry | Intake, existing: bytes, now_ms: int) -> IngestResult:
         """An entry for a position we hold: a replay, a body for a bare header, or a fork."""
+        entry = item.entry if isinstance(item, Intake) else item
         h, eid = entry.header, entry.id
         if entry_id(existing) == eid:
             held = txn.get(key(b"b", eid)) is not None or txn.get(key(b"t", eid)) is not None
             if held or entry.body is None:
                 return IngestResult(eid, h.author, h.seq, Outcome.DUPLICATE)
-            validate_entry(entry, self._pending_roster(txn), now_ms, self.anchor)
-            return self._place_body(txn, entry, now_ms)
+            opened = self._validate(txn, item, now_ms)
+            return self._place_body(txn, entry, now_ms, opened)
         check_signature(entry, self._pending_roster(txn), self.anchor)
         txn.put(key(b"q", position(h.author, h.seq) + eid), entry.signed_header)
         frozen = txn.get(key(b"z", h.author.encode()))
@@ -306,14 +349,17 @@ class Ledger(Lookups):
         self.stats.refuse("Equivocation")
         return IngestResult(eid, h.author, h.seq, Outcome.EVIDENCE, "equivocation")
 
-    def _place_body(self, txn: Txn, entry: Entry, now_ms: int) -> IngestResult:
+    def _place_body(
+        self, txn: Txn, entry: Entry, now_ms: int, opened: Opened | None = None
+    ) -> IngestResult:
         """Store the body, or a tombstone if it must not be kept; apply its effects."""
         h, eid = entry.header, entry.id
         assert entry.body is not None
         reason = self._withhold_reason(txn, entry, now_ms)
-        record = None
         if reason is None:
-            record, reason = self._readable_record(txn, entry)
+            opened = opened or self._open(txn, entry)
+            if opened.evidence is not None:
+                reason = self._evidence(txn, entry, opened.evidence)
         if reason is not None:
             self.tombstone_body(txn, eid, reason, now_ms)
             self.stats.refuse(reason)
@@ -321,51 +367,35 @@ class Ledger(Lookups):
         txn.put(key(b"b", eid), entry.body)
         if h.expires_at is not None:
             txn.put(key(b"x", seq_bytes(h.expires_at) + eid), b"")
-        if record is not None:
-            self._apply(txn, entry, record, now_ms)
+        assert opened is not None
+        if opened.readable:
+            self._apply(txn, entry, opened, now_ms)
         return IngestResult(eid, h.author, h.seq, Outcome.STORED)
 
     def _withhold_reason(self, txn: Txn, entry: Entry, now_ms: int) -> str | None:
         eid = entry.id
         status = txn.get(key(b"s", eid))
-        if status is not None and decode(status)["state"] == "revoked":
+        if status is not None and decode_stored(status)["state"] == "revoked":
             return "revoked"
         if enforcement.guarded(txn, entry):
             return "reentry-blocked"
         cancel = txn.get(key(b"c", eid))
-        if cancel is not None and decode(cancel) == entry.header.author:
+        if cancel is not None and decode_stored(cancel) == entry.header.author:
             return "cancelled"
         if is_expired(entry.header, now_ms):
             return "expired"
         return None
 
-    def _readable_record(self, txn: Txn, entry: Entry) -> tuple[Any, str | None]:
-        """Decrypt if we can; a body that fails to open or lies about its tags is refused."""
-        keying = spec(entry.header.kind).keying
-        try:
-            if keying == "public":
-                return open_body(entry, None), None
-            key_ = self._key_for_txn(txn, entry)
-            if key_ is None:
-                return None, None
-            record = open_body(entry, key_)
-        except CryptoError as exc:
-            if self.reader is not None and self.reader.member in entry.header.audience:
-                return None, self._evidence(txn, entry, f"body does not open: {type(exc).__name__}")
-            return None, None
-        except ProtocolError as exc:
-            return None, self._evidence(txn, entry, f"body is not a valid record: {exc}")
-        inner = _indexed_record(record)
-        if isinstance(record, Diffusion) and not set(record.recipients) <= set(
-            entry.header.audience
-        ):
-            return None, self._evidence(
-                txn, entry, "diffusion names recipients outside its audience"
-            )
+    def _open(self, txn: Txn, entry: Entry) -> Opened:
+        """Read a body in-process: find our key (the batch may hold its epoch), then open."""
+        reader = None if self.reader is None else self.reader.member
         guard_key = self._pending_guard_key(txn)
-        if guard_key is not None and tags_for(inner, guard_key) != entry.header.guards:
-            return None, self._evidence(txn, entry, "guard tags do not match the body")
-        return record, None
+        if spec(entry.header.kind).keying == "public":
+            return open_entry(entry, None, reader, guard_key, self.index_key)
+        key_ = self._key_for_txn(txn, entry)
+        if key_ is None:
+            return Opened()
+        return open_entry(entry, key_, reader, guard_key, self.index_key)
 
     def _key_for_txn(self, txn: Txn, entry: Entry) -> bytes | None:
         if self.reader is None:
@@ -385,23 +415,22 @@ class Ledger(Lookups):
 
     def _unwrap_epoch_txn(self, txn: Txn, epoch_id: bytes) -> bytes | None:
         where = txn.get(key(b"e", epoch_id))
+        if where is None or self.reader is None:
+            return None
+        author, seq = parse_position(where)
+        raw = txn.get(header_key(author, seq))
         body = txn.get(key(b"b", epoch_id))
-        if where is None or body is None or self.reader is None:
+        if raw is None or body is None or decode_signed_header(raw)[0].kind != "key_epoch":
             return None
-        try:
-            epoch = parse_body("key_epoch", decode(body))
-            wrapped = epoch.wraps.get(self.reader.member)
-            return None if wrapped is None else sender_keys.unwrap(wrapped, self.reader.secret)
-        except NoticenetError:
-            return None
+        return unwrap_epoch(body, self.reader.member, self.reader.secret)
 
     def _evidence(self, txn: Txn, entry: Entry, what: str) -> str:
         txn.put(key(b"d", entry.id), encode(what))
         return "evidence"
 
-    def _apply(self, txn: Txn, entry: Entry, record: Any, now_ms: int) -> None:
+    def _apply(self, txn: Txn, entry: Entry, opened: Opened, now_ms: int) -> None:
         """The effects of a stored entry: indexes, roster, cancellations, CCF actions."""
-        h, eid = entry.header, entry.id
+        h, eid, record = entry.header, entry.id, opened.record
         if isinstance(record, Roster):
             if h.author != GOVERNANCE_FEED:
                 raise LedgerError("a roster comes only from the governance feed")
@@ -418,8 +447,13 @@ class Ledger(Lookups):
             enforcement.apply(self, txn, eid, record, now_ms, h.issued_at)
         elif isinstance(record, PurgeReceipt):
             txn.put(key(b"p", record.action, h.author.encode()), eid)
+        elif isinstance(record, KeyEpoch) and self.reader is not None:
+            # learnt now, so snapshots carry it and intake workers can open its bodies
+            found = epoch_key_of(record, self.reader.member, self.reader.secret)
+            if found is not None:
+                self._epoch_keys[eid] = found
         if spec(h.kind).keying != "public":
-            indexes.add(txn, self.index_key, eid, _indexed_record(record))
+            indexes.add(txn, eid, opened.index_keys)
             txn.put(key(b"k", h.kind.encode(), seq_bytes(h.issued_at), eid), b"")
 
     def _supersede(self, txn: Txn, author: str, target: bytes, reason: str, now_ms: int) -> None:
@@ -435,18 +469,20 @@ class Ledger(Lookups):
     def tombstone_body(
         self, txn: Txn, eid: bytes, reason: str, now_ms: int, by: bytes = b""
     ) -> None:
-        """Delete a body with its indexes and expiry slot; leave a tombstone. Same batch."""
+        """Delete a body with its indexes, expiry slot and guard-tag keys; leave a
+        tombstone. Same batch."""
         body = txn.get(key(b"b", eid))
+        where = txn.get(key(b"e", eid))
+        raw = None if where is None else txn.get(header_key(*parse_position(where)))
+        if raw is not None:
+            header, _ = decode_signed_header(raw)
+            for tag in header.guards:
+                txn.delete(key(b"w", tag + eid))
+            if body is not None:
+                if header.expires_at is not None:
+                    txn.delete(key(b"x", seq_bytes(header.expires_at) + eid))
+                txn.delete(key(b"k", header.kind.encode(), seq_bytes(header.issued_at), eid))
         if body is not None:
-            where = txn.get(key(b"e", eid))
-            if where is not None:
-                author, seq = parse_position(where)
-                raw = txn.get(header_key(author, seq))
-                if raw is not None:
-                    header, _ = decode_signed_header(raw)
-                    if header.expires_at is not None:
-                        txn.delete(key(b"x", seq_bytes(header.expires_at) + eid))
-                    txn.delete(key(b"k", header.kind.encode(), seq_bytes(header.issued_at), eid))
             txn.delete(key(b"b", eid))
         indexes.remove(txn, eid)
         txn.put(key(b"t", eid), encode({"reason": reason, "at": now_ms, "by": by}))
@@ -489,6 +525,7 @@ class Ledger(Lookups):
         if body is None:
             raise LedgerError("the current roster's body is missing")
         self._roster = parse_body("roster", decode(body))
+        self._roster_id = rid
         self._guard_key = self._unwrap_guard_key(self._roster)
 
     def _unwrap_guard_key(self, roster: Roster) -> bytes | None:
@@ -515,10 +552,3 @@ class Ledger(Lookups):
             roster = self._pending_roster(txn)
             return None if roster is None else self._unwrap_guard_key(roster)
         return self._guard_key
-
-
-def _indexed_record(record: Any) -> Any:
-    """An update is indexed (and guarded) as the record it carries."""
-    if isinstance(record, Update):
-        return parse_body(spec_of_update(record).name, record.record["record"])
-    return record

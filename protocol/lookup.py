@@ -1,7 +1,8 @@
 """Real-time lookups over the indexes: border checks, person search, DNA matching.
 
-Every answer leaves out entries the CCF has blocked or revoked and entries
-whose body is gone, so a hidden record never shows up, whatever the index holds.
+Every answer leaves out entries the CCF has blocked or revoked, whatever the
+index holds; entries whose body is gone have no index keys left (they leave
+with the body), so they never show up either.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ class Lookups:
         raise NotImplementedError
 
     def _visible(self, ids: list[bytes]) -> list[bytes]:
-        return [i for i in ids if not self.hidden(i) and self.store.get(key(b"b", i)) is not None]
+        """The ids among index hits that the CCF does not hide.
+
+        Index keys leave in the same batch as their body (`tombstone_body`
+        removes them), so a hit's body is held; a CCF block hides a record
+        whose body stays, so that is checked per hit.
+        """
+        return [i for i in ids if not self.hidden(i)]
 
     def _find(self, index: str, *parts: str) -> list[bytes]:
         return self._visible(lookup(self.store, self.index_key, index, parts))

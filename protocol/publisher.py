@@ -20,9 +20,10 @@ from .entry import Entry
 from .errors import LedgerError, ReentryBlocked, SchemaError, UnknownAuthor
 from .governance import Roster
 from .guard_tags import tags_for
+from .intake import indexed_record
 from .keyspace import Txn, key
 from .kinds import RECORD_KINDS, spec, spec_of_update
-from .ledger import IngestResult, Ledger, Outcome, _indexed_record
+from .ledger import IngestResult, Ledger, Outcome
 from .records import KeyEpoch, PurgeReceipt, Update
 from .sealing import ChosenKeying, Draft, EpochKeying, Keying, seal_entry
 from .validation import DAY_MS
@@ -47,7 +48,7 @@ class Publisher:
         guard_key = self.ledger.guard_key
         if guard_key is None:
             raise LedgerError("this node holds no guard key: it cannot publish records")
-        return tags_for(_indexed_record(record), guard_key)
+        return tags_for(indexed_record(record), guard_key)
 
     def prepare(
         self,

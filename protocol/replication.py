@@ -14,8 +14,9 @@ CCF) always go first.
 
 The driver (libp2p node or simulator) calls `connect`, `receive`, `tick`
 and `published`, and carries out the returned `Send` and `Close` actions.
-The replicator caches the ledger's frontier: a driver that writes to the
-ledger itself must call `published` afterwards (it must anyway, to spread).
+The replicator caches the ledger's frontier and rereads it whenever the
+ledger has committed an ingest it did not make itself; a driver that writes
+to the ledger calls `published` afterwards to spread what it wrote.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .frames import (
     encode_frame,
 )
 from .governance import THRESHOLD_FEEDS
+from .intake import Intake
 from .keyspace import feed_prefix, header_key, key, parse_position
 from .ledger import IngestResult, Ledger, Outcome
 
@@ -165,6 +167,7 @@ class Replicator:
         self.progress: dict[str, int] = {}  # author -> last time the feed advanced or was asked
         self.counters = Counters()
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
+        self._heads_at = -1  # the ledger's `appends` the cache reflects
         self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
@@ -185,16 +188,35 @@ class Replicator:
 
     def receive(self, peer: str, data: bytes, now_ms: int) -> list[Action]:
         """One frame from `peer`; malformed frames close the session."""
-        session = self.sessions.get(peer)
-        if session is None:
-            return [Close(peer, "no session")]
-        self.counters.bytes_received += len(data)
         try:
             frame = decode_frame(data)
         except ProtocolError as exc:
+            if peer in self.sessions:
+                self.counters.bytes_received += len(data)
             return self._close(peer, f"malformed frame: {exc}")
+        return self.receive_frame(peer, frame, len(data), now_ms)
+
+    def receive_frame(
+        self,
+        peer: str,
+        frame: Frame,
+        size: int,
+        now_ms: int,
+        checked: list[Intake | NoticenetError] | None = None,
+    ) -> list[Action]:
+        """A frame of `size` bytes the driver decoded itself (see `receive`).
+
+        For an Entries frame, `checked` may give `intake.check_wires` of its
+        entries, done ahead (a node does it on worker processes).
+        """
+        session = self.sessions.get(peer)
+        if session is None:
+            return [Close(peer, "no session")]
+        self.counters.bytes_received += size
         if not session.hello and not isinstance(frame, Hello):
             return self._close(peer, "first frame must be hello")
+        if isinstance(frame, Entries):
+            return self._on_entries(session, frame, now_ms, checked)
         return self._handle(session, frame, now_ms)
 
     def published(self, now_ms: int) -> list[Action]:
@@ -260,7 +282,7 @@ class Replicator:
         if isinstance(frame, Ack):
             session.credit = min(session.credit + max(0, frame.n), self.config.credit * 4)
             return self._pump(session)
-        return self._on_entries(session, frame, now_ms)
+        return []  # Entries frames go to _on_entries (see receive_frame)
 
     def _on_hello(self, session: Session, hello: Hello, now_ms: int) -> list[Action]:
         if session.hello:
@@ -288,16 +310,27 @@ class Replicator:
                 feeds[author] = ours.get(author, 0) + 1
         return [self._send(session.peer, Want(feeds))] if feeds else []
 
-    def _on_entries(self, session: Session, frame: Entries, now_ms: int) -> list[Action]:
+    def _on_entries(
+        self,
+        session: Session,
+        frame: Entries,
+        now_ms: int,
+        checked: list[Intake | NoticenetError] | None = None,
+    ) -> list[Action]:
         if len(frame.entries) > self.config.credit:
             return self._close(session.peer, f"{len(frame.entries)} entries exceed the credit")
+        if checked is not None and len(checked) != len(frame.entries):
+            raise ValueError("checked entries do not match the frame")
         session.unacked += len(frame.entries)
         actions: list[Action] = []
-        entries = []
-        for raw in frame.entries:
+        entries: list[Entry | Intake] = []
+        for i, raw in enumerate(frame.entries):
             try:
-                entries.append(decode_entry(raw))
-            except ProtocolError as exc:
+                item = decode_entry(raw) if checked is None else checked[i]
+                if isinstance(item, NoticenetError):
+                    raise item
+                entries.append(item)
+            except NoticenetError as exc:
                 session.bad += 1
                 actions.extend(self._refused(session, None, exc))
         before = dict(self._frontier())
@@ -305,7 +338,8 @@ class Replicator:
         results = self.ledger.ingest_many(entries, now_ms) if entries else []
         self._advance(results)
         regaps: dict[str, int] = {}
-        for entry, result in zip(entries, results, strict=True):
+        for item, result in zip(entries, results, strict=True):
+            entry = item.entry if isinstance(item, Intake) else item
             actions.extend(self._account(session, entry, result, regaps))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
@@ -369,11 +403,17 @@ class Replicator:
     def _spread(
         self, after: dict[str, int], now_ms: int, before: dict[str, int] | None = None
     ) -> list[Action]:
-        """Push new entries to subscribers; announce new heads lazily to everyone else."""
+        """Push new entries to subscribers; announce new heads lazily to everyone else.
+
+        Subscribers get one frame each in turn, round after round, so a batch
+        (a bulk import) reaches every subscriber's first frame early and each
+        can relay it while the rest is still on the way.
+        """
         changed = {a: s for a, s in after.items() if before is None or before.get(a, 0) != s}
         if not changed:
             return []
         actions: list[Action] = []
+        turn: list[Session] = []
         for session in self.sessions.values():
             if not session.hello:
                 continue
@@ -384,11 +424,23 @@ class Replicator:
             }
             if lazy:
                 actions.append(self._send(session.peer, Have(lazy)))
-            actions.extend(self._pump(session))
+            turn.append(session)
+        while turn:
+            more = []
+            for session in turn:
+                frames, left = self._pump_frames(session, limit=1)
+                actions.extend(frames)
+                if left:
+                    more.append(session)
+            turn = more
         return actions
 
     def _pump(self, session: Session) -> list[Action]:
         """Send subscribed entries to `session` while it has credit, in batched frames."""
+        return self._pump_frames(session)[0]
+
+    def _pump_frames(self, session: Session, limit: int = 0) -> tuple[list[Action], bool]:
+        """`_pump`, stopping after `limit` frames if > 0; and whether it stopped there."""
         actions: list[Action] = []
         batch: list[bytes] = []
         size = 0
@@ -406,6 +458,8 @@ class Replicator:
                 ):
                     actions.append(self._send_entries(session, batch))
                     batch, size = [], 0
+                    if len(actions) == limit:
+                        return actions, True
                 batch.append(wire)
                 size += len(wire)
                 session.credit -= 1
@@ -413,7 +467,7 @@ class Replicator:
                 session.frontier[author] = max(session.frontier.get(author, 0), seq)
         if batch:
             actions.append(self._send_entries(session, batch))
-        return actions
+        return actions, False
 
     def _send_entries(self, session: Session, batch: list[bytes]) -> Send:
         self.counters.entries_sent += len(batch)
@@ -437,8 +491,9 @@ class Replicator:
 
     def _frontier(self) -> dict[str, int]:
         """The latest seq held per author (cached; callers must not modify it)."""
-        if self._heads is None:
+        if self._heads is None or self._heads_at != self.ledger.appends:
             self._heads = {a: seq for a, (seq, _) in self.ledger.frontier().items()}
+            self._heads_at = self.ledger.appends
         return self._heads
 
     def _advance(self, results: Iterable[IngestResult | NoticenetError]) -> None:
@@ -450,6 +505,7 @@ class Replicator:
                 return
             if result.outcome in (Outcome.STORED, Outcome.WITHHELD):
                 heads[result.author] = max(heads.get(result.author, 0), result.seq)
+        self._heads_at = self.ledger.appends  # our own ingest, accounted for above
 
     def _known(self, author: str) -> bool:
         """A feed of the roster we hold (others wait until a roster names them)."""

@@ -101,6 +101,103 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
         raise SchemaError(f"{where}: {exc}") from None
 
 
+def from_stored(cls: type[T], data: dict[str, Any]) -> T:
+    """Build `cls` from a map this node accepted with `from_map` before storing it.
+
+    No type checks and no `__post_init__` (the records' own checks, such as
+    MRZ check digits): they ran when the map arrived, and on a border check
+    re-running them costs more than the lookup itself. Never for data from the
+    network: `from_map` is the only way in. Fields the map leaves out are
+    written into `data` as `to_map` would write them, so afterwards
+    `data == to_map(result)` and callers may keep `data` as the plain form.
+    """
+    plan = _stored_plan(typing.cast(Any, cls))
+    obj: Any = object.__new__(cls)
+    values = obj.__dict__
+    values.update(data)  # most values are stored as they are: convert only the others
+    for name, convert in plan.converted:
+        if name in data:
+            values[name] = convert(data[name])
+    if len(data) != len(plan.defaults):
+        for name, default in plan.defaults:
+            if name not in data:
+                values[name] = value = default()
+                if value is not None:
+                    data[name] = _plain(value)
+    return typing.cast(T, obj)
+
+
+StoredConvert = Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _StoredPlan:
+    converted: tuple[tuple[str, StoredConvert], ...]  # fields whose stored value changes shape
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # every field: its value if left out
+
+
+@functools.cache
+def _stored_plan(cls: Any) -> _StoredPlan:
+    """Per dataclass, once: how `from_stored` fills each field."""
+    hints = typing.get_type_hints(cls)
+    converted, defaults = [], []
+    for f in dataclasses.fields(cls):
+        convert = _stored_converter(hints[f.name])
+        if convert is not None:
+            converted.append((f.name, convert))
+        if f.default_factory is not dataclasses.MISSING:
+            defaults.append((f.name, f.default_factory))
+        else:
+            value = None if f.default is dataclasses.MISSING else f.default
+            defaults.append((f.name, functools.partial(_constant, value)))
+    return _StoredPlan(tuple(converted), tuple(defaults))
+
+
+def _constant(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _stored_converter(hint: Any) -> StoredConvert | None:
+    """How a stored value becomes a field of type `hint`: only the shape changes.
+
+    Arrays become tuples and maps of nested dataclasses become instances;
+    scalars, literals and `Any` are used as they are (None).
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        inners = [_stored_converter(a) for a in options]
+        if all(inner is None for inner in inners):
+            return None
+        if len(options) > 1:  # which variant fitted is only known by trying: check as on entry
+            strict = _converter(hint)
+            return lambda value: strict(value, "", False)
+        inner = inners[0]
+        return None if inner is None else _stored_nullable(inner)
+    if origin is tuple:
+        item = _stored_converter(args[0])
+        return tuple if item is None else _stored_sequence(item)
+    if origin is dict:
+        item = _stored_converter(args[1])
+        return None if item is None else _stored_mapping(item)
+    if dataclasses.is_dataclass(hint):
+        return lambda value: from_stored(hint, value)  # type: ignore[arg-type]
+    return None
+
+
+def _stored_nullable(inner: StoredConvert) -> StoredConvert:
+    return lambda value: None if value is None else inner(value)
+
+
+def _stored_sequence(item: StoredConvert) -> StoredConvert:
+    return lambda value: tuple(item(v) for v in value)
+
+
+def _stored_mapping(item: StoredConvert) -> StoredConvert:
+    return lambda value: {k: item(v) for k, v in value.items()}
+
+
 def _optional(hint: Any) -> bool:
     return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in (
         typing.get_args(hint)

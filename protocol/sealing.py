@@ -18,9 +18,9 @@ from nacl.public import PrivateKey
 from noticenet.crypto import aead, sender_keys
 from noticenet.crypto.errors import NotARecipient
 
-from .codec import decode, encode
+from .codec import decode, decode_stored, encode
 from .entry import VERSION, Entry, Header, KeyRef, body_hash
-from .kinds import parse_body, spec
+from .kinds import parse_body, parse_stored_body, spec
 from .schema import to_map
 
 
@@ -126,8 +126,13 @@ def body_key(
     return sender_keys.entry_key(key, header.author, header.seq)
 
 
-def open_body(entry: Entry, key: bytes | None) -> Any:
-    """Decrypt (unless public) and parse an entry's body into its record dataclass."""
+def open_body(entry: Entry, key: bytes | None, *, checked: bool = False) -> Any:
+    """Decrypt (unless public) and parse an entry's body into its record dataclass.
+
+    `checked`: this node parsed this very body strictly when it stored it, so
+    the record is rebuilt without re-running the checks (`parse_stored_body`).
+    The AEAD still authenticates the bytes against the header.
+    """
     if entry.body is None:
         raise NotARecipient("this node does not hold the body")
     if spec(entry.header.kind).keying == "public":
@@ -136,4 +141,6 @@ def open_body(entry: Entry, key: bytes | None) -> Any:
         if key is None:
             raise NotARecipient("no key for an encrypted body")
         plain = aead.open_sealed(key, entry.body, entry.header.aad())
+    if checked:
+        return parse_stored_body(entry.header.kind, decode_stored(plain))
     return parse_body(entry.header.kind, decode(plain))

@@ -181,6 +181,7 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
     clean: list[int] = []
     bounds: list[float] = []
     stretch: list[float] = []
+    hops: list[int] = []
     every: list[int] = []
     batch = Counter((p.author, p.t) for p in world.publications)
     classes: dict[str, tuple[list[int], list[float]]] = {"single": ([], []), "bulk": ([], [])}
@@ -202,6 +203,7 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
             clean.append(delay)
             bounds.append(bound)
             stretch.append(delay / bound)
+            hops.append(_hops(world, pub.author, pub.seq, r))
             cls[0].append(delay)
             cls[1].append(bound)
     series.latencies, series.bounds = clean, bounds
@@ -216,12 +218,23 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
             "p99_over_bound_p99": ratio(float(out["p99"]), float(lower["p99"])),
             "stretch_p50": round(percentile(ordered, 50), 4),
             "stretch_p99": round(percentile(ordered, 99), 4),
+            "hops": summary(hops),
             "fault_affected": len(every) - len(clean),
             "all_deliveries": summary(every),
             "by_publication": {name: _versus(*pair) for name, pair in classes.items()},
         }
     )
     return out
+
+
+def _hops(world: World, author: str, seq: int, receiver: str) -> int:
+    """How many links an entry crossed to reach `receiver`, following who sent it to whom."""
+    nodes = world.net.nodes
+    count, at = 0, receiver
+    while at != author and count < len(nodes):
+        at = nodes[at].via.get((author, seq), author)
+        count += 1
+    return count
 
 
 def _versus(delays: list[int], bounds: list[float]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class NetworkSpec:
     retransmit_ms: float = 200.0  # delay a retransmission adds (TCP's minimum RTO)
     tick_ms: int = 250
     lag_ms: int = 2_000  # replication: switch eager source after this lag
+    frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
 
 
@@ -210,6 +211,7 @@ def check(s: Scenario) -> None:
     _require(s.latency.model in ("geo", "matrix", "constant"), "latency.model: geo|matrix|constant")
     _require(0 <= s.network.loss < 1, "network.loss is a probability")
     _require(s.network.tick_ms > 0, "network.tick_ms must be positive")
+    _require(s.network.frame_kb > 0, "network.frame_kb must be positive")
     _require(0 <= s.churn.fraction <= 1, "churn.fraction is a share")
     _require(s.churn.distribution in DISTRIBUTIONS, f"churn.distribution: {DISTRIBUTIONS}")
     _require(s.workload.activity in ("uniform", "population"), "workload.activity")

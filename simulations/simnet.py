@@ -56,6 +56,7 @@ class SimNode:
     replicator: Replicator
     online: bool = True
     arrivals: list[tuple[int, str, int]] = field(default_factory=list)  # (time, author, seq)
+    via: dict[tuple[str, int], str] = field(default_factory=dict)  # (author, seq) -> neighbour
     bytes_out: int = 0
     bytes_in: int = 0
     frames_out: int = 0
@@ -375,16 +376,18 @@ class SimNetwork:
         before = replicator.heads()
         actions = replicator.receive(sender, data, self.now)
         if replicator.counters.entries_received != received:
-            node.received += self._note_arrivals(node, before)
+            node.received += self._note_arrivals(node, before, sender)
         self._dispatch(peer, actions)
 
-    def _note_arrivals(self, node: SimNode, before: dict[str, int]) -> int:
-        """Note the entries `node` gained since `before`; returns how many."""
+    def _note_arrivals(self, node: SimNode, before: dict[str, int], sender: str = "") -> int:
+        """Note the entries `node` gained since `before` (from `sender`); returns how many."""
         after = node.replicator.heads()
         gained = 0
         for author, seq in sorted(after.items()):
             for s in range(before.get(author, 0) + 1, seq + 1):
                 node.arrivals.append((self.now, author, s))
+                if sender:
+                    node.via[(author, s)] = sender
                 gained += 1
         if self.on_entries is not None:
             self.on_entries(node)

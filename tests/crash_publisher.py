@@ -22,7 +22,7 @@ import cbor2
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.devnet import member_keys
 from noticenet.protocol.entry import decode_entry
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import Firearm, TravelDocument
 
@@ -33,12 +33,7 @@ NOW = 1_800_000_000_000
 def open_ledger(store_dir: str, setup: dict[str, Any], genesis: bool = True) -> Ledger:
     """FRA's ledger on LevelDB in `store_dir`; with `genesis`, ingest it if the store is new."""
     keys = member_keys(setup["seed"], MEMBER)
-    ledger = Ledger(
-        LevelDBStore(store_dir),
-        anchor=setup["anchor"],
-        reader=Reader(MEMBER, keys.encryption),
-        index_key=keys.index_key,
-    )
+    ledger = Ledger.of_member(LevelDBStore(store_dir), setup["anchor"], MEMBER, keys)
     if genesis and ledger.roster is None:
         ledger.ingest(decode_entry(setup["genesis"]), NOW, sync=True)
     return ledger

@@ -32,7 +32,7 @@ from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import BodyMismatch, NotAuthorised, NotFound, ReentryBlocked
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
 from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger, Outcome, Reader
+from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.receipts import purge_status
 from noticenet.protocol.schema import to_map
@@ -537,12 +537,7 @@ def test_revoked_body_leaves_the_leveldb_files(
     assert files_holding(path, target.body) != []  # the ciphertext really is on disk
     spec = devnet.member("FRA")
     with LevelDBStore(path) as store:
-        reopened = Ledger(
-            store,
-            devnet.governance.public_key,
-            Reader("FRA", spec.keys.encryption),
-            spec.keys.index_key,
-        )
+        reopened = Ledger.of_member(store, devnet.governance.public_key, "FRA", spec.keys)
         assert reopened.read(target.id) == notice(MUELLER)
         ccf_act(reopened, devnet, action("revoke", [target.id]))
         store.compact()

@@ -22,7 +22,7 @@ from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import decode_entry
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, GroupKey
 from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger, Outcome, Reader
+from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
 
 from .conftest import NOW
@@ -94,13 +94,11 @@ def test_ceremony_through_files(tmp_path: Path, devnet: DevNet) -> None:
     spec, fra_spec = devnet.member("CCF"), devnet.member("FRA")
     store = tmp_path / "ccf-node"
     with LevelDBStore(tmp_path / "fra") as fdb:
-        fra = Ledger(fdb, devnet.governance.public_key, Reader("FRA", fra_spec.keys.encryption),
-                     fra_spec.keys.index_key)
+        fra = Ledger.of_member(fdb, devnet.governance.public_key, "FRA", fra_spec.keys)
         fra.ingest(devnet.genesis, NOW)
         target = Publisher(fra, "FRA", fra_spec.keys).publish("notice.red", notice(MUELLER), NOW)
         with LevelDBStore(store) as db:  # the CCF's node replicates; the CLI opens it later
-            ccf = Ledger(db, devnet.governance.public_key, Reader("CCF", spec.keys.encryption),
-                         spec.keys.index_key)
+            ccf = Ledger.of_member(db, devnet.governance.public_key, "CCF", spec.keys)
             ccf.ingest(devnet.genesis, NOW)
             copy(fra, ccf, ["FRA"])
         seed = tmp_path / "ccf.seed"

@@ -23,7 +23,7 @@ from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
 from noticenet.protocol.entry import decode_entry
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 
 from .samples import notice
@@ -111,12 +111,8 @@ def open_ledger(net: LocalNet, member: str) -> tuple[Ledger, Publisher]:
     config = load_config(net.members[member].config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = config.keys("pw")
-    ledger = Ledger(
-        LevelDBStore(str(config.data_dir / "ledger")),
-        config.anchor,
-        Reader(member, keys.encryption),
-        keys.index_key,
-    )
+    store = LevelDBStore(str(config.data_dir / "ledger"))
+    ledger = Ledger.of_member(store, config.anchor, member, keys)
     if ledger.roster is None:
         ledger.ingest(decode_entry(config.genesis.read_bytes()), now())
     return ledger, Publisher(ledger, member, keys)

@@ -95,3 +95,27 @@ def test_flipped_signature_bit_is_a_bad_signature(devnet: DevNet) -> None:
     bad = Entry(entry.header, _flip(entry.signature, 5), entry.body)
     with pytest.raises(BadSignature):
         validate_entry(bad, devnet.roster, NOW)
+
+
+def _aad_by_encoding(entry: Entry) -> bytes:
+    """The AAD by its definition: the header map without body_hash and body_len."""
+    from noticenet.protocol.codec import encode
+
+    fields = entry.header.to_map()
+    del fields["body_hash"], fields["body_len"]
+    return encode(fields)
+
+
+@pytest.mark.parametrize("kind", sorted(records()))
+def test_spliced_aad_is_the_header_without_its_body_fields(devnet: DevNet, kind: str) -> None:
+    entry, _ = _broadcast(devnet, kind, records()[kind])
+    back = decode_entry(entry.to_wire())
+    assert back.header.aad() == _aad_by_encoding(back)
+    assert entry.header.aad() == _aad_by_encoding(entry)
+    readers = {m: devnet.member(m).keys.public.encryption_key for m in ("DEU", "FRA", "CCF")}
+    chosen = seal_entry(
+        Draft("FRA", 7, b"\x03" * 32, NOW, "diffusion", diffusion(("DEU", "FRA")), NOW + DAY),
+        ChosenKeying(readers),
+        devnet.member("FRA").keys.sign,
+    )
+    assert decode_entry(chosen.to_wire()).header.aad() == _aad_by_encoding(chosen)

@@ -210,6 +210,20 @@ def test_batch_last_operation_wins_and_commits_once(store: KVStore) -> None:
     assert store.get(b"x") is None
 
 
+def test_batch_update_puts_deletes_and_checks_like_single_operations(store: KVStore) -> None:
+    store.put(b"gone", b"0")
+    batch = store.batch()
+    batch.put(b"a", b"old")
+    batch.update({b"a": b"1", b"b": b"", b"gone": None})
+    for bad in ({"text": b"v"}, {b"k": "text"}, {b"": b"v"}):
+        with pytest.raises(StoreError):
+            batch.update(bad)  # type: ignore[arg-type]
+    batch.commit()
+    assert dict(store.iterate()) == {b"a": b"1", b"b": b""}
+    with pytest.raises(StoreError):
+        batch.update({b"c": b"1"})
+
+
 def test_iterating_while_batches_commit_does_not_crash(store: KVStore) -> None:
     fill(store, [b"k%05d" % i for i in range(0, 2000, 2)])
     seen = []

@@ -277,6 +277,26 @@ async def rogue_attempt(target: NodeProcess, entries: list[Entry]) -> str:
         return "accepted"
 
 
+def test_a_long_catch_up_is_checked_on_the_intake_workers(cluster: Cluster) -> None:
+    """Frames of many entries are verified and decrypted on worker processes, and the
+    node ends with every entry, readable and findable, exactly as if checked in-process."""
+    victim = cluster["BRA"]
+    victim.signal(signal.SIGKILL)
+    assert victim.wait(STOP_S) == -signal.SIGKILL
+    rows = [sltd(f"BULK{i:05d}") for i in range(300)]
+    response = cluster["FRA"].http.post("/import/sltd", json={"rows": rows}, timeout=120)
+    assert response.status_code == 200 and response.json()["counts"] == {"published": 300}
+    head = cluster["FRA"].frontier()["FRA"]
+    log_mark = len(victim.log_text())
+    victim.start()
+    cluster.wait_ready("BRA")
+    line = victim.wait_log("event=intake.pooled", CONVERGE_S, after=log_mark)
+    assert "entries=" in line and "workers=" in line
+    poll("BRA to hold FRA's feed", lambda: victim.frontier().get("FRA") == head or None, CONVERGE_S)
+    hits = victim.get("/check/document", country="FRA", number="BULK00299").json()
+    assert hits["hit"] is True, hits
+
+
 async def test_a_peer_off_the_roster_cannot_connect_or_inject(cluster: Cluster) -> None:
     target = cluster["DEU"]
     entries = forged_entries(cluster.net, "BRA")

@@ -12,7 +12,7 @@ from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import NotFound
 from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger, Reader
+from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import Cancellation
 
@@ -35,12 +35,7 @@ def files_holding(directory: Path, needle: bytes) -> list[str]:
 
 def open_fra(path: Path, devnet: DevNet) -> tuple[Ledger, Publisher]:
     spec = devnet.member("FRA")
-    ledger = Ledger(
-        LevelDBStore(path),
-        anchor=devnet.governance.public_key,
-        reader=Reader("FRA", spec.keys.encryption),
-        index_key=spec.keys.index_key,
-    )
+    ledger = Ledger.of_member(LevelDBStore(path), devnet.governance.public_key, "FRA", spec.keys)
     if ledger.roster is None:
         ledger.ingest(devnet.genesis, NOW)
     return ledger, Publisher(ledger, "FRA", spec.keys)

@@ -1,0 +1,78 @@
+"""Worker processes that check incoming entries ahead of the ledger's write.
+
+Verifying, decrypting, parsing and indexing an entry needs no ledger state
+beyond a `Snapshot` (protocol/intake.py), so it can run on every core. The
+ledger's own process keeps only the chain checks and the write. Workers are
+spawned, not forked: the node's trio loop and libp2p threads must not be
+copied into a child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import trio
+
+from noticenet.crypto.errors import NoticenetError
+from noticenet.protocol.intake import Intake, Snapshot, check_wires
+
+Checked = list[Intake | NoticenetError]
+
+MIN_SHARE = 32  # fewer entries than this per worker are not worth a round trip
+
+
+def default_workers() -> int:
+    """One worker per core the process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class IntakePool:
+    """A process pool that runs `check_wires` over slices of a batch."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def submit(self, wires: list[bytes], snap: Snapshot) -> list[Future[Checked]]:
+        """Start checking `wires` in slices, one per worker; collect with `gather`."""
+        share = max(MIN_SHARE, -(-len(wires) // self.workers))
+        return [
+            self._pool.submit(check_wires, wires[i : i + share], snap)
+            for i in range(0, len(wires), share)
+        ]
+
+    @staticmethod
+    def gather(futures: list[Future[Checked]]) -> Checked:
+        """The checked entries of `submit`'s slices, in the order given."""
+        out: Checked = []
+        for future in futures:
+            out.extend(future.result())
+        return out
+
+    def check(self, wires: list[bytes], snap: Snapshot) -> Checked:
+        """Check `wires` on the workers and wait (blocking)."""
+        return self.gather(self.submit(wires, snap))
+
+    async def check_async(self, wires: list[bytes], snap: Snapshot) -> Checked:
+        """Check `wires` on the workers without blocking the trio loop."""
+        return await self.gather_async(self.submit(wires, snap))
+
+    async def gather_async(self, futures: list[Future[Checked]]) -> Checked:
+        """`gather` in a thread, so the trio loop serves others meanwhile."""
+        return await trio.to_thread.run_sync(self.gather, futures, abandon_on_cancel=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> IntakePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,205 @@
+"""The stateless part of taking in an entry, computable ahead of the ledger's write.
+
+Everything about an incoming entry that needs no ledger state beyond a
+snapshot (decode, authorisation, signature, times, body hash, decryption,
+record parse, guard-tag honesty, index keys) is done here. A node spreads
+it over worker processes and keeps only the chain checks and the write on
+its event loop; the ledger does the same work in-process, with the same
+functions, for an entry that arrives without an intake or whose snapshot no
+longer holds (the roster changed, or the key was not known yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nacl.public import PrivateKey
+
+from noticenet.crypto import sender_keys
+from noticenet.crypto.errors import CryptoError, NoticenetError
+
+from .codec import decode
+from .entry import Entry, decode_entry
+from .errors import ProtocolError
+from .governance import CCFAction, Roster
+from .guard_tags import identifiers, tags_of
+from .indexes import index_keys
+from .kinds import parse_body, spec, spec_of_update
+from .records import Cancellation, Diffusion, KeyEpoch, PurgeReceipt, Update
+from .sealing import body_key, open_body
+from .validation import validate_entry
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What reading a body gave: whether it was read, the record, the reason it is
+    refused as evidence against its author, and its index keys.
+
+    `record` is None when not read, and in a worker's answer for kinds whose
+    record has no effect beyond its index keys (it need not cross back).
+    """
+
+    readable: bool = False
+    record: Any = None
+    evidence: str | None = None
+    index_keys: tuple[bytes, ...] = ()
+
+
+NOT_A_READER = Opened()
+EFFECTS = (Roster, Cancellation, Update, CCFAction, PurgeReceipt, KeyEpoch)
+"""Records the ledger acts on when it stores them (see `Ledger._apply`)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The ledger state an intake depends on; picklable, so workers can use it.
+
+    `roster_id` names the roster the checks ran under: the ledger trusts an
+    intake only while that is still its roster (the guard key comes with it).
+    """
+
+    roster_id: bytes | None
+    roster: Roster | None
+    anchor: bytes
+    now_ms: int
+    index_key: bytes
+    reader: str | None = None
+    secret: bytes | None = None
+    guard_key: bytes | None = None
+    epoch_keys: dict[bytes, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """An entry checked under the roster `roster_id` at `now_ms`.
+
+    `error` is the check it failed (the ledger raises it where it would have
+    run the check, so a replay of a held entry is still a duplicate). `opened`
+    is None when the body was not looked at (no body, or its epoch key was not
+    in the snapshot); the ledger then opens it itself.
+    """
+
+    entry: Entry
+    roster_id: bytes | None
+    now_ms: int
+    opened: Opened | None
+    error: NoticenetError | None = None
+
+
+def open_entry(
+    entry: Entry, key: bytes | None, reader: str | None, guard_key: bytes | None, index_key: bytes
+) -> Opened:
+    """Decrypt and parse a body with `key` (None for public kinds) and check its honesty.
+
+    A body that does not open for a named recipient, is not a valid record,
+    names diffusion recipients outside the audience, or whose guard tags do
+    not match it, is evidence against its author.
+    """
+    try:
+        record = open_body(entry, key)
+    except CryptoError as exc:
+        if reader is not None and reader in entry.header.audience:
+            return Opened(evidence=f"body does not open: {type(exc).__name__}")
+        return NOT_A_READER
+    except ProtocolError as exc:
+        return Opened(evidence=f"body is not a valid record: {exc}")
+    inner = indexed_record(record)
+    if isinstance(record, Diffusion) and not set(record.recipients) <= set(entry.header.audience):
+        return Opened(evidence="diffusion names recipients outside its audience")
+    found = identifiers(inner)
+    if guard_key is not None and tags_of(found, guard_key) != entry.header.guards:
+        return Opened(evidence="guard tags do not match the body")
+    keys: tuple[bytes, ...] = ()
+    if spec(entry.header.kind).keying != "public":
+        keys = tuple(index_keys(index_key, entry.id, inner, found))
+    return Opened(True, record, None, keys)
+
+
+def indexed_record(record: Any) -> Any:
+    """An update is indexed (and guarded) as the record it carries."""
+    if isinstance(record, Update):
+        return parse_body(spec_of_update(record).name, record.record["record"])
+    return record
+
+
+def unwrap_epoch(body: bytes, reader: str, secret: PrivateKey) -> bytes | None:
+    """`reader`'s key from a key_epoch body, or None if it has none (or the body is bad)."""
+    try:
+        return epoch_key_of(parse_body("key_epoch", decode(body)), reader, secret)
+    except NoticenetError:
+        return None
+
+
+def epoch_key_of(epoch: KeyEpoch, reader: str, secret: PrivateKey) -> bytes | None:
+    """`reader`'s key of a sender-key epoch, or None if it is not wrapped for `reader`."""
+    wrapped = epoch.wraps.get(reader)
+    if wrapped is None:
+        return None
+    try:
+        return sender_keys.unwrap(wrapped, secret)
+    except CryptoError:
+        return None
+
+
+class _Reading:
+    """The reader's keys while checking one batch: the snapshot's, plus epochs met in it."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.secret = None if snap.secret is None else PrivateKey(snap.secret)
+        self.epochs = dict(snap.epoch_keys)
+
+    def learn(self, entry: Entry) -> None:
+        """Remember our key of a key_epoch entry met earlier in this batch."""
+        if entry.header.kind != "key_epoch" or entry.body is None:
+            return
+        if self.snap.reader is None or self.secret is None:
+            return
+        found = unwrap_epoch(entry.body, self.snap.reader, self.secret)
+        if found is not None:
+            self.epochs[entry.id] = found
+
+    def open(self, entry: Entry) -> Opened | None:
+        """The body read as the ledger would, or None if the ledger must do it itself."""
+        snap = self.snap
+        if entry.body is None:
+            return None
+        if spec(entry.header.kind).keying == "public":
+            return open_entry(entry, None, snap.reader, snap.guard_key, snap.index_key)
+        if snap.reader is None or self.secret is None:
+            return NOT_A_READER
+        ref = entry.header.key
+        if ref is not None and ref.epoch is not None and ref.epoch not in self.epochs:
+            return None  # the epoch may be in the ledger's batch: let it look
+        try:
+            key = body_key(entry.header, snap.reader, self.secret, self.epochs.get)
+        except CryptoError:
+            return NOT_A_READER
+        return open_entry(entry, key, snap.reader, snap.guard_key, snap.index_key)
+
+
+def check_wires(wires: list[bytes], snap: Snapshot) -> list[Intake | NoticenetError]:
+    """Decode and check each wire entry under `snap`; the intake or the error for each.
+
+    Pure and picklable in and out: this is what worker processes run.
+    """
+    reading = _Reading(snap)
+    out: list[Intake | NoticenetError] = []
+    for wire in wires:
+        try:
+            entry = decode_entry(wire)
+        except NoticenetError as exc:
+            out.append(exc)
+            continue
+        try:
+            validate_entry(entry, snap.roster, snap.now_ms, snap.anchor)
+        except NoticenetError as exc:
+            out.append(Intake(entry, snap.roster_id, snap.now_ms, None, exc))
+            continue
+        opened = reading.open(entry)
+        reading.learn(entry)
+        if opened is not None and not isinstance(opened.record, EFFECTS):
+            opened = replace(opened, record=None)
+        out.append(Intake(entry, snap.roster_id, snap.now_ms, opened))
+    return out

@@ -1,0 +1,71 @@
+"""The intake pool: real worker processes give the answers `check_wires` gives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from noticenet.node.intake_pool import IntakePool
+from noticenet.protocol.devnet import DevNet
+from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.intake import Intake, check_wires
+from noticenet.protocol.kvstore import MemoryStore
+from noticenet.protocol.ledger import Ledger
+from noticenet.protocol.publisher import Publisher
+
+from .conftest import NOW
+from .samples import document, records
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[IntakePool]:
+    with IntakePool(2) as pool:
+        yield pool
+
+
+def _ledger(devnet: DevNet, member: str) -> Ledger:
+    ledger = Ledger.of_member(
+        MemoryStore(), devnet.governance.public_key, member, devnet.member(member).keys
+    )
+    ledger.ingest(devnet.genesis, NOW)
+    return ledger
+
+
+def _wires(devnet: DevNet) -> list[bytes]:
+    fra = _ledger(devnet, "FRA")
+    pub = Publisher(fra, "FRA", devnet.member("FRA").keys)
+    for i in range(40):
+        pub.publish("sltd", document(f"P{i:07d}", "FRA"), NOW)
+    for kind, record in records().items():
+        pub.publish(kind, record, NOW)
+    wires = [e.to_wire() for e in fra.feed("FRA")]
+    forged = Entry(fra.entry_at("FRA", 3).header, bytes(64), None)  # type: ignore[union-attr]
+    return [*wires, forged.to_wire(), b"\x00junk"]
+
+
+def _shape(checked: list[object]) -> list[tuple[object, ...]]:
+    return [
+        (c.entry.id, c.opened, type(c.error)) if isinstance(c, Intake) else (type(c), str(c))
+        for c in checked
+    ]
+
+
+def test_workers_answer_as_the_node_would(pool: IntakePool, devnet: DevNet) -> None:
+    wires = _wires(devnet)
+    deu = _ledger(devnet, "DEU")
+    deu.ingest_many([decode_entry(w) for w in wires[:-2]], NOW)  # knows every epoch key now
+    snap = deu.snapshot(NOW)
+    futures = pool.submit(wires, snap)
+    assert len(futures) == 2  # split between the workers
+    assert _shape(pool.gather(futures)) == _shape(check_wires(wires, snap))
+
+
+async def test_checking_from_trio_leaves_the_loop_free(pool: IntakePool, devnet: DevNet) -> None:
+    wires = _wires(devnet)
+    deu = _ledger(devnet, "DEU")
+    checked = await pool.check_async(wires, deu.snapshot(NOW))
+    results = deu.ingest_many([c for c in checked if isinstance(c, Intake)], NOW)
+    stored = [r for r in results if not isinstance(r, Exception)]
+    assert len(stored) == len(wires) - 2  # all but the forged entry and the junk
+    assert deu.find_document("FRA", "P0000039") != []
