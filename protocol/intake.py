@@ -67,7 +67,7 @@ class Snapshot:
     reader: str | None = None
     secret: bytes | None = None
     guard_key: bytes | None = None
-    epoch_keys: dict[bytes, bytes] = field(default_factory=dict)
+    epoch_keys: dict[bytes, bytes | None] = field(default_factory=dict)  # None: not ours
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,7 @@ class _Reading:
             return
         if self.snap.reader is None or self.secret is None:
             return
-        found = unwrap_epoch(entry.body, self.snap.reader, self.secret)
-        if found is not None:
-            self.epochs[entry.id] = found
+        self.epochs[entry.id] = unwrap_epoch(entry.body, self.snap.reader, self.secret)
 
     def open(self, entry: Entry) -> Opened | None:
         """The body read as the ledger would, or None if the ledger must do it itself."""

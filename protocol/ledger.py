@@ -201,13 +201,18 @@ class Ledger(Lookups):
         return self.store.get(key(b"r", eid)) is not None
 
     def epoch_key(self, epoch_id: bytes) -> bytes | None:
-        """Our unwrapped key of a sender-key epoch (cached), or None if not a reader."""
-        if epoch_id not in self._epoch_keys:
-            self._epoch_keys[epoch_id] = self._unwrap_epoch(epoch_id)
-        return self._epoch_keys[epoch_id]
+        """Our unwrapped key of a sender-key epoch, or None if not a reader (or not held)."""
+        return self._epoch_key_txn(Txn(self.store), epoch_id)
 
-    def _unwrap_epoch(self, epoch_id: bytes) -> bytes | None:
-        return self._unwrap_epoch_txn(Txn(self.store), epoch_id)
+    def _epoch_key_txn(self, txn: Txn, epoch_id: bytes) -> bytes | None:
+        """`epoch_key`, seeing `txn`'s pending writes. Cached once the epoch is held,
+        None included (not wrapped for us), so a non-reader unwraps each epoch once."""
+        if epoch_id in self._epoch_keys:
+            return self._epoch_keys[epoch_id]
+        held, found = self._unwrap_epoch_txn(txn, epoch_id)
+        if held:
+            self._epoch_keys[epoch_id] = found
+        return found
 
     def remember_epoch_key(self, epoch_id: bytes, epoch_key: bytes) -> None:
         """Cache an epoch key this node drew itself (its entry is about to be stored)."""
@@ -230,7 +235,7 @@ class Ledger(Lookups):
                 bytes(self.reader.secret),
             )
         )
-        known = {e: k for e, k in self._epoch_keys.items() if k is not None}
+        known = dict(self._epoch_keys)
         return Snapshot(
             self._roster_id,
             self._roster,
@@ -400,29 +405,27 @@ class Ledger(Lookups):
     def _key_for_txn(self, txn: Txn, entry: Entry) -> bytes | None:
         if self.reader is None:
             return None
-        if entry.header.key is not None and entry.header.key.epoch is not None:
-            epoch = entry.header.key.epoch
-            if epoch not in self._epoch_keys or self._epoch_keys[epoch] is None:
-                self._epoch_keys.pop(epoch, None)
-                key_ = self._unwrap_epoch_txn(txn, epoch)
-                if key_ is None:
-                    return None
-                self._epoch_keys[epoch] = key_
+        epoch = None if entry.header.key is None else entry.header.key.epoch
+        if epoch is not None and self._epoch_key_txn(txn, epoch) is None:
+            return None
         try:
             return self._key_for(entry)
         except CryptoError:
             return None
 
-    def _unwrap_epoch_txn(self, txn: Txn, epoch_id: bytes) -> bytes | None:
+    def _unwrap_epoch_txn(self, txn: Txn, epoch_id: bytes) -> tuple[bool, bytes | None]:
+        """(whether the epoch's entry and body are held, our key of it if any)."""
         where = txn.get(key(b"e", epoch_id))
         if where is None or self.reader is None:
-            return None
+            return False, None
         author, seq = parse_position(where)
         raw = txn.get(header_key(author, seq))
         body = txn.get(key(b"b", epoch_id))
-        if raw is None or body is None or decode_signed_header(raw)[0].kind != "key_epoch":
-            return None
-        return unwrap_epoch(body, self.reader.member, self.reader.secret)
+        if raw is None or body is None:
+            return False, None
+        if decode_signed_header(raw)[0].kind != "key_epoch":
+            return True, None
+        return True, unwrap_epoch(body, self.reader.member, self.reader.secret)
 
     def _evidence(self, txn: Txn, entry: Entry, what: str) -> str:
         txn.put(key(b"d", entry.id), encode(what))
@@ -449,9 +452,7 @@ class Ledger(Lookups):
             txn.put(key(b"p", record.action, h.author.encode()), eid)
         elif isinstance(record, KeyEpoch) and self.reader is not None:
             # learnt now, so snapshots carry it and intake workers can open its bodies
-            found = epoch_key_of(record, self.reader.member, self.reader.secret)
-            if found is not None:
-                self._epoch_keys[eid] = found
+            self._epoch_keys[eid] = epoch_key_of(record, self.reader.member, self.reader.secret)
         if spec(h.kind).keying != "public":
             indexes.add(txn, eid, opened.index_keys)
             txn.put(key(b"k", h.kind.encode(), seq_bytes(h.issued_at), eid), b"")

@@ -160,3 +160,34 @@ def decode_kind(wire: bytes) -> str:
     from noticenet.protocol.entry import decode_entry
 
     return decode_entry(wire).header.kind
+
+
+def test_a_non_reader_looks_at_each_epoch_once(
+    make_ledger: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EUROPOL (a partner scoped to some kinds) is not wrapped into FRA's notice epoch:
+    it learns that once, and the workers' snapshot says so, instead of every entry
+    sending the ledger back to parse the epoch's body."""
+    import noticenet.protocol.ledger as ledger_module
+
+    fra, pub = make_ledger("FRA")
+    for i in range(4):
+        pub.publish("notice.red", records()["notice.red"], NOW + i)
+    europol, _ = make_ledger("EUROPOL")
+    calls: list[bytes] = []
+    real = ledger_module.unwrap_epoch
+
+    def counting(body: bytes, reader: str, secret: object) -> bytes | None:
+        calls.append(body)
+        return real(body, reader, secret)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ledger_module, "unwrap_epoch", counting)
+    for entry in fra.feed("FRA"):
+        europol.ingest(entry, NOW + 10)
+    epoch = next(e.id for e in fra.feed("FRA") if e.header.kind == "key_epoch")
+    assert europol.epoch_key(epoch) is None and europol.snapshot(NOW).epoch_keys[epoch] is None
+    assert len(calls) <= 1
+    wires = [e.to_wire() for e in fra.feed("FRA")]
+    checked = check_wires(wires, europol.snapshot(NOW + 10))
+    notices = [c for c in checked if isinstance(c, Intake) and c.entry.header.kind != "key_epoch"]
+    assert notices and all(c.opened is not None and not c.opened.readable for c in notices)
