@@ -256,6 +256,11 @@ class Replicator:
                 self.progress[author] = now_ms
                 wanted.setdefault(best, {})[author] = have + 1
                 actions.append(Event("source.switch", {"feed": author, "to": best}))
+            elif stale:
+                # The only neighbour ahead stalls: ask it again (it may have lost our
+                # subscription), once per lag, rather than wait for a later gap.
+                self.progress[author] = now_ms
+                wanted.setdefault(current, {})[author] = have + 1
         for peer, feeds in wanted.items():
             actions.append(self._send(peer, Want(feeds)))
         return actions

@@ -514,6 +514,20 @@ def test_a_silent_source_is_replaced_after_the_lag(devnet: DevNet, claim: int) -
     assert victim.replicator.source["FRA"] == OTHER
 
 
+def test_a_stalled_only_source_is_asked_again_once_per_lag(wire: Wire) -> None:
+    """USA alone announces FRA's feed, then never sends it: the victim re-wants it
+    from USA after each lag (USA may have lost the subscription), and no more often."""
+    attach(wire, hello=Hello(ATTACKER, {"FRA": 3}, 4096))
+    want = Send(ATTACKER, encode_frame(Want({"FRA": 1})))
+    victim = wire.nodes[VICTIM].replicator
+    began = victim.progress["FRA"]
+    assert want not in wire.tick(began + LAG - 1)
+    assert want in wire.tick(began + LAG)
+    assert want not in wire.tick(began + LAG + 1)
+    assert want in wire.tick(began + 2 * LAG)
+    assert victim.source["FRA"] == ATTACKER
+
+
 def test_a_lost_source_is_replaced_at_the_next_tick(devnet: DevNet) -> None:
     wire, _ = silent_setup(devnet, 6)
     wire.dispatch(VICTIM, wire.nodes[VICTIM].replicator.disconnect(ATTACKER))
