@@ -8,6 +8,7 @@ $NOTICENET_TOKEN). Every command has `--help`; most have `--json`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -153,6 +154,37 @@ def simulate(
     out.print(f"simulated in {result.wall_s:.0f} s; wrote {len(result.files)} file(s) to {out_dir}")
     for path in result.files:
         out.print(f"  {path}")
+
+
+@app.command()
+@friendly
+def emulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="emulation.md, emulation.json")] = Path(
+        "emulation-out"
+    ),
+    countries: Annotated[
+        str, typer.Option(help="ISO codes of the members, comma-separated (the CCF is added)")
+    ] = "",
+    records: Annotated[int, typer.Option(help="records published in the measured part")] = 40,
+    seed: Annotated[int, typer.Option(help="the scenario's seed")] = 7,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one small scenario in the simulator and as real node processes on 127.0.0.1,
+    with the same link latencies, and compare p50/p99 (exit 1 if not within 20%)."""
+    from noticenet.simulations.emulation import EmulationSpec
+    from noticenet.simulations.emulation import emulate as run_emulation
+
+    spec = EmulationSpec(records=records, seed=seed)
+    if countries:
+        picked = tuple(c.strip().upper() for c in countries.split(",") if c.strip())
+        spec = dataclasses.replace(spec, countries=picked)
+    report = run_emulation(spec, out_dir / "net", out_dir)
+    if as_json:
+        emit_json(report)
+    else:
+        out.print((out_dir / "emulation.md").read_text(), highlight=False)
+    if not report["comparison"]["within"]:
+        raise typer.Exit(1)
 
 
 @node_app.command("run")

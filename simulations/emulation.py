@@ -22,17 +22,15 @@ Arrival times on the real nodes come from the `entry.arrived` log line each
 node writes per entry it gains (`log_arrivals = true` in node.toml; wall-clock
 ms, and all processes share the machine's clock).
 
-    python -m noticenet.simulations.emulation --out emu-out/
+    noticenet emulate --out emu-out/
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import random
 import re
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -470,38 +468,3 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     paths[0].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     paths[1].write_text("\n".join(lines))
     return paths
-
-
-# -- command line ------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m noticenet.simulations.emulation`: run, print the table; exit 1 if not within."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("emulation-out"))
-    parser.add_argument("--root", type=Path, help="where the nodes live (default: OUT/net)")
-    parser.add_argument("--countries", default=",".join(DEFAULT_COUNTRIES))
-    parser.add_argument("--degree", type=int, default=EmulationSpec.degree)
-    parser.add_argument("--nearest", type=int, default=EmulationSpec.nearest)
-    parser.add_argument("--records", type=int, default=EmulationSpec.records)
-    parser.add_argument("--spacing-ms", type=int, default=EmulationSpec.spacing_ms)
-    parser.add_argument("--seed", type=int, default=EmulationSpec.seed)
-    parser.add_argument("--tolerance", type=float, default=EmulationSpec.tolerance)
-    args = parser.parse_args(argv)
-    logs.setup(logging.INFO)
-    spec = EmulationSpec(
-        countries=tuple(c.strip() for c in args.countries.split(",") if c.strip()),
-        degree=args.degree,
-        nearest=args.nearest,
-        records=args.records,
-        spacing_ms=args.spacing_ms,
-        seed=args.seed,
-        tolerance=args.tolerance,
-    )
-    report = emulate(spec, args.root or args.out / "net", args.out)
-    print((args.out / "emulation.md").read_text())
-    return 0 if report["comparison"]["within"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
