@@ -502,8 +502,14 @@ class Replicator:
         return self._heads
 
     def _advance(self, results: Iterable[IngestResult | NoticenetError]) -> None:
-        """Move the cached frontier past what an ingest stored (reread it after errors)."""
-        heads = self._frontier()
+        """Move the cached frontier past what an ingest stored (reread it after errors).
+
+        The cache was fresh just before the ingest (`_on_entries` read it), so
+        the ledger's newer `appends` is this ingest alone: no need to reread.
+        """
+        heads = self._heads
+        if heads is None:
+            return
         for result in results:
             if not isinstance(result, IngestResult):
                 self._heads = None  # a refused entry may still have written: reread
