@@ -15,7 +15,9 @@
     and the poll interval (the resolution).
 (c) profile (`--profile`, or automatically when (a) misses its target):
     DEU replays a slice of the feed into an empty store under py-spy
-    (`pip install py-spy`, not a dependency); time by step of the receive path.
+    (`pip install py-spy`, not a dependency); time by step of the receive path
+    in the node's own process (its intake workers, which verify, decrypt and
+    parse big frames, are separate processes and not sampled).
 
 The preload writes FRA's entries with its Publisher (real sealing and
 signing) straight into the store's feed tables, skipping FRA's own indexes
