@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import trio
@@ -21,6 +23,24 @@ from noticenet.protocol.intake import Intake, Snapshot, check_wires
 Checked = list[Intake | NoticenetError]
 
 MIN_SHARE = 32  # fewer entries than this per worker are not worth a round trip
+
+
+PARENT_CHECK_S = 1.0
+
+
+def watch_parent(parent: int) -> None:
+    """Worker initializer: exit once the process that spawned us is gone.
+
+    A node killed with SIGKILL never shuts its pool down, and an idle worker
+    would otherwise wait on its queue for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -37,8 +57,15 @@ class IntakePool:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
         self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn")
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=watch_parent,
+            initargs=(os.getpid(),),
         )
+
+    def warm(self) -> set[int]:
+        """Start the workers now rather than on the first big frame; their process ids."""
+        return {f.result() for f in [self._pool.submit(os.getpid) for _ in range(self.workers)]}
 
     def submit(self, wires: list[bytes], snap: Snapshot) -> list[Future[Checked]]:
         """Start checking `wires` in slices, one per worker; collect with `gather`."""

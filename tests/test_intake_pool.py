@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from noticenet.node.intake_pool import IntakePool
+from noticenet.node.intake_pool import PARENT_CHECK_S, IntakePool
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.intake import Intake, check_wires
@@ -69,3 +75,56 @@ async def test_checking_from_trio_leaves_the_loop_free(pool: IntakePool, devnet:
     stored = [r for r in results if not isinstance(r, Exception)]
     assert len(stored) == len(wires) - 2  # all but the forged entry and the junk
     assert deu.find_document("FRA", "P0000039") != []
+
+
+CHILD = """
+from noticenet.node.intake_pool import IntakePool
+import sys
+if __name__ == "__main__":
+    pool = IntakePool(2)
+    pool.warm()
+    print("ready", flush=True)
+    sys.stdin.read()  # until killed
+"""
+
+
+def _children(pid: int) -> set[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return set()
+    return {int(p) for p in text.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux /proc")
+def test_workers_exit_when_their_node_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives the node no chance to shut its pool down: the workers notice
+    their parent is gone and exit by themselves instead of waiting for ever."""
+    script = tmp_path / "node.py"
+    script.write_text(CHILD)
+    child = subprocess.Popen(
+        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+        workers = _children(child.pid)
+        assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+        child.kill()
+        child.wait(10)
+        deadline = time.monotonic() + 15 * PARENT_CHECK_S
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling another process, bounded by the deadline
+        assert not any(_alive(p) for p in workers)
+    finally:
+        child.kill()
+        for pid in workers if "workers" in locals() else ():
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
