@@ -398,7 +398,7 @@ def bench_ingest(devnet: Any, wires: list[bytes], workdir: Path, profile: bool) 
     alone_rate = len(sample) / ingest_wires(alone, sample, None)
     alone.store.close()
     with IntakePool() as pool:
-        pool.check(wires[:BATCH], alone.snapshot(NOW))  # start the workers: not timed
+        pool.warm()  # start the workers: not timed
         ledger = reader_ledger(devnet, "DEU", LevelDBStore(workdir / "deu"))
         rate = len(wires) / ingest_wires(ledger, wires, pool)
         workers = pool.workers

@@ -87,10 +87,6 @@ class IntakePool:
         """Check `wires` on the workers and wait (blocking)."""
         return self.gather(self.submit(wires, snap))
 
-    async def check_async(self, wires: list[bytes], snap: Snapshot) -> Checked:
-        """Check `wires` on the workers without blocking the trio loop."""
-        return await self.gather_async(self.submit(wires, snap))
-
     async def gather_async(self, futures: list[Future[Checked]]) -> Checked:
         """`gather` in a thread, so the trio loop serves others meanwhile."""
         return await trio.to_thread.run_sync(self.gather, futures, abandon_on_cancel=True)

@@ -35,6 +35,10 @@ from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
 from .sealing import body_key, open_body
 from .validation import check_chain, check_signature, is_expired, validate_entry
 
+DIGESTED_TABLES = (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/")
+"""The replicated state: headers, bodies, tombstones, CCF statuses, guards,
+readmissions, equivocation evidence (see `Ledger.state_digest`)."""
+
 
 class Outcome(enum.Enum):
     STORED = "stored"  # header and body stored
@@ -349,8 +353,8 @@ class Ledger(Lookups):
         check_signature(entry, self._pending_roster(txn), self.anchor)
         txn.put(key(b"q", position(h.author, h.seq) + eid), entry.signed_header)
         frozen = txn.get(key(b"z", h.author.encode()))
-        if frozen is None or int(decode(frozen)) > h.seq:
-            txn.put(key(b"z", h.author.encode()), encode(h.seq))
+        if frozen is None or int(decode_stored(frozen)) > h.seq:
+            txn.put(key(b"z", h.author.encode()), encode_known(h.seq))
         self.stats.refuse("Equivocation")
         return IngestResult(eid, h.author, h.seq, Outcome.EVIDENCE, "equivocation")
 
@@ -494,12 +498,17 @@ class Ledger(Lookups):
         hold the same ledger have the same digest; node-local tables (indexes,
         bookkeeping, times) are left out."""
         h = hashlib.blake2b(digest_size=32)
-        for table in (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/"):
-            for k, v in self.store.iterate(table):
-                h.update(len(k).to_bytes(4, "big") + k)
-                value = b"" if table == b"t/" else v
-                h.update(len(value).to_bytes(4, "big") + value)
+        for k, value in self.digested():
+            h.update(len(k).to_bytes(4, "big") + k)
+            h.update(len(value).to_bytes(4, "big") + value)
         return h.digest()
+
+    def digested(self) -> Iterator[tuple[bytes, bytes]]:
+        """The (key, value) pairs `state_digest` hashes, in order; tombstone values are
+        blanked (they hold node-local times)."""
+        for table in DIGESTED_TABLES:
+            for k, v in self.store.iterate(table):
+                yield k, b"" if table == b"t/" else v
 
     # -- maintenance -------------------------------------------------------
 

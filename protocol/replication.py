@@ -221,7 +221,6 @@ class Replicator:
 
     def published(self, now_ms: int) -> list[Action]:
         """Local entries were appended: push to subscribers, announce to the rest."""
-        self._heads = None
         return self._spread(self._frontier(), now_ms)
 
     def heads(self) -> dict[str, int]:

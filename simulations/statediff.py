@@ -19,7 +19,6 @@ from noticenet.protocol.ledger import Ledger
 
 from .world import World
 
-DIGESTED = (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/")
 ID_TABLES = (b"b/", b"t/", b"s/", b"a/")  # keyed by an entry id
 
 
@@ -36,11 +35,7 @@ class KeyDiff:
 
 def digested(ledger: Ledger) -> dict[bytes, bytes]:
     """The digested tables of `ledger` as one dict (tombstone values blanked, as hashed)."""
-    out = {}
-    for table in DIGESTED:
-        for k, v in ledger.store.iterate(table):
-            out[k] = b"" if table == b"t/" else v
-    return out
+    return dict(ledger.digested())
 
 
 def describe(ledgers: tuple[Ledger, ...], k: bytes) -> str:

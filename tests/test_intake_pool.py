@@ -70,7 +70,7 @@ def test_workers_answer_as_the_node_would(pool: IntakePool, devnet: DevNet) -> N
 async def test_checking_from_trio_leaves_the_loop_free(pool: IntakePool, devnet: DevNet) -> None:
     wires = _wires(devnet)
     deu = _ledger(devnet, "DEU")
-    checked = await pool.check_async(wires, deu.snapshot(NOW))
+    checked = await pool.gather_async(pool.submit(wires, deu.snapshot(NOW)))
     results = deu.ingest_many([c for c in checked if isinstance(c, Intake)], NOW)
     stored = [r for r in results if not isinstance(r, Exception)]
     assert len(stored) == len(wires) - 2  # all but the forged entry and the junk
