@@ -7,7 +7,7 @@ import pytest
 from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
-from noticenet.protocol.replication import ReplicationConfig
+from noticenet.protocol.replication import ReplicationConfig, Session
 from noticenet.simulations.simnet import NetConfig, SimNetwork
 
 from .samples import document, notice, person, vehicle
@@ -115,3 +115,47 @@ def test_withholding_source_is_replaced(devnet20) -> None:  # type: ignore[no-un
     assert all(f.get("M04") == honest["M04"]["M04"] for f in honest.values())
     switches = [e for _, _, e in net.events if e.name == "source.switch"]
     assert switches
+
+
+def test_relay_sends_to_the_nearest_neighbour_first(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """Acks measure each link's round trip; a bulk push leaves for the nearest end first."""
+    one_way = {"M01": 5.0, "M02": 80.0, "M03": 40.0}  # from the hub M00
+
+    def latency(a: str, b: str) -> float:
+        return one_way[b if a == "M00" else a]
+
+    net = SimNetwork(
+        devnet20,
+        ["M00", *one_way],
+        seed=3,
+        latency=latency,
+        config=NetConfig(bandwidth_bps=2_000_000),  # a 30-entry frame takes ~60 ms to send
+    )
+    for spoke in one_way:
+        net.link("M00", spoke)
+    net.run()
+    net.publish("M00", "vehicle", vehicle())  # a first push: every spoke acks, giving its RTT
+    net.run()
+    sessions = net.nodes["M00"].replicator.sessions
+    rtts = {peer: s.rtt_ms for peer, s in sessions.items()}
+    for peer, rtt in rtts.items():
+        assert rtt is not None and 2 * one_way[peer] <= rtt < 2 * one_way[peer] + 20, rtts
+    start = net.now
+    net.publish_many("M00", [("sltd", document(f"B{i:07d}", "FRA"), ()) for i in range(30)])
+    net.run()
+    last_seq = net.nodes["M00"].replicator.heads()["M00"]
+    left = {}  # when each spoke's copy left the hub: arrival minus propagation
+    for spoke in one_way:
+        (t,) = [t for t, a, s in net.nodes[spoke].arrivals if (a, s) == ("M00", last_seq)]
+        left[spoke] = t - one_way[spoke]
+    assert start < left["M01"] < left["M03"] < left["M02"], left
+
+
+def test_round_trip_estimate_keeps_the_shortest_sample() -> None:
+    session = Session("M01")
+    session.acked(100)  # an Ack with nothing in flight is no sample
+    assert session.rtt_ms is None
+    session.in_flight.extend([0, 10, 20])
+    for now in (50, 25, 90):  # samples 50, 15, 70
+        session.acked(now)
+    assert session.rtt_ms == 15 and not session.in_flight
