@@ -184,6 +184,7 @@ class Replicator:
         self.config = config or ReplicationConfig()
         self.sessions: dict[str, Session] = {}
         self.source: dict[str, str] = {}  # author -> neighbour we subscribed to
+        self.settled: set[str] = set()  # feeds whose source brought or announced news first
         self.progress: dict[str, int] = {}  # author -> last time the feed advanced or was asked
         self.counters = Counters()
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
@@ -204,6 +205,7 @@ class Replicator:
         self.sessions.pop(peer, None)
         for author in [a for a, p in self.source.items() if p == peer]:
             del self.source[author]
+            self.settled.discard(author)
         return [Event("peer.disconnected", {"peer": peer})]
 
     def receive(self, peer: str, data: bytes, now_ms: int) -> list[Action]:
@@ -272,6 +274,7 @@ class Replicator:
                 if current is not None and current in self.sessions:
                     actions.append(self._send(current, Dont((author,))))
                 self.source[author] = best
+                self.settled.discard(author)
                 self.progress[author] = now_ms
                 wanted.setdefault(best, {})[author] = have + 1
                 actions.append(Event("source.switch", {"feed": author, "to": best}))
@@ -290,10 +293,13 @@ class Replicator:
         if isinstance(frame, Hello):
             return self._on_hello(session, frame, now_ms)
         if isinstance(frame, Have):
+            news = self._news(session, frame.frontier)
             session.frontier.update(frame.frontier)
             if len(session.frontier) > self.config.max_feeds:
                 return self._close(session.peer, "announced too many feeds")
-            return self._subscribe(session, frame.frontier, now_ms)
+            return self._adopt(session, news, now_ms) + self._subscribe(
+                session, frame.frontier, now_ms, news
+            )
         if isinstance(frame, Want):
             for author, seq in frame.feeds.items():
                 if self._known(author):
@@ -321,8 +327,19 @@ class Replicator:
         session.frontier = dict(hello.frontier)
         return self._subscribe(session, hello.frontier, now_ms)
 
-    def _subscribe(self, session: Session, announced: dict[str, int], now_ms: int) -> list[Action]:
-        """Subscribe to feeds this neighbour is ahead on and nobody serves us yet."""
+    def _subscribe(
+        self,
+        session: Session,
+        announced: dict[str, int],
+        now_ms: int,
+        news: frozenset[str] = frozenset(),
+    ) -> list[Action]:
+        """Subscribe to feeds this neighbour is ahead on and nobody serves us yet.
+
+        The source of a feed in `news` (this neighbour announced it first) is
+        settled; any other choice, such as every feed of the first hello after
+        a reconnection, is provisional until news shows who is nearer.
+        """
         ours = self._frontier()
         feeds = {}
         for author in sorted(announced, key=priority):
@@ -331,6 +348,10 @@ class Replicator:
             self._behind.add(author)
             if author not in self.source:
                 self.source[author] = session.peer
+                if author in news:
+                    self.settled.add(author)
+                else:
+                    self.settled.discard(author)
                 self.progress[author] = now_ms
                 feeds[author] = ours.get(author, 0) + 1
         return [self._send(session.peer, Want(feeds))] if feeds else []
@@ -372,6 +393,7 @@ class Replicator:
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
+        self._settle(session, before, after)
         if regaps:
             regaps = {a: after.get(a, 0) + 1 for a in regaps}
             actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
@@ -383,6 +405,53 @@ class Replicator:
             if before.get(author, 0) != seq:
                 self.progress[author] = now_ms
         return actions + self._spread(after, now_ms, before)
+
+    def _news(self, session: Session, announced: dict[str, int]) -> frozenset[str]:
+        """Feeds `session` announces past what we and every neighbour had announced."""
+        ours = self._frontier()
+        return frozenset(
+            a
+            for a, seq in announced.items()
+            if seq > ours.get(a, 0)
+            and all(s.frontier.get(a, 0) <= ours.get(a, 0) for s in self.sessions.values())
+        )
+
+    def _adopt(self, session: Session, news: frozenset[str], now_ms: int) -> list[Action]:
+        """Move provisional sources to the neighbour that announced news before them.
+
+        Trees built from first arrivals follow the shortest paths; a source
+        picked otherwise (on reconnection, by a timer) takes the first
+        neighbour at hand. The first fresh entry shows which neighbour is
+        nearer to the author: once per feed, the source moves there.
+        """
+        ours = self._frontier()
+        moved: dict[str, int] = {}
+        actions: list[Action] = []
+        for author in sorted(news, key=priority):
+            current = self.source.get(author)
+            if current is None or current == session.peer or author in self.settled:
+                continue
+            if current in self.sessions:
+                actions.append(self._send(current, Dont((author,))))
+            self.source[author] = session.peer
+            self.settled.add(author)
+            self.progress[author] = now_ms
+            moved[author] = ours.get(author, 0) + 1
+            actions.append(Event("source.switch", {"feed": author, "to": session.peer}))
+        if moved:
+            actions.append(self._send(session.peer, Want(moved)))
+        return actions
+
+    def _settle(self, session: Session, before: dict[str, int], after: dict[str, int]) -> None:
+        """A provisional source that brings a fresh entry before anyone announces it stays."""
+        for author, seq in after.items():
+            if (
+                seq > before.get(author, 0)
+                and self.source.get(author) == session.peer
+                and author not in self.settled
+                and all(s.frontier.get(author, 0) < seq for s in self.sessions.values())
+            ):
+                self.settled.add(author)
 
     def _account(
         self,

@@ -159,3 +159,48 @@ def test_round_trip_estimate_keeps_the_shortest_sample() -> None:
     for now in (50, 25, 90):  # samples 50, 15, 70
         session.acked(now)
     assert session.rtt_ms == 15 and not session.in_flight
+
+
+def test_a_source_picked_on_reconnection_yields_to_the_first_announcer(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """After a reconnection the first hello serves every feed; fresh news re-routes it.
+
+    M00 publishes. M03 reaches it through M01 in 10 ms, or through M02 in
+    101 ms; M02's hello arrives first when M03 comes back.
+    """
+    one_way = {
+        frozenset(("M00", "M01")): 5.0,
+        frozenset(("M00", "M02")): 100.0,
+        frozenset(("M01", "M03")): 5.0,
+        frozenset(("M02", "M03")): 1.0,
+    }
+    net = SimNetwork(
+        devnet20,
+        ["M00", "M01", "M02", "M03"],
+        seed=5,
+        latency=lambda a, b: one_way[frozenset((a, b))],
+    )
+    for pair in one_way:
+        net.link(*sorted(pair))
+    net.run()
+    x = net.nodes["M03"]
+
+    def arrival_delay() -> int:
+        began = net.now
+        entry = net.publish("M00", "vehicle", vehicle())
+        net.run()
+        (t,) = [t for t, a, s in x.arrivals if (a, s) == ("M00", entry.header.seq)]
+        return t - began
+
+    arrival_delay()  # subscriptions follow the first announcements: M03 takes M00 from M01
+    assert arrival_delay() == 10
+    net.set_online("M03", False)
+    net.publish("M00", "vehicle", vehicle())
+    net.run()
+    net.set_online("M03", True)
+    net.run()
+    assert x.replicator.source["M00"] == "M02"  # its hello came first: provisional
+    assert "M00" not in x.replicator.settled
+    assert arrival_delay() <= 20  # M01 announced it first: M03 moved and asked M01
+    assert x.replicator.source["M00"] == "M01" and "M00" in x.replicator.settled
+    assert arrival_delay() == 10
+    assert net.frontiers()["M03"] == net.frontiers()["M00"]
