@@ -42,7 +42,6 @@ _NAME_WIDTH: dict[MRZFormat, int] = {"TD1": 30, "TD2": 31, "TD3": 39}
 _OPTIONAL_WIDTH: dict[MRZFormat, int] = {"TD1": 15, "TD2": 7, "TD3": 14}
 _OPTIONAL_2_WIDTH = 11  # TD1 line 2 only
 _MRZ_CHARS = re.compile(r"[0-9A-Z<]*")
-_WEIGHTS = (7, 3, 1)
 
 
 class MRZCheckDigitError(MRZError):
@@ -57,20 +56,20 @@ class MRZCheckDigitError(MRZError):
         self.expected = expected
 
 
-def _char_value(char: str) -> int:
-    """The Doc 9303 numeric value of one MRZ character."""
-    if "0" <= char <= "9":
-        return ord(char) - ord("0")
-    if "A" <= char <= "Z":
-        return ord(char) - ord("A") + 10
-    if char == "<":
-        return 0
-    raise MRZError(f"character {char!r} is not allowed in an MRZ")
+_VALUES = {
+    **{c: ord(c) - ord("0") for c in "0123456789"},
+    **{c: ord(c) - ord("A") + 10 for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+    "<": 0,
+}  # the Doc 9303 numeric value of each MRZ character
 
 
 def check_digit(s: str) -> str:
     """Return the Doc 9303 check digit ('0'-'9') of `s` (7-3-1 weighting)."""
-    total = sum(_char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(s))
+    try:
+        values = [_VALUES[c] for c in s]
+    except KeyError as exc:
+        raise MRZError(f"character {exc.args[0]!r} is not allowed in an MRZ") from None
+    total = 7 * sum(values[0::3]) + 3 * sum(values[1::3]) + sum(values[2::3])
     return str(total % 10)
 
 
