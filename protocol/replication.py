@@ -75,6 +75,7 @@ class ReplicationConfig:
     credit: int = 2048  # entries a peer may send us before we ack
     batch_entries: int = 256  # entries per Entries frame at most
     batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
+    push_bytes: int = 8 * 1024  # and per frame of fresh entries pushed down the trees
     lag_ms: int = 2_000  # switch eager source after this much lag
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
@@ -523,7 +524,7 @@ class Replicator:
         while turn:
             more = []
             for session in turn:
-                frames, left = self._pump_frames(session, now_ms, limit=1)
+                frames, left = self._pump_frames(session, now_ms, 1, self.config.push_bytes)
                 actions.extend(frames)
                 if left:
                     more.append(session)
@@ -535,9 +536,13 @@ class Replicator:
         return self._pump_frames(session, now_ms)[0]
 
     def _pump_frames(
-        self, session: Session, now_ms: int, limit: int = 0
+        self, session: Session, now_ms: int, limit: int = 0, max_bytes: int = 0
     ) -> tuple[list[Action], bool]:
-        """`_pump`, stopping after `limit` frames if > 0; and whether it stopped there."""
+        """`_pump`, stopping after `limit` frames if > 0; and whether it stopped there.
+
+        Frames hold at most `max_bytes` of entries if given, else `batch_bytes`.
+        """
+        max_bytes = min(max_bytes or self.config.batch_bytes, self.config.batch_bytes)
         actions: list[Action] = []
         batch: list[bytes] = []
         size = 0
@@ -551,7 +556,7 @@ class Replicator:
                     break
                 if batch and (
                     len(batch) >= self.config.batch_entries
-                    or size + len(wire) > self.config.batch_bytes
+                    or size + len(wire) > max_bytes
                 ):
                     actions.append(self._send_entries(session, batch, now_ms))
                     batch, size = [], 0

@@ -86,9 +86,14 @@ def build(scenario: Scenario) -> World:
     config = NetConfig(
         loss=net_spec.loss,
         retransmit_ms=net_spec.retransmit_ms,
+        loss_model=net_spec.loss_model,
         bandwidth_bps=net_spec.bandwidth_mbps * 1e6 if net_spec.bandwidth_mbps else None,
         tick_ms=net_spec.tick_ms,
-        replication=ReplicationConfig(lag_ms=net_spec.lag_ms, batch_bytes=net_spec.frame_kb * 1024),
+        replication=ReplicationConfig(
+            lag_ms=net_spec.lag_ms,
+            batch_bytes=net_spec.frame_kb * 1024,
+            push_bytes=net_spec.push_kb * 1024,
+        ),
     )
     names = [m.id for m in members]
     net = SimNetwork(devnet, names, seed=scenario.seed, latency=lookup(table), config=config)

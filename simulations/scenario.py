@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from .latency import LatencyModel
 from .members import INTERPOL_MEMBERS
+from .simnet import LOSS_MODELS
 
 T = TypeVar("T")
 
@@ -48,11 +49,13 @@ class TopologySpec:
 class NetworkSpec:
     bandwidth_mbps: float = 100.0  # per-node uplink; 0 = unlimited
     bandwidth_overrides: dict[str, float] = field(default_factory=dict)  # member -> Mbit/s
-    loss: float = 0.001  # probability that a frame is retransmitted
-    retransmit_ms: float = 200.0  # delay a retransmission adds (TCP's minimum RTO)
+    loss: float = 0.001  # "frame": probability a frame is retransmitted; "tcp": per segment
+    retransmit_ms: float = 200.0  # "frame": delay a retransmission adds (TCP's minimum RTO)
+    loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
     lag_ms: int = 2_000  # replication: switch eager source after this lag
     frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
+    push_kb: int = 8  # replication: frames of fresh entries pushed down the trees (default 8 KiB)
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
 
 
@@ -210,8 +213,10 @@ def check(s: Scenario) -> None:
     _require(s.topology.nearest >= 0, "topology.nearest must not be negative")
     _require(s.latency.model in ("geo", "matrix", "constant"), "latency.model: geo|matrix|constant")
     _require(0 <= s.network.loss < 1, "network.loss is a probability")
+    _require(s.network.loss_model in LOSS_MODELS, f"network.loss_model is one of {LOSS_MODELS}")
     _require(s.network.tick_ms > 0, "network.tick_ms must be positive")
     _require(s.network.frame_kb > 0, "network.frame_kb must be positive")
+    _require(s.network.push_kb > 0, "network.push_kb must be positive")
     _require(0 <= s.churn.fraction <= 1, "churn.fraction is a share")
     _require(s.churn.distribution in DISTRIBUTIONS, f"churn.distribution: {DISTRIBUTIONS}")
     _require(s.workload.activity in ("uniform", "population"), "workload.activity")

@@ -4,8 +4,10 @@ nodes, with latency, loss, bandwidth and partitions, in virtual time.
 Events sit in one heap ordered by (time, sequence number), and every random
 choice comes from one seeded generator, so the same seed gives the same run.
 Links behave like TCP streams: frames arrive in order; a lost frame is
-retransmitted after a timeout (it arrives late, never not at all); a
-partition or a crash closes the stream and drops what was in flight.
+retransmitted (it arrives late, never not at all); a partition or a crash
+closes the stream and drops what was in flight. Loss is charged per frame
+(`loss_model="frame"`: a fixed retransmission delay) or per TCP segment
+(`"tcp"`: repaired as SACK with RACK-TLP does, in round trips of the link).
 
 Replication timers tick on a fixed grid (`tick_ms`), but only nodes whose
 replicator has something to do (`Replicator.wants_tick`) are ticked: a tick
@@ -65,10 +67,15 @@ class SimNode:
     bandwidth_bps: float | None = None  # overrides NetConfig.bandwidth_bps
 
 
+MSS = 1448  # TCP payload bytes per segment (1500-byte MTU, IPv4, timestamps)
+LOSS_MODELS = ("frame", "tcp")
+
+
 @dataclass(frozen=True)
 class NetConfig:
-    loss: float = 0.0  # probability a frame needs a retransmission
-    retransmit_ms: float = 200.0  # extra delay of a retransmitted frame
+    loss: float = 0.0  # "frame": probability a frame is retransmitted; "tcp": per segment
+    retransmit_ms: float = 200.0  # "frame": extra delay of a retransmitted frame
+    loss_model: str = "tcp"
     bandwidth_bps: float | None = None  # per-node uplink; None = unlimited
     tick_ms: int = 250  # replication timers
     replication: ReplicationConfig = field(default_factory=ReplicationConfig)
@@ -355,14 +362,37 @@ class SimNetwork:
         if bandwidth:
             start = max(start, node.uplink_free_at) + len(data) * 8 * 1000 / bandwidth
             node.uplink_free_at = start
-        arrive = start + self.latency(sender, peer)
-        if self.config.loss and self.rng.random() < self.config.loss:
-            arrive += self.config.retransmit_ms
+        one_way = self.latency(sender, peer)
+        arrive = start + one_way
+        if self.config.loss:
+            arrive += self._repair_ms(len(data), 2 * one_way)
         key = (sender, peer)
         arrive = max(arrive, self._link_clock.get(key, 0.0))
         self._link_clock[key] = arrive
         epoch = self._epoch[pair]
         self.at(arrive, lambda: self._deliver(sender, peer, data, epoch))
+
+    def _repair_ms(self, size: int, rtt: float) -> float:
+        """How late loss makes a frame of `size` bytes (one random draw per frame).
+
+        "frame": lost with probability `loss`, `retransmit_ms` late. "tcp":
+        each of its ceil(size / MSS) segments is lost with probability `loss`;
+        the first lost one decides. A segment with others after it is
+        declared lost when a later one is SACKed plus RACK's reorder window of
+        a quarter round trip, and resent: 1.25 RTT late (RFC 8985, 6.2). The
+        last segment has nothing after it: the tail loss probe resends it
+        after 2 RTT (RFC 8985, 7.2). Losing the repair too (loss squared) is
+        not modelled.
+        """
+        loss = self.config.loss
+        draw = self.rng.random()
+        if self.config.loss_model == "frame":
+            return self.config.retransmit_ms if draw < loss else 0.0
+        segments = max(1, -(-size // MSS))
+        if draw >= 1.0 - (1.0 - loss) ** segments:
+            return 0.0
+        first_lost = int(math.log1p(-draw) / math.log1p(-loss))  # geometric: < segments
+        return 2.0 * rtt if first_lost >= segments - 1 else 1.25 * rtt
 
     def _deliver(self, sender: str, peer: str, data: bytes, epoch: int) -> None:
         pair = frozenset((sender, peer))

@@ -6,9 +6,10 @@ import pytest
 
 from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
+from noticenet.protocol.frames import Entries, decode_frame
 from noticenet.protocol.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
 from noticenet.protocol.replication import ReplicationConfig, Session
-from noticenet.simulations.simnet import NetConfig, SimNetwork
+from noticenet.simulations.simnet import MSS, NetConfig, SimNetwork
 
 from .samples import document, notice, person, vehicle
 
@@ -204,3 +205,55 @@ def test_a_source_picked_on_reconnection_yields_to_the_first_announcer(devnet20)
     assert x.replicator.source["M00"] == "M01" and "M00" in x.replicator.settled
     assert arrival_delay() == 10
     assert net.frontiers()["M03"] == net.frontiers()["M00"]
+
+
+def test_tcp_loss_model_charges_segments_and_repairs_in_round_trips(devnet20) -> None:  # type: ignore[no-untyped-def]
+    net = make_net(devnet20, seed=2, loss=0.01, loss_model="tcp")
+    rtt = 100.0
+    big = [net._repair_ms(20 * MSS, rtt) for _ in range(20_000)]  # 20 segments
+    small = [net._repair_ms(300, rtt) for _ in range(20_000)]  # 1 segment
+    assert set(big) == {0.0, 1.25 * rtt, 2.0 * rtt} and set(small) == {0.0, 2.0 * rtt}
+    late = [d for d in big if d]
+    assert abs(len(late) / len(big) - (1 - 0.99**20)) < 0.01  # about 18%
+    tail = late.count(2.0 * rtt) / len(late)  # the last segment lost first: ~4.5%
+    assert 0.02 < tail < 0.08
+    assert abs(small.count(2.0 * rtt) / len(small) - 0.01) < 0.003
+    frame = make_net(devnet20, seed=2, loss=0.01, retransmit_ms=200.0, loss_model="frame")
+    assert {frame._repair_ms(20 * MSS, rtt) for _ in range(2_000)} == {0.0, 200.0}
+
+
+def test_fresh_entries_go_down_the_trees_in_small_frames_catch_up_in_big_ones(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """Small pushes let relays forward a bulk import's first documents at once."""
+    config = NetConfig(replication=ReplicationConfig(push_bytes=4096))
+    net = SimNetwork(devnet20, ["M00", "M01", "M02"], seed=4, latency=10.0, config=config)
+    net.link("M00", "M01")
+    net.link("M00", "M02")
+    net.run()
+    net.publish("M00", "vehicle", vehicle())  # subscriptions to M00's feed exist from here
+    net.run()
+    sent: list[tuple[str, int, int]] = []  # (peer, entries, frame bytes)
+
+    def record(peer: str, data: bytes) -> bytes:
+        frame = decode_frame(data)
+        if isinstance(frame, Entries):
+            sent.append((peer, len(frame.entries), len(data)))
+        return data
+
+    net.filters["M00"] = record
+    bulk = [("sltd", document(f"S{i:07d}", "FRA"), ()) for i in range(30)]
+    net.publish_many("M00", bulk)
+    net.run()
+    assert [p for p, _, _ in sent][:4] == ["M01", "M02", "M01", "M02"]  # in turns
+    for peer in ("M01", "M02"):
+        frames = [(n, size) for p, n, size in sent if p == peer]
+        assert sum(n for n, _ in frames) == 30 and len(frames) >= 4
+        assert all(size <= 4096 + 64 for _, size in frames)  # entries plus the frame's head
+    sent.clear()
+    net.set_online("M02", False)
+    net.publish_many("M00", [("sltd", document(f"T{i:07d}", "FRA"), ()) for i in range(30)])
+    net.run()
+    sent.clear()
+    net.set_online("M02", True)  # catch-up: M02 asks, M00 answers in one big frame
+    net.run()
+    assert [(p, n) for p, n, _ in sent] == [("M02", 30)] and sent[0][2] > 4096
+    assert net.frontiers()["M02"] == net.frontiers()["M00"]

@@ -52,6 +52,9 @@ def test_scenario_is_strict_and_overridable() -> None:
     assert (t.topology.degree, t.churn.fraction, s.churn.fraction) == (5, 0.3, 0.1)
     with pytest.raises(ScenarioError, match="no such setting"):
         with_overrides(s, {"topology.nope": 1})
+    assert with_overrides(s, {"network.loss_model": "tcp"}).network.loss_model == "tcp"
+    with pytest.raises(ScenarioError, match="loss_model is one of"):
+        load_scenario("[network]\nloss_model = 'udp'\n")
 
 
 def test_shipped_scenario_loads() -> None:
