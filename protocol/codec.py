@@ -10,6 +10,7 @@ hash and signature is over one possible byte string.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import cbor2
@@ -18,6 +19,8 @@ from .errors import CodecError
 
 MAX_ITEM_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 16
+MEMO_MAX_BYTES = 4096  # inputs up to this size have their scan remembered
+MEMO_ITEMS = 4096  # how many (at most 16 MiB held)
 
 _SCALARS = (int, bytes, str, bool, type(None))
 
@@ -68,6 +71,18 @@ def _scan(data: bytes) -> None:
     """
     if _item(data, 0, len(data), 0) != len(data):
         raise CodecError("trailing bytes after the item")
+
+
+@functools.lru_cache(maxsize=MEMO_ITEMS)
+def _scan_small(data: bytes) -> bool:
+    """`_scan`, remembered for the last MEMO_ITEMS small inputs that passed it.
+
+    A pure function of the bytes, so a repeat needs only a hash and a compare:
+    a node sees an entry again as a duplicate, and a simulation's nodes each
+    decode the same entries. Inputs that fail are never remembered.
+    """
+    _scan(data)
+    return True
 
 
 def _item(data: bytes, pos: int, end: int, depth: int) -> int:
@@ -144,7 +159,10 @@ def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
         raise CodecError(f"input is {len(data)} bytes, limit {max_bytes}")
     if not data:
         raise CodecError("empty input")
-    _scan(data)
+    if len(data) <= MEMO_MAX_BYTES:
+        _scan_small(data)
+    else:
+        _scan(data)
     try:
         value = cbor2.loads(
             data,

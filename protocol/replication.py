@@ -128,6 +128,10 @@ def _cbor_bytes(body: bytes | None) -> bytes:
     return head + body
 
 
+def _entry_of(item: Entry | Intake) -> Entry:
+    return item.entry if isinstance(item, Intake) else item
+
+
 def priority(author: str) -> tuple[int, str]:
     """Governance feeds first, then members in a fixed order."""
     return (0 if author in THRESHOLD_FEEDS else 1, author)
@@ -386,15 +390,14 @@ class Replicator:
         self._advance(results)
         regaps: dict[str, int] = {}
         for item, result in zip(entries, results, strict=True):
-            entry = item.entry if isinstance(item, Intake) else item
-            actions.extend(self._account(session, entry, result, regaps))
+            actions.extend(self._account(session, _entry_of(item), result, regaps))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
         session.unacked = 0
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
-        self._settle(session, before, after)
+        self._settle(session, {e.header.author for e in map(_entry_of, entries)}, before, after)
         if regaps:
             regaps = {a: after.get(a, 0) + 1 for a in regaps}
             actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
@@ -443,9 +446,12 @@ class Replicator:
             actions.append(self._send(session.peer, Want(moved)))
         return actions
 
-    def _settle(self, session: Session, before: dict[str, int], after: dict[str, int]) -> None:
+    def _settle(
+        self, session: Session, authors: set[str], before: dict[str, int], after: dict[str, int]
+    ) -> None:
         """A provisional source that brings a fresh entry before anyone announces it stays."""
-        for author, seq in after.items():
+        for author in authors:
+            seq = after.get(author, 0)
             if (
                 seq > before.get(author, 0)
                 and self.source.get(author) == session.peer

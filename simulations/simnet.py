@@ -27,6 +27,7 @@ from typing import Any
 from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
+from noticenet.protocol.errors import ProtocolError
 from noticenet.protocol.frames import Entries, decode_frame
 from noticenet.protocol.kvstore import MemoryStore
 from noticenet.protocol.ledger import IngestResult, Ledger, Reader
@@ -402,9 +403,17 @@ class SimNetwork:
         node.bytes_in += len(data)
         self.frames_delivered += 1
         replicator = node.replicator
+        try:
+            frame = decode_frame(data)
+        except ProtocolError:
+            self._dispatch(peer, replicator.receive(sender, data, self.now))  # it closes
+            return
+        if not isinstance(frame, Entries):
+            self._dispatch(peer, replicator.receive_frame(sender, frame, len(data), self.now))
+            return
         received = replicator.counters.entries_received
         before = replicator.heads()
-        actions = replicator.receive(sender, data, self.now)
+        actions = replicator.receive_frame(sender, frame, len(data), self.now)
         if replicator.counters.entries_received != received:
             node.received += self._note_arrivals(node, before, sender)
         self._dispatch(peer, actions)
