@@ -77,6 +77,7 @@ class ReplicationConfig:
     batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
     push_bytes: int = 8 * 1024  # and per frame of fresh entries pushed down the trees
     lag_ms: int = 2_000  # switch eager source after this much lag
+    fetch_ms: int = 100  # ask an announcer for entries our source has not brought by then
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
 
@@ -195,6 +196,7 @@ class Replicator:
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
         self._heads_at = -1  # the ledger's `appends` the cache reflects
         self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
+        self._missing: dict[str, tuple[int, str, int]] = {}  # feed -> (due, announcer, seq)
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
@@ -211,6 +213,8 @@ class Replicator:
         for author in [a for a, p in self.source.items() if p == peer]:
             del self.source[author]
             self.settled.discard(author)
+        for author in [a for a, (_, p, _) in self._missing.items() if p == peer]:
+            del self._missing[author]
         return [Event("peer.disconnected", {"peer": peer})]
 
     def receive(self, peer: str, data: bytes, now_ms: int) -> list[Action]:
@@ -255,15 +259,21 @@ class Replicator:
         return dict(self._frontier())
 
     @property
+    def deadline(self) -> int | None:
+        """When `tick` next has a fetch to make (ms), for drivers with finer timers."""
+        return min((due for due, _, _ in self._missing.values()), default=None)
+
+    @property
     def wants_tick(self) -> bool:
         """False when `tick` would do nothing: no neighbour announced a feed ahead of us."""
         return bool(self._behind)
 
     def tick(self, now_ms: int) -> list[Action]:
-        """Timers: resubscribe feeds whose eager source lags or is gone."""
+        """Timers: fetch overdue entries; resubscribe feeds whose eager source lags or is gone."""
         actions: list[Action] = []
         ours = self._frontier()
         wanted: dict[str, dict[str, int]] = {}
+        self._fetch_overdue(now_ms, ours, wanted, actions)
         for author in sorted(self._behind, key=priority):
             have = ours.get(author, 0)
             best = self._best_peer(author, have)
@@ -276,12 +286,7 @@ class Replicator:
                 # A source that stalls cannot keep the feed by claiming the most.
                 best = self._best_peer(author, have, exclude=current) or current
             if current is None or (current != best and stale):
-                if current is not None and current in self.sessions:
-                    actions.append(self._send(current, Dont((author,))))
-                self.source[author] = best
-                self.settled.discard(author)
-                self.progress[author] = now_ms
-                wanted.setdefault(best, {})[author] = have + 1
+                actions += self._move(author, best, have, now_ms, wanted)
                 actions.append(Event("source.switch", {"feed": author, "to": best}))
             elif stale:
                 # The only neighbour ahead stalls: ask it again (it may have lost our
@@ -302,9 +307,10 @@ class Replicator:
             session.frontier.update(frame.frontier)
             if len(session.frontier) > self.config.max_feeds:
                 return self._close(session.peer, "announced too many feeds")
-            return self._adopt(session, news, now_ms) + self._subscribe(
-                session, frame.frontier, now_ms, news
-            )
+            actions = self._adopt(session, news, now_ms)
+            actions += self._subscribe(session, frame.frontier, now_ms, news)
+            self._note_missing(session, frame.frontier, now_ms)
+            return actions
         if isinstance(frame, Want):
             for author, seq in frame.feeds.items():
                 if self._known(author):
@@ -397,7 +403,9 @@ class Replicator:
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
-        self._settle(session, {e.header.author for e in map(_entry_of, entries)}, before, after)
+        authors = {e.header.author for e in map(_entry_of, entries)}
+        self._settle(session, authors, before, after)
+        self._arrived(authors, after)
         if regaps:
             regaps = {a: after.get(a, 0) + 1 for a in regaps}
             actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
@@ -445,6 +453,68 @@ class Replicator:
         if moved:
             actions.append(self._send(session.peer, Want(moved)))
         return actions
+
+    def _note_missing(self, session: Session, announced: dict[str, int], now_ms: int) -> None:
+        """Start the fetch timer for feeds this neighbour announced past our head.
+
+        Our source normally brings such entries first or soon after. If a
+        segment of its frame was lost, TCP repairs it in one to two round
+        trips of that link, which on a long link is hundreds of ms; the
+        announcer becomes the source after `fetch_ms` (Plumtree's missing
+        message timer and graft).
+        """
+        ours = self._frontier()
+        for author, seq in announced.items():
+            source = self.source.get(author)
+            if (
+                seq > ours.get(author, 0)
+                and source is not None
+                and source != session.peer
+                and author not in self._missing
+            ):
+                self._missing[author] = (now_ms + self.config.fetch_ms, session.peer, seq)
+
+    def _fetch_overdue(
+        self,
+        now_ms: int,
+        ours: dict[str, int],
+        wanted: dict[str, dict[str, int]],
+        actions: list[Action],
+    ) -> None:
+        """Move feeds whose announced entries are overdue to their announcer.
+
+        The new source is provisional: the next fresh news decides again.
+        """
+        for author, (due, peer, seq) in sorted(self._missing.items()):
+            if due > now_ms:
+                continue
+            del self._missing[author]
+            have = ours.get(author, 0)
+            current = self.source.get(author)
+            if have >= seq or peer not in self.sessions or current == peer:
+                continue
+            actions += self._move(author, peer, have, now_ms, wanted)
+            actions.append(Event("source.switch", {"feed": author, "to": peer, "overdue": seq}))
+
+    def _move(
+        self, author: str, to: str, have: int, now_ms: int, wanted: dict[str, dict[str, int]]
+    ) -> list[Action]:
+        """Make `to` the feed's provisional source: `dont` to the old one, `want` queued."""
+        current = self.source.get(author)
+        self.source[author] = to
+        self.settled.discard(author)
+        self.progress[author] = now_ms
+        wanted.setdefault(to, {})[author] = have + 1
+        if current is not None and current != to and current in self.sessions:
+            return [self._send(current, Dont((author,)))]
+        return []
+
+    def _arrived(self, authors: set[str], after: dict[str, int]) -> None:
+        """Stop the timers of feeds whose announced entries are here (from anyone)."""
+        for author in authors:
+            missing = self._missing.get(author)
+            if missing is not None and after.get(author, 0) >= missing[2]:
+                del self._missing[author]
 
     def _settle(
         self, session: Session, authors: set[str], before: dict[str, int], after: dict[str, int]

@@ -91,6 +91,7 @@ def build(scenario: Scenario) -> World:
         tick_ms=net_spec.tick_ms,
         replication=ReplicationConfig(
             lag_ms=net_spec.lag_ms,
+            fetch_ms=net_spec.fetch_ms,
             batch_bytes=net_spec.frame_kb * 1024,
             push_bytes=net_spec.push_kb * 1024,
         ),

@@ -54,6 +54,7 @@ class NetworkSpec:
     loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
     lag_ms: int = 2_000  # replication: switch eager source after this lag
+    fetch_ms: int = 100  # replication: take an overdue announced entry from its announcer
     frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
     push_kb: int = 8  # replication: frames of fresh entries pushed down the trees (default 8 KiB)
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
@@ -217,6 +218,7 @@ def check(s: Scenario) -> None:
     _require(s.network.tick_ms > 0, "network.tick_ms must be positive")
     _require(s.network.frame_kb > 0, "network.frame_kb must be positive")
     _require(s.network.push_kb > 0, "network.push_kb must be positive")
+    _require(s.network.fetch_ms >= 0, "network.fetch_ms cannot be negative")
     _require(0 <= s.churn.fraction <= 1, "churn.fraction is a share")
     _require(s.churn.distribution in DISTRIBUTIONS, f"churn.distribution: {DISTRIBUTIONS}")
     _require(s.workload.activity in ("uniform", "population"), "workload.activity")

@@ -112,6 +112,7 @@ class SimNetwork:
         self.published: dict[bytes, tuple[int, str, int]] = {}  # id -> (time, author, seq)
         self._tick_scheduled = False
         self._ticking: set[str] = set()  # nodes whose replicator wants ticks
+        self._wakes: dict[str, float] = {}  # node -> its earliest timer between ticks
         self.withholding: set[str] = set()  # adversaries: announce entries, never send them
         self.filters: dict[str, FrameFilter] = {}  # adversaries: rewrite or drop what they send
         self.on_entries: Callable[[SimNode], None] | None = None  # after entries reach a node
@@ -336,8 +337,21 @@ class SimNetwork:
                 )
             else:
                 self.events.append((self.now, sender, action))
-        if self.nodes[sender].replicator.wants_tick:
+        replicator = self.nodes[sender].replicator
+        if replicator.wants_tick:
             self._want_tick(sender)
+        deadline = replicator.deadline
+        if deadline is not None and deadline < self._wakes.get(sender, math.inf):
+            self._wakes[sender] = deadline
+            self.at(deadline, lambda: self._wake(sender, deadline))
+
+    def _wake(self, name: str, when: float) -> None:
+        """A replicator's own deadline (`Replicator.deadline`), finer than the tick grid."""
+        if self._wakes.get(name) != when:
+            return  # superseded by an earlier wake
+        del self._wakes[name]
+        if self.nodes[name].online:
+            self._dispatch(name, self.nodes[name].replicator.tick(self.now))
 
     def _send(self, sender: str, peer: str, data: bytes) -> None:
         if sender in self.withholding and isinstance(decode_frame(data), Entries):

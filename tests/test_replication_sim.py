@@ -257,3 +257,43 @@ def test_fresh_entries_go_down_the_trees_in_small_frames_catch_up_in_big_ones(de
     net.run()
     assert [(p, n) for p, n, _ in sent] == [("M02", 30)] and sent[0][2] > 4096
     assert net.frontiers()["M02"] == net.frontiers()["M00"]
+
+
+def test_an_entry_the_source_does_not_bring_is_taken_from_its_announcer(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """`fetch_ms` after a neighbour announces an entry our source has not sent, we move."""
+    one_way = {
+        frozenset(("M00", "M01")): 5.0,
+        frozenset(("M00", "M02")): 100.0,
+        frozenset(("M01", "M03")): 5.0,
+        frozenset(("M02", "M03")): 1.0,
+    }
+    config = NetConfig(replication=ReplicationConfig(fetch_ms=100, lag_ms=60_000))
+    net = SimNetwork(
+        devnet20,
+        ["M00", "M01", "M02", "M03"],
+        seed=6,
+        latency=lambda a, b: one_way[frozenset((a, b))],
+        config=config,
+    )
+    for pair in one_way:
+        net.link(*sorted(pair))
+    net.run()
+    x = net.nodes["M03"]
+    for _ in range(2):
+        net.publish("M00", "vehicle", vehicle())
+        net.run()
+    assert x.replicator.source["M00"] == "M01"  # the 10 ms path
+    net.withholding.add("M01")  # from now on M01 sends M03 nothing but announcements
+    began = net.now
+    entry = net.publish("M00", "vehicle", vehicle())
+    net.run()
+    def arrival(node: str) -> int:
+        arrived = net.nodes[node].arrivals
+        (t,) = [t for t, a, s in arrived if (a, s) == ("M00", entry.header.seq)]
+        return t
+
+    # M02 announces it as soon as it has it; 100 ms later M03 asks M02, 1 ms each way
+    assert arrival("M03") == arrival("M02") + 1 + 100 + 2 < began + 1_000
+    assert x.replicator.source["M00"] == "M02"
+    moves = [e for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
+    assert moves[-1].fields == {"feed": "M00", "to": "M02", "overdue": entry.header.seq}
