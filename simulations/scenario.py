@@ -54,7 +54,7 @@ class NetworkSpec:
     loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
     lag_ms: int = 2_000  # replication: switch eager source after this lag
-    fetch_ms: int = 50  # replication: take an overdue announced entry from its announcer
+    fetch_ms: int = 100  # replication: take an overdue announced entry from its announcer
     frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
     push_kb: int = 8  # replication: frames of fresh entries pushed down the trees (default 8 KiB)
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
