@@ -21,14 +21,13 @@ to the ledger calls `published` afterwards to spread what it wrote.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 from noticenet.crypto.errors import NoticenetError
 
-from .entry import Entry, decode_entry, decode_signed_header, entry_id
+from .entry import Entry, decode_entry
 from .errors import FeedFrozen, Gap, ProtocolError, UnknownAuthor
+from .feed_wire import wire_feed
 from .frames import (
     MAX_FRAME_BYTES,
     Ack,
@@ -43,142 +42,24 @@ from .frames import (
 )
 from .governance import THRESHOLD_FEEDS
 from .intake import Intake
-from .keyspace import feed_prefix, header_key, key, parse_position
 from .ledger import IngestResult, Ledger, Outcome
+from .session import (
+    Action,
+    Close,
+    Counters,
+    Event,
+    ReplicationConfig,
+    Send,
+    Session,
+    nearest_first,
+    priority,
+)
 
-
-@dataclass(frozen=True)
-class Send:
-    peer: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Close:
-    peer: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something worth one structured log line."""
-
-    name: str
-    fields: dict[str, object]
-
-
-Action = Send | Close | Event
-
-
-@dataclass(frozen=True)
-class ReplicationConfig:
-    credit: int = 2048  # entries a peer may send us before we ack
-    batch_entries: int = 256  # entries per Entries frame at most
-    batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
-    push_bytes: int = 8 * 1024  # and per frame of fresh entries pushed down the trees
-    lag_ms: int = 2_000  # switch eager source after this much lag
-    fetch_ms: int = 100  # ask an announcer for entries our source has not brought by then
-    max_bad: int = 32  # invalid entries tolerated from a peer before closing
-    max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
-
-
-SIGNED_HEADER_HEAD = b"\xa2\x63sig\x58\x40"  # map(2), "sig", bytes(64): then "header"
-
-
-def wire_feed(ledger: Ledger, author: str, from_seq: int) -> Iterator[tuple[int, bytes]]:
-    """(seq, wire bytes) of `author`'s entries from `from_seq` on, with the bodies held.
-
-    Spliced from the stored signed header and body, which are canonical CBOR
-    already: decoding and re-encoding each entry would cost ~20x more.
-    """
-    store = ledger.store
-    for k, raw in store.iterate(feed_prefix(author), start=header_key(author, from_seq)):
-        seq = parse_position(k[2:])[1]
-        yield seq, splice_wire(raw, store.get(key(b"b", entry_id(raw))))
-
-
-def splice_wire(signed_header: bytes, body: bytes | None) -> bytes:
-    """`Entry.to_wire()` from `Entry.signed_header` and the body, without decoding.
-
-    Canonical CBOR sorts map keys by length, then bytes: "sig" < "body" <
-    "header". So the wire map is the signed-header map with "body" inserted
-    after the signature.
-    """
-    if not signed_header.startswith(SIGNED_HEADER_HEAD):
-        header, sig = decode_signed_header(signed_header)
-        return Entry(header, sig, body).to_wire()
-    cut = len(SIGNED_HEADER_HEAD) + 64
-    return b"".join(
-        (b"\xa3", signed_header[1:cut], b"\x64body", _cbor_bytes(body), signed_header[cut:])
-    )
-
-
-def _cbor_bytes(body: bytes | None) -> bytes:
-    """A CBOR byte string (major type 2) in its shortest form, or null."""
-    if body is None:
-        return b"\xf6"
-    n = len(body)
-    if n < 24:
-        head = bytes([0x40 | n])
-    elif n < 0x100:
-        head = bytes([0x58, n])
-    elif n < 0x10000:
-        head = b"\x59" + n.to_bytes(2, "big")
-    else:
-        head = b"\x5a" + n.to_bytes(4, "big")  # bodies are at most 1 MiB
-    return head + body
+__all__ = ["Action", "Close", "Event", "ReplicationConfig", "Replicator", "Send", "Session"]
 
 
 def _entry_of(item: Entry | Intake) -> Entry:
     return item.entry if isinstance(item, Intake) else item
-
-
-def priority(author: str) -> tuple[int, str]:
-    """Governance feeds first, then members in a fixed order."""
-    return (0 if author in THRESHOLD_FEEDS else 1, author)
-
-
-@dataclass
-class Session:
-    """What we know about one connected neighbour."""
-
-    peer: str
-    hello: bool = False
-    credit: int = 0  # entries we may still send them
-    frontier: dict[str, int] = field(default_factory=dict)  # what they announced
-    cursors: dict[str, int] = field(default_factory=dict)  # feeds they subscribed to: next seq
-    unacked: int = 0  # entries they sent us that we have not acked
-    bad: int = 0
-    in_flight: deque[int] = field(default_factory=deque)  # send times of unacked Entries
-    rtt_ms: int | None = None  # the shortest send-to-ack time seen: the link's round trip
-
-    def acked(self, now_ms: int) -> None:
-        """An Ack for our oldest unacked Entries frame: a round-trip sample."""
-        if self.in_flight:
-            sample = now_ms - self.in_flight.popleft()
-            self.rtt_ms = sample if self.rtt_ms is None else min(self.rtt_ms, sample)
-
-
-def nearest_first(session: Session) -> int:
-    """Sort key: the shortest measured round trip first, unmeasured links last.
-
-    A relay's uplink sends one copy per subscriber in turn. Serving the
-    near neighbours first delays the far copies by a few frame times but lets
-    the near ones relay on at once; in the interpol-195 scenario this cut the
-    median delivery by 5% at the same p99 (sending far first made both worse).
-    """
-    return session.rtt_ms if session.rtt_ms is not None else 1 << 30
-
-
-@dataclass
-class Counters:
-    entries_sent: int = 0
-    entries_received: int = 0
-    duplicates: int = 0
-    frames_sent: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
 
 
 class Replicator:

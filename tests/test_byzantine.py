@@ -30,6 +30,7 @@ from noticenet.node.transport import FramedStream, Transport, TransportError
 from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
+from noticenet.protocol.feed_wire import splice_wire, wire_feed
 from noticenet.protocol.frames import (
     Ack,
     Dont,
@@ -51,8 +52,6 @@ from noticenet.protocol.replication import (
     ReplicationConfig,
     Replicator,
     Send,
-    splice_wire,
-    wire_feed,
 )
 
 from .samples import diffusion, document
