@@ -318,21 +318,17 @@ class Replicator:
         nearer to the author: once per feed, the source moves there.
         """
         ours = self._frontier()
-        moved: dict[str, int] = {}
+        wanted: dict[str, dict[str, int]] = {}
         actions: list[Action] = []
         for author in sorted(news, key=priority):
             current = self.source.get(author)
             if current is None or current == session.peer or author in self.settled:
                 continue
-            if current in self.sessions:
-                actions.append(self._send(current, Dont((author,))))
-            self.source[author] = session.peer
+            actions += self._move(author, session.peer, ours.get(author, 0), now_ms, wanted)
             self.settled.add(author)
-            self.progress[author] = now_ms
-            moved[author] = ours.get(author, 0) + 1
             actions.append(Event("source.switch", {"feed": author, "to": session.peer}))
-        if moved:
-            actions.append(self._send(session.peer, Want(moved)))
+        for peer, feeds in wanted.items():
+            actions.append(self._send(peer, Want(feeds)))
         return actions
 
     def _note_missing(self, session: Session, announced: dict[str, int], now_ms: int) -> None:
