@@ -84,6 +84,7 @@ class NodeService:
         self.transport: Transport | None = None
         self._outboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
+        self._tick_wait: trio.CancelScope | None = None  # the ticker's sleep, woken early
         self._compact_due = False
         self._dialing: set[str] = set()
         self.listen_addrs: list[str] = []
@@ -282,6 +283,7 @@ class NodeService:
                 logs.event(logger, action.name, **action.fields)
                 if action.name == "body.withheld" and action.fields.get("reason") == "revoked":
                     self._compact_due = True
+        self._wake_ticker()
 
     def _enqueue(self, member: str, data: bytes) -> None:
         outbox = self._outboxes.get(member)
@@ -313,9 +315,22 @@ class NodeService:
             gated = peers
 
     async def _ticker(self) -> None:
+        """Run the replicator's timers every `tick_ms`, and at its `deadline` if sooner."""
         while True:
-            await trio.sleep(self.config.tick_ms / 1000)
+            with trio.move_on_after(self.config.tick_ms / 1000) as self._tick_wait:
+                self._wake_ticker()
+                await trio.sleep_forever()
+            self._tick_wait = None
             self._perform(self.replicator.tick(self.clock()))
+
+    def _wake_ticker(self) -> None:
+        """Bring the ticker's next run forward to the replicator's deadline."""
+        due = self.replicator.deadline
+        if due is None or self._tick_wait is None:
+            return
+        at = trio.current_time() + max(0, due - self.clock()) / 1000
+        if at < self._tick_wait.deadline:
+            self._tick_wait.deadline = at
 
     async def _maintenance(self) -> None:
         """Expiry, purge receipts, and compaction after revocations."""

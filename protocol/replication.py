@@ -78,6 +78,7 @@ class Replicator:
         self._heads_at = -1  # the ledger's `appends` the cache reflects
         self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
         self._missing: dict[str, tuple[int, str, int]] = {}  # feed -> (due, announcer, seq)
+        self._asked: dict[str, int] = {}  # feed -> when its source was asked and has not answered
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
@@ -94,6 +95,7 @@ class Replicator:
         for author in [a for a, p in self.source.items() if p == peer]:
             del self.source[author]
             self.settled.discard(author)
+            self._asked.pop(author, None)
         for author in [a for a, (_, p, _) in self._missing.items() if p == peer]:
             del self._missing[author]
         return [Event("peer.disconnected", {"peer": peer})]
@@ -172,7 +174,7 @@ class Replicator:
             elif stale:
                 # The only neighbour ahead stalls: ask it again (it may have lost our
                 # subscription), once per lag, rather than wait for a later gap.
-                self.progress[author] = now_ms
+                self.progress[author] = self._asked[author] = now_ms
                 wanted.setdefault(current, {})[author] = have + 1
         for peer, feeds in wanted.items():
             actions.append(self._send(peer, Want(feeds)))
@@ -244,7 +246,7 @@ class Replicator:
                     self.settled.add(author)
                 else:
                     self.settled.discard(author)
-                self.progress[author] = now_ms
+                self.progress[author] = self._asked[author] = now_ms
                 feeds[author] = ours.get(author, 0) + 1
         return [self._send(session.peer, Want(feeds))] if feeds else []
 
@@ -287,6 +289,11 @@ class Replicator:
         authors = {e.header.author for e in map(_entry_of, entries)}
         self._settle(session, authors, before, after)
         self._arrived(authors, after)
+        for author in authors:
+            if self.source.get(author) == session.peer:
+                asked = self._asked.pop(author, None)
+                if asked is not None:
+                    session.answered(now_ms - asked)
         if regaps:
             regaps = {a: after.get(a, 0) + 1 for a in regaps}
             actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
@@ -339,17 +346,29 @@ class Replicator:
         trips of that link, which on a long link is hundreds of ms; the
         announcer becomes the source after `fetch_ms` (Plumtree's missing
         message timer and graft).
+
+        A source asked for the feed and yet to answer cannot bring anything
+        before its round trip is over: the timer then runs from that round
+        trip's end (when the round trip is not known yet, from now).
+        Otherwise every new subscription would lose its feed to whichever
+        neighbour announced next, at the nearest source's expense.
         """
         ours = self._frontier()
         for author, seq in announced.items():
             source = self.source.get(author)
             if (
-                seq > ours.get(author, 0)
-                and source is not None
-                and source != session.peer
-                and author not in self._missing
+                seq <= ours.get(author, 0)
+                or source is None
+                or source == session.peer
+                or author in self._missing
             ):
-                self._missing[author] = (now_ms + self.config.fetch_ms, session.peer, seq)
+                continue
+            due = now_ms + self.config.fetch_ms
+            asked = self._asked.get(author)
+            if asked is not None:
+                rtt = self.sessions[source].rtt_ms if source in self.sessions else None
+                due = max(due, asked + (rtt or 0) + self.config.fetch_ms)
+            self._missing[author] = (due, session.peer, seq)
 
     def _fetch_overdue(
         self,
@@ -380,7 +399,7 @@ class Replicator:
         current = self.source.get(author)
         self.source[author] = to
         self.settled.discard(author)
-        self.progress[author] = now_ms
+        self.progress[author] = self._asked[author] = now_ms
         wanted.setdefault(to, {})[author] = have + 1
         if current is not None and current != to and current in self.sessions:
             return [self._send(current, Dont((author,)))]

@@ -65,8 +65,11 @@ class Session:
     def acked(self, now_ms: int) -> None:
         """An Ack for our oldest unacked Entries frame: a round-trip sample."""
         if self.in_flight:
-            sample = now_ms - self.in_flight.popleft()
-            self.rtt_ms = sample if self.rtt_ms is None else min(self.rtt_ms, sample)
+            self.answered(now_ms - self.in_flight.popleft())
+
+    def answered(self, sample_ms: int) -> None:
+        """A round trip took `sample_ms` (an ack, or the entries a `want` asked for)."""
+        self.rtt_ms = sample_ms if self.rtt_ms is None else min(self.rtt_ms, sample_ms)
 
 
 def nearest_first(session: Session) -> int:

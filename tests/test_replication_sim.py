@@ -297,3 +297,51 @@ def test_an_entry_the_source_does_not_bring_is_taken_from_its_announcer(devnet20
     assert x.replicator.source["M00"] == "M02"
     moves = [e for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
     assert moves[-1].fields == {"feed": "M00", "to": "M02", "overdue": entry.header.seq}
+
+
+def test_a_new_subscription_keeps_its_feed_while_its_source_answers(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """The missing-entry timer does not run down a source's first round trip.
+
+    M00 publishes; M03 hears of it through M01 (75 + 50 ms) or M02
+    (60 + 120 ms). No one subscribes before the feed's first entry, so it
+    crosses each hop as announce, want, entries. M01 announces it to M03
+    at 275 ms and its entries arrive at 375; M02's announcement comes at
+    300. A timer counted from M02's announcement (50 ms) would move the feed
+    to M02, and the next entry would come the slow way, at 180 ms. M03 knows
+    the 100 ms round trip to M01 from M03's own first entry, which M01 took
+    from it and acked.
+    """
+    one_way = {
+        frozenset(("M00", "M01")): 75.0,
+        frozenset(("M01", "M03")): 50.0,
+        frozenset(("M00", "M02")): 60.0,
+        frozenset(("M02", "M03")): 120.0,
+    }
+    config = NetConfig(replication=ReplicationConfig(fetch_ms=50))
+    net = SimNetwork(
+        devnet20,
+        ["M00", "M01", "M02", "M03"],
+        seed=8,
+        latency=lambda a, b: one_way[frozenset((a, b))],
+        config=config,
+    )
+    for pair in one_way:
+        net.link(*sorted(pair))
+    net.run()
+    x = net.nodes["M03"]
+    net.publish("M03", "vehicle", vehicle())
+    net.run()
+    assert x.replicator.sessions["M01"].rtt_ms == 100
+
+    def arrival_delay() -> int:
+        began = net.now
+        entry = net.publish("M00", "vehicle", vehicle())
+        net.run()
+        (t,) = [t for t, a, s in x.arrivals if (a, s) == ("M00", entry.header.seq)]
+        return t - began
+
+    assert arrival_delay() == 375
+    assert x.replicator.source["M00"] == "M01"
+    assert arrival_delay() == 125
+    assert arrival_delay() == 125
+    assert not [e for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
