@@ -32,6 +32,30 @@ def make_net(devnet20, seed: int = 7, latency: float = 20.0, **kw) -> SimNetwork
     return net
 
 
+def diamond(devnet20, one_way: dict[frozenset[str], float], seed: int, **kw) -> SimNetwork:  # type: ignore[no-untyped-def]
+    """M00 publishes; M03 hears of it through M01 or M02, over the given one-way latencies."""
+    net = SimNetwork(
+        devnet20,
+        ["M00", "M01", "M02", "M03"],
+        seed=seed,
+        latency=lambda a, b: one_way[frozenset((a, b))],
+        config=NetConfig(**kw),
+    )
+    for pair in one_way:
+        net.link(*sorted(pair))
+    net.run()
+    return net
+
+
+def arrival_delay(net: SimNetwork, at: str = "M03") -> int:
+    """Publish a vehicle at M00, run until idle: ms until `at` held it."""
+    began = net.now
+    entry = net.publish("M00", "vehicle", vehicle())
+    net.run()
+    (t,) = [t for t, a, s in net.nodes[at].arrivals if (a, s) == ("M00", entry.header.seq)]
+    return t - began
+
+
 def test_every_entry_reaches_every_node_about_once(devnet20) -> None:  # type: ignore[no-untyped-def]
     net = make_net(devnet20)
     base = net.transmissions()
@@ -174,26 +198,10 @@ def test_a_source_picked_on_reconnection_yields_to_the_first_announcer(devnet20)
         frozenset(("M01", "M03")): 5.0,
         frozenset(("M02", "M03")): 1.0,
     }
-    net = SimNetwork(
-        devnet20,
-        ["M00", "M01", "M02", "M03"],
-        seed=5,
-        latency=lambda a, b: one_way[frozenset((a, b))],
-    )
-    for pair in one_way:
-        net.link(*sorted(pair))
-    net.run()
+    net = diamond(devnet20, one_way, seed=5)
     x = net.nodes["M03"]
-
-    def arrival_delay() -> int:
-        began = net.now
-        entry = net.publish("M00", "vehicle", vehicle())
-        net.run()
-        (t,) = [t for t, a, s in x.arrivals if (a, s) == ("M00", entry.header.seq)]
-        return t - began
-
-    arrival_delay()  # subscriptions follow the first announcements: M03 takes M00 from M01
-    assert arrival_delay() == 10
+    arrival_delay(net)  # subscriptions follow the first announcements: M03 takes M00 from M01
+    assert arrival_delay(net) == 10
     net.set_online("M03", False)
     net.publish("M00", "vehicle", vehicle())
     net.run()
@@ -201,9 +209,9 @@ def test_a_source_picked_on_reconnection_yields_to_the_first_announcer(devnet20)
     net.run()
     assert x.replicator.source["M00"] == "M02"  # its hello came first: provisional
     assert "M00" not in x.replicator.settled
-    assert arrival_delay() <= 20  # M01 announced it first: M03 moved and asked M01
+    assert arrival_delay(net) <= 20  # M01 announced it first: M03 moved and asked M01
     assert x.replicator.source["M00"] == "M01" and "M00" in x.replicator.settled
-    assert arrival_delay() == 10
+    assert arrival_delay(net) == 10
     assert net.frontiers()["M03"] == net.frontiers()["M00"]
 
 
@@ -267,17 +275,8 @@ def test_an_entry_the_source_does_not_bring_is_taken_from_its_announcer(devnet20
         frozenset(("M01", "M03")): 5.0,
         frozenset(("M02", "M03")): 1.0,
     }
-    config = NetConfig(replication=ReplicationConfig(fetch_ms=100, lag_ms=60_000))
-    net = SimNetwork(
-        devnet20,
-        ["M00", "M01", "M02", "M03"],
-        seed=6,
-        latency=lambda a, b: one_way[frozenset((a, b))],
-        config=config,
-    )
-    for pair in one_way:
-        net.link(*sorted(pair))
-    net.run()
+    replication = ReplicationConfig(fetch_ms=100, lag_ms=60_000)
+    net = diamond(devnet20, one_way, seed=6, replication=replication)
     x = net.nodes["M03"]
     for _ in range(2):
         net.publish("M00", "vehicle", vehicle())
@@ -317,31 +316,13 @@ def test_a_new_subscription_keeps_its_feed_while_its_source_answers(devnet20) ->
         frozenset(("M00", "M02")): 60.0,
         frozenset(("M02", "M03")): 120.0,
     }
-    config = NetConfig(replication=ReplicationConfig(fetch_ms=50))
-    net = SimNetwork(
-        devnet20,
-        ["M00", "M01", "M02", "M03"],
-        seed=8,
-        latency=lambda a, b: one_way[frozenset((a, b))],
-        config=config,
-    )
-    for pair in one_way:
-        net.link(*sorted(pair))
-    net.run()
+    net = diamond(devnet20, one_way, seed=8, replication=ReplicationConfig(fetch_ms=50))
     x = net.nodes["M03"]
     net.publish("M03", "vehicle", vehicle())
     net.run()
     assert x.replicator.sessions["M01"].rtt_ms == 100
-
-    def arrival_delay() -> int:
-        began = net.now
-        entry = net.publish("M00", "vehicle", vehicle())
-        net.run()
-        (t,) = [t for t, a, s in x.arrivals if (a, s) == ("M00", entry.header.seq)]
-        return t - began
-
-    assert arrival_delay() == 375
+    assert arrival_delay(net) == 375
     assert x.replicator.source["M00"] == "M01"
-    assert arrival_delay() == 125
-    assert arrival_delay() == 125
+    assert arrival_delay(net) == 125
+    assert arrival_delay(net) == 125
     assert not [e for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
