@@ -38,7 +38,7 @@ class ReplicationConfig:
     batch_bytes: int = 1024 * 1024  # and bytes per Entries frame at most
     push_bytes: int = 8 * 1024  # and per frame of fresh entries pushed down the trees
     lag_ms: int = 2_000  # switch eager source after this much lag
-    fetch_ms: int = 100  # ask an announcer for entries our source has not brought by then
+    fetch_ms: int = 50  # ask an announcer for entries our source has not brought by then
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
 

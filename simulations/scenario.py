@@ -39,7 +39,7 @@ class MembersSpec:
 
 @dataclass(frozen=True)
 class TopologySpec:
-    mode: str = "mix"  # random | nearest | mix
+    mode: str = "mix"  # random | nearest | mix | spanner
     degree: int = 8  # neighbours per node (about; the graph is made connected)
     nearest: int = 4  # mix: how many of `degree` are the nearest by latency (at most all)
     links: tuple[tuple[str, ...], ...] = ()  # explicit neighbour pairs; if set, mode is ignored
@@ -54,7 +54,7 @@ class NetworkSpec:
     loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
     lag_ms: int = 2_000  # replication: switch eager source after this lag
-    fetch_ms: int = 100  # replication: take an overdue announced entry from its announcer
+    fetch_ms: int = 50  # replication: take an overdue announced entry from its announcer
     frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
     push_kb: int = 8  # replication: frames of fresh entries pushed down the trees (default 8 KiB)
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
@@ -199,7 +199,7 @@ def _scalar(hint: Any, value: Any, where: str) -> Any:
     raise ScenarioError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
 
 
-TOPOLOGIES = ("random", "nearest", "mix")
+TOPOLOGIES = ("random", "nearest", "mix", "spanner")
 EVENTS = ("partition", "crash", "block", "revoke")
 ADVERSARIES = ("forger", "equivocator", "reentry", "withhold-ccf", "flooder", "silent")
 DISTRIBUTIONS = ("exponential", "lognormal", "weibull")

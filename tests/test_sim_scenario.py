@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pycountry
 import pytest
 
@@ -18,7 +19,7 @@ from noticenet.simulations.scenario import (
     load_scenario,
     with_overrides,
 )
-from noticenet.simulations.topology import build_links, components
+from noticenet.simulations.topology import build_links, components, path_latencies
 
 
 def test_interpol_has_195_members_with_capitals() -> None:
@@ -63,7 +64,7 @@ def test_shipped_scenario_loads() -> None:
     assert sum(e.count for e in s.events if e.type == "revoke") == 5
 
 
-@pytest.mark.parametrize("mode", ["random", "nearest", "mix"])
+@pytest.mark.parametrize("mode", ["random", "nearest", "mix", "spanner"])
 def test_topologies_are_connected_with_about_k_neighbours(mode: str) -> None:
     names = sorted(INTERPOL_MEMBERS[:60])
     places = {n: place(n) for n in names}
@@ -72,6 +73,22 @@ def test_topologies_are_connected_with_about_k_neighbours(mode: str) -> None:
     assert len(components(names, links)) == 1
     degree = {n: sum(n in p for p in links) for n in names}
     assert min(degree.values()) >= 6 - 1 and sum(degree.values()) / len(names) < 8
+
+
+def test_spanner_keeps_paths_close_to_the_direct_latencies() -> None:
+    """Same members, degree and nearest links: the spanner's worst detours are far shorter
+    than with random long links."""
+    names = sorted(INTERPOL_MEMBERS[:60])
+    places = {n: place(n) for n in names}
+    latency = lookup(one_way_table(LatencyModel(), places))
+
+    def worst_detours(mode: str, seed: int) -> float:
+        links = build_links(names, TopologySpec(mode, 6, 2), latency, random.Random(seed))
+        direct, best = path_latencies(names, links, latency)
+        return float(np.percentile(best - direct, 99))
+
+    for seed in (1, 2, 3):
+        assert worst_detours("spanner", seed) < 0.6 * worst_detours("mix", seed)
 
 
 def test_name_variants_share_a_key() -> None:
