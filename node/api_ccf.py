@@ -32,7 +32,6 @@ from noticenet.protocol.normalise import (
     person_key,
 )
 from noticenet.protocol.schema import to_json
-from noticenet.protocol.sealing import open_body
 
 from .api_common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
 from .service import NodeService
@@ -156,15 +155,11 @@ def _raw(ledger: Ledger, index: str, *parts: str) -> set[bytes]:
 def _held_record(service: NodeService, eid: bytes) -> dict[str, Any] | None:
     """A held record even while blocked: the case file shows what is held, flagged.
 
-    (Opened as `ceremony.guards_for_targets` opens targets; `Ledger.read` refuses
-    blocked bodies, which is right for every other answer.)
+    (`Ledger.read` refuses blocked bodies, which is right for every other answer.)
     """
     ledger = service.ledger
-    entry = ledger.entry(eid)
-    if entry is None or entry.body is None:
-        return None
     try:
-        record = open_body(entry, ledger._key_for(entry))
+        entry, record = ledger.read_held(eid)
     except NoticenetError:
         return None
     status = ledger.ccf_status(eid)

@@ -34,7 +34,6 @@ from .errors import CodecError, NotFound, ProtocolError, SchemaError
 from .governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
 from .guard_tags import tags_for
 from .schema import from_map, to_map
-from .sealing import open_body
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -447,10 +446,10 @@ def guards_for_targets(ledger: Ledger, targets: Iterable[bytes]) -> tuple[bytes,
 
 def _target_record(ledger: Ledger, target: bytes) -> Any:
     """A target's record, even while blocked: a block hides it from answers, not from the CCF."""
-    entry = ledger.entry(target)
-    if entry is None or entry.body is None:
-        raise NotFound(f"this node holds no body for target {_hex(target)}")
-    return open_body(entry, ledger._key_for(entry))
+    try:
+        return ledger.read_held(target)[1]
+    except NotFound:
+        raise NotFound(f"this node holds no body for target {_hex(target)}") from None
 
 
 def with_guards(action: CCFAction, guards: Iterable[bytes]) -> CCFAction:

@@ -282,6 +282,8 @@ def test_block_hides_everywhere_and_unblock_restores(make_ledger: Make, devnet: 
             }
             with pytest.raises(NotFound):
                 ledger.read(eid)
+            assert ledger.read_held(eid)[0].id == eid  # the CCF's case file still sees it
+        assert [ledger.read_held(e.id)[1] for e in entries.values()] == list(records.values())
     unblock = ccf_act(fra, devnet, action("unblock", targets))
     deu.ingest(unblock, NOW)
     for ledger in (fra, deu):
