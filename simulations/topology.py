@@ -39,9 +39,7 @@ def build_links(
     count = dict.fromkeys(names, 0)
 
     def add(a: str, b: str) -> None:
-        links.add((min(a, b), max(a, b)))
-        count[a] += 1
-        count[b] += 1
+        _add(links, count, a, b)
 
     def linked(a: str, b: str) -> bool:
         return (min(a, b), max(a, b)) in links
@@ -71,6 +69,13 @@ def build_links(
     return sorted(links)
 
 
+def _add(links: set[Pair], count: dict[str, int], a: str, b: str) -> None:
+    """Link a and b (stored as the sorted pair) and count the link at both ends."""
+    links.add((min(a, b), max(a, b)))
+    count[a] += 1
+    count[b] += 1
+
+
 def _shorten_detours(
     names: list[str],
     links: set[Pair],
@@ -98,12 +103,9 @@ def _shorten_detours(
         if not open_pairs.any():
             return
         i, j = divmod(int(np.argmax(np.where(open_pairs, best - direct, -1.0))), len(names))
-        a, b = names[i], names[j]
-        links.add((min(a, b), max(a, b)))
+        _add(links, count, names[i], names[j])
         linked[i, j] = linked[j, i] = True
-        for k, m in ((i, a), (j, b)):
-            count[m] += 1
-            room[k] = count[m] < degree
+        room[i], room[j] = count[names[i]] < degree, count[names[j]] < degree
         _relax(best, direct, i, j)
 
 
