@@ -13,16 +13,25 @@ threshold, verifying_shares: [[id, share], ...]}` (canonical CBOR, text keys).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast, get_args
 
 from noticenet.crypto import frost, keyfile
 from noticenet.crypto.keys import MemberKeys
 from noticenet.protocol import ceremony
-from noticenet.protocol.ceremony import CeremonyError, Commitment, Nonces, Proposal, Share
+from noticenet.protocol.ceremony import (
+    CeremonyError,
+    Commitment,
+    Nonces,
+    Proposal,
+    Share,
+    SignedPositions,
+)
 from noticenet.protocol.codec import decode, encode
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import CodecError, SchemaError
@@ -223,6 +232,24 @@ def cmd_commit(
     return commitment
 
 
+def signed_record_path(key_package: Path) -> Path:
+    """Where a signer's record of signed positions lives: beside the key package."""
+    key_package = Path(key_package)
+    return key_package.with_name(key_package.name + ".signed")
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`.lock: one round two at a time per signer."""
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def cmd_sign(
     proposal: Path,
     key_package: Path,
@@ -230,13 +257,25 @@ def cmd_sign(
     commitments: Sequence[Path],
     out: Path,
     passphrase: str | None = None,
+    signed: Path | None = None,
 ) -> Share:
-    """Round two: sign a share; the nonces file is destroyed once the share is written."""
+    """Round two: sign a share; the nonces file is destroyed once the share is written.
+
+    The signer's record of signed positions (`signed`, by default beside the
+    key package) is checked and written first: a share for a second, different
+    proposal at a position already signed is refused (ConflictingProposal).
+    """
     prop = read_proposal(proposal)
     package = read_key_package(key_package, passphrase)
     kept = Nonces.from_bytes(read_secret(nonces, passphrase))
     received = [Commitment.from_bytes(_read(p)) for p in commitments]
     share = ceremony.sign_share(prop, package, kept, received)
+    record = Path(signed) if signed is not None else signed_record_path(key_package)
+    with _exclusive(record):
+        exists = record.exists()
+        positions = SignedPositions.from_bytes(_read(record)) if exists else SignedPositions()
+        if positions.admit(prop):
+            _write(record, positions.to_bytes(), secret=True)
     _write(out, share.to_bytes())
     _shred(nonces)
     return share

@@ -152,12 +152,22 @@ def sign(
     nonces: Annotated[Path, typer.Option(help="your nonces from `ccf commit`")],
     commitment: Repeat,
     out_file: Annotated[Path, typer.Option("--out", help="where to write your share")],
+    signed: Annotated[
+        Path | None,
+        typer.Option(
+            help="your record of signed positions (default: KEY.signed): one proposal per "
+            "position, so two ceremonies cannot fork the CCF feed",
+            show_default=False,
+        ),
+    ] = None,
     passphrase: PassOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Round two: sign your share (the nonces file is destroyed afterwards)."""
     share = _unlocking(
-        key, passphrase, lambda p: cmd_sign(proposal, key, nonces, commitment, out_file, p)
+        key,
+        passphrase,
+        lambda p: cmd_sign(proposal, key, nonces, commitment, out_file, p, signed),
     )
     _done(as_json, {"share": str(out_file), "signer": share.identifier})
 

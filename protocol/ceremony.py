@@ -43,10 +43,12 @@ __all__ = [
     "BelowThreshold",
     "CeremonyError",
     "Commitment",
+    "ConflictingProposal",
     "Nonces",
     "Proposal",
     "ProposalMismatch",
     "Share",
+    "SignedPositions",
     "WrongGroupKey",
     "aggregate",
     "commit",
@@ -76,6 +78,10 @@ class WrongGroupKey(CeremonyError):
 
 class BelowThreshold(CeremonyError, ThresholdError):
     """Fewer signers than the group's threshold: no signature can come of it."""
+
+
+class ConflictingProposal(CeremonyError):
+    """This signer already signed another proposal for the same position of the feed."""
 
 
 # --- encoding helpers ---
@@ -349,6 +355,60 @@ class Nonces:
         )
         nonces = _crypto(frost.SigningNonces, hiding, binding, commitment)
         return cls(_bytes(doc, "proposal"), nonces)
+
+
+@dataclass
+class SignedPositions:
+    """The feed positions a signer has signed a share for, and for which proposal.
+
+    Two different threshold-signed entries at one position of a CCF feed are
+    an equivocation: every node keeps both as evidence and freezes the feed,
+    which stops all later blocks and revocations. Two ceremonies started
+    together (both read the same head) would each propose the same seq. A
+    signer that signs at most one proposal per (group key, feed, seq) makes
+    that impossible whenever any two quorums share a signer (2t > n); it
+    also turns the second ceremony's failure into a clear refusal. Signing
+    the same proposal again (a retried round two) is allowed.
+    """
+
+    signed: dict[tuple[bytes, str, int], bytes] = field(default_factory=dict)
+
+    def admit(self, proposal: Proposal) -> bool:
+        """Record `proposal` as this signer's choice for its position; False if already so.
+
+        Raises ConflictingProposal, recording nothing, if another was chosen there.
+        """
+        position = (proposal.group_key, proposal.feed, proposal.seq)
+        held = self.signed.get(position)
+        if held is not None and held != proposal.digest:
+            raise ConflictingProposal(
+                f"already signed proposal {_hex(held)[:16]} for entry {proposal.seq} of "
+                f"{proposal.feed}; proposal {_hex(proposal.digest)[:16]} would fork the feed. "
+                f"Propose again on the feed's new head once that entry is published"
+            )
+        self.signed[position] = proposal.digest
+        return held is None
+
+    def to_bytes(self) -> bytes:
+        rows = [[g, f, s, d] for (g, f, s), d in sorted(self.signed.items())]
+        return encode({"type": "ccf-signed-positions", "v": VERSION, "signed": rows})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedPositions:
+        doc = _doc(data, "ccf-signed-positions", ("signed",))
+        rows = doc["signed"]
+        if not isinstance(rows, list):
+            raise SchemaError("signed must be a list")
+        signed: dict[tuple[bytes, str, int], bytes] = {}
+        for row in rows:
+            if not isinstance(row, list) or len(row) != 4 or not isinstance(row[1], str):
+                raise SchemaError("a signed position is [group_key, feed, seq, digest]")
+            cells = dict(zip(("group_key", "feed", "seq", "digest"), row, strict=True))
+            position = (_bytes(cells, "group_key"), row[1], _int(cells, "seq"))
+            if position in signed:
+                raise SchemaError(f"position {row[2]} of {row[1]} is listed twice")
+            signed[position] = _bytes(cells, "digest")
+        return cls(signed)
 
 
 # --- the steps ---

@@ -13,13 +13,17 @@ from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol import ceremony
 from noticenet.protocol.ceremony import (
     BadShare,
+    ConflictingProposal,
     Proposal,
     ProposalMismatch,
     Share,
+    SignedPositions,
     WrongGroupKey,
 )
+from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import decode_entry
+from noticenet.protocol.errors import CodecError, SchemaError
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, GroupKey
 from noticenet.protocol.keyspace import key
 from noticenet.protocol.ledger import Ledger, Outcome
@@ -137,3 +141,44 @@ def test_ceremony_through_files(tmp_path: Path, devnet: DevNet) -> None:
         assert fra.ingest(entry, NOW).outcome is Outcome.STORED
         assert fra.tombstone(target.id)["reason"] == "revoked"
         assert fra.store.get(key(b"g", proposal.action.guards[0])) is not None
+
+
+def test_a_signer_signs_one_proposal_per_position(devnet: DevNet) -> None:
+    key_ = GroupKey(devnet.revoke.public_key, 3, 5)
+    head = (4, b"\x09" * 32)
+    one = ceremony.propose(head, NOW, action("revoke", [b"\x01" * 32]), key_)
+    rival = ceremony.propose(head, NOW + 1, action("revoke", [b"\x02" * 32]), key_)
+    later = ceremony.propose((5, b"\x0a" * 32), NOW, action("revoke", [b"\x02" * 32]), key_)
+    block = ceremony.propose(head, NOW, action("block", [b"\x02" * 32]),
+                             GroupKey(devnet.block.public_key, 2, 5))
+    signed = SignedPositions()
+    assert signed.admit(one) is True
+    assert signed.admit(one) is False  # round two retried: the same proposal again
+    with pytest.raises(ConflictingProposal, match="entry 5 of"):
+        signed.admit(rival)
+    assert signed.admit(later) and signed.admit(block)  # another seq, another feed
+    assert SignedPositions.from_bytes(signed.to_bytes()) == signed
+    with pytest.raises(ConflictingProposal):
+        SignedPositions.from_bytes(signed.to_bytes()).admit(rival)
+    assert len(signed.signed) == 3
+
+
+_G, _D = b"\x01" * 32, b"\x02" * 32
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        "x",
+        [[_G, "#CCF", 1]],
+        [[_G[:31], "#CCF", 1, _D]],
+        [[_G, 7, 1, _D]],
+        [[_G, "#CCF", 1, _D]] * 2,
+    ],
+)
+def test_a_malformed_record_of_signed_positions_is_refused(rows: object) -> None:
+    with pytest.raises(SchemaError):
+        SignedPositions.from_bytes(encode({"type": "ccf-signed-positions", "v": 1, "signed": rows}))
+    for other in ({"type": "ccf-signed-positions", "v": 2}, {"type": "ccf-nonces", "v": 1}):
+        with pytest.raises(CodecError):
+            SignedPositions.from_bytes(encode({**other, "signed": []}))

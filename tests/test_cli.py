@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from noticenet.crypto.keyfile import unlock
 from noticenet.crypto.keys import MemberKeys
+from noticenet.node.ceremony_cli import read_proposal
 from noticenet.node.cli import app
 from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
@@ -227,6 +229,31 @@ def test_ccf_ceremony_through_files(localnet: LocalNet, tmp_path: Path) -> None:
             env=env,
         )
         assert not (tmp_path / f"n{i}").exists()  # nonces are destroyed after use
+    # A rival ceremony for the same position (same head, another decision) cannot fork
+    # the feed: signer 2 has signed there already and refuses.
+    first = read_proposal(proposal)
+    rival = tmp_path / "rival"
+    rival.write_bytes(
+        dataclasses.replace(
+            first, action=dataclasses.replace(first.action, decision="CCF/2026/8")
+        ).to_bytes()
+    )
+    rivals = (1, 2, 4)  # 2 signed the first proposal; 1 and 4 did not
+    rival_commits = [a for i in rivals for a in ("--commitment", str(tmp_path / f"rc{i}"))]
+    for i in rivals:
+        invoke("ccf", "commit", str(rival), "--key", str(root / f"ccf/revoke-{i}.key"),
+               "--nonces", str(tmp_path / f"rn{i}"), "--commitment", str(tmp_path / f"rc{i}"),
+               env=env)
+    for i in rivals:
+        signed = invoke("ccf", "sign", str(rival), "--key", str(root / f"ccf/revoke-{i}.key"),
+                        "--nonces", str(tmp_path / f"rn{i}"), *rival_commits,
+                        "--out", str(tmp_path / f"rs{i}"), env=env, code=1 if i == 2 else 0)
+        assert ("ConflictingProposal" in signed.output) == (i == 2)
+    assert not (tmp_path / "rs2").exists() and (root / "ccf/revoke-2.key.signed").exists()
+    short = invoke("ccf", "aggregate", str(rival), "--public", str(root / "ccf/revoke.pub"),
+                   *rival_commits, "--share", str(tmp_path / "rs1"), "--share",
+                   str(tmp_path / "rs4"), "--out", str(tmp_path / "rival.entry"), code=1)
+    assert "BelowThreshold" in short.output  # 2 of the 3 shares: the rival never exists
     out = tmp_path / "revoke.entry"
     made = json.loads(
         invoke(
