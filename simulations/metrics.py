@@ -141,20 +141,30 @@ def _workload(world: World) -> dict[str, Any]:
 
 
 def _delivery(f: Facts) -> dict[str, Any]:
-    """Entries of honest feeds held by honest nodes online at the end, over all they should hold."""
+    """Entries of honest feeds held by honest nodes online at the end, over all they should hold.
+
+    They should hold what the feeds' authors hold, except entries still only
+    at an author offline at the end (no protocol can deliver those before it
+    returns): these are counted apart, as `stranded`.
+    """
     world = f.world
+    helds = {r: world.net.nodes[r].replicator.heads() for r in f.receivers}
     heads: dict[str, int] = {}
+    stranded = 0
     for name, node in world.net.nodes.items():
         own = node.replicator.heads()
         if world.honest(name) and name in own:
             heads[name] = own[name]
+            if not node.online:
+                reached = max((held.get(name, 0) for held in helds.values()), default=0)
+                stranded += max(0, own[name] - reached)
+                heads[name] = min(own[name], reached)
     if CCF in world.net.nodes:
         ccf = world.net.nodes[CCF].replicator.heads()
         heads.update({a: s for a, s in ccf.items() if a in THRESHOLD_FEEDS})
     expected = delivered = 0
     short: list[str] = []
-    for r in f.receivers:
-        held = world.net.nodes[r].replicator.heads()
+    for r, held in helds.items():
         missing = 0
         for author, seq in heads.items():
             if author == r:
@@ -172,6 +182,7 @@ def _delivery(f: Facts) -> dict[str, Any]:
         "nodes_online_at_end": len(f.receivers),
         "nodes_offline_at_end": len(offline),
         "nodes_missing_entries": short,
+        "stranded": stranded,
     }
 
 

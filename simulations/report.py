@@ -31,7 +31,12 @@ def headline(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (
             "delivery to members online at the end",
             f"{_pct(m['delivery']['ratio'])} ({m['delivery']['delivered']} of "
-            f"{m['delivery']['expected']})",
+            f"{m['delivery']['expected']}"
+            + (
+                f"; {m['delivery']['stranded']} more still only at authors offline at the end)"
+                if m["delivery"].get("stranded")
+                else ")"
+            ),
             "100%",
             _ok(m["delivery"]["ratio"] == 1.0),
         ),

@@ -73,3 +73,16 @@ def test_metrics_match_the_hand_computed_latencies(line) -> None:  # type: ignor
     assert lat["stretch_p99"] == round(40 / 35, 4)
     assert m["transmissions"]["per_delivery"] == 1.0
     assert m["state"]["digests_equal"]
+
+
+def test_entries_stranded_at_an_author_offline_at_the_end_are_counted_apart() -> None:
+    """ESP crashes for good at 1 h and its bureau goes on publishing: no one can get those."""
+    crashed = LINE + '[[events]]\ntype = "crash"\nmembers = ["ESP"]\nat_h = 1.0\nduration_h = 0.0\n'
+    result = run_scenario(load_scenario(crashed), plots=False)
+    world, delivery = result.world, result.metrics["delivery"]
+    cut = world.at_h(1.0)
+    late = [p for p in world.publications if p.author == "ESP" and p.t >= cut]
+    assert late and delivery["stranded"] == len(late)
+    assert delivery["ratio"] == 1.0 and delivery["nodes_offline_at_end"] == 1
+    esp = world.net.nodes["ESP"].replicator.heads()["ESP"]
+    assert world.net.nodes["FRA"].replicator.heads()["ESP"] == esp - len(late)
