@@ -79,6 +79,7 @@ class Replicator:
         self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
         self._missing: dict[str, tuple[int, str, int]] = {}  # feed -> (due, announcer, seq)
         self._asked: dict[str, int] = {}  # feed -> when its source was asked and has not answered
+        self._leaving: dict[str, str] = {}  # feed -> old source kept until the new one delivers
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
@@ -98,6 +99,8 @@ class Replicator:
             self._asked.pop(author, None)
         for author in [a for a, (_, p, _) in self._missing.items() if p == peer]:
             del self._missing[author]
+        for author in [a for a, p in self._leaving.items() if p == peer]:
+            del self._leaving[author]
         return [Event("peer.disconnected", {"peer": peer})]
 
     def receive(self, peer: str, data: bytes, now_ms: int) -> list[Action]:
@@ -289,6 +292,7 @@ class Replicator:
         authors = {e.header.author for e in map(_entry_of, entries)}
         self._settle(session, authors, before, after)
         self._arrived(authors, after)
+        actions += self._delivered(session, authors)
         for author in authors:
             if self.source.get(author) == session.peer:
                 asked = self._asked.pop(author, None)
@@ -331,7 +335,9 @@ class Replicator:
             current = self.source.get(author)
             if current is None or current == session.peer or author in self.settled:
                 continue
-            actions += self._move(author, session.peer, ours.get(author, 0), now_ms, wanted)
+            actions += self._move(
+                author, session.peer, ours.get(author, 0), now_ms, wanted, keep_old=True
+            )
             self.settled.add(author)
             actions.append(Event("source.switch", {"feed": author, "to": session.peer}))
         for peer, feeds in wanted.items():
@@ -389,21 +395,44 @@ class Replicator:
             current = self.source.get(author)
             if have >= seq or peer not in self.sessions or current == peer:
                 continue
-            actions += self._move(author, peer, have, now_ms, wanted)
+            actions += self._move(author, peer, have, now_ms, wanted, keep_old=True)
             actions.append(Event("source.switch", {"feed": author, "to": peer, "overdue": seq}))
 
     def _move(
-        self, author: str, to: str, have: int, now_ms: int, wanted: dict[str, dict[str, int]]
+        self,
+        author: str,
+        to: str,
+        have: int,
+        now_ms: int,
+        wanted: dict[str, dict[str, int]],
+        keep_old: bool = False,
     ) -> list[Action]:
-        """Make `to` the feed's provisional source: `dont` to the old one, `want` queued."""
+        """Make `to` the feed's provisional source, with `want` queued to it.
+
+        The old source gets `dont` at once, or with `keep_old` only once `to`
+        has delivered (make before break): a move on an announcement costs
+        `to` a round trip before its first entries, and meanwhile the old
+        source's pushes, which are often on their way already, still count.
+        """
         current = self.source.get(author)
         self.source[author] = to
         self.settled.discard(author)
         self.progress[author] = self._asked[author] = now_ms
         wanted.setdefault(to, {})[author] = have + 1
-        if current is not None and current != to and current in self.sessions:
-            return [self._send(current, Dont((author,)))]
-        return []
+        drop = {self._leaving.pop(author, None)}
+        if current is not None and current != to:
+            if keep_old:
+                self._leaving[author] = current
+            else:
+                drop.add(current)
+        gone = sorted(p for p in drop if p is not None and p != to and p in self.sessions)
+        return [self._send(p, Dont((author,))) for p in gone]
+
+    def _delivered(self, session: Session, authors: set[str]) -> list[Action]:
+        """`dont` to old sources kept while their feed's new source (`session`) was asked."""
+        done = [a for a in sorted(authors) if self.source.get(a) == session.peer]
+        old = {a: self._leaving.pop(a) for a in done if a in self._leaving}
+        return [self._send(p, Dont((a,))) for a, p in old.items() if p in self.sessions]
 
     def _arrived(self, authors: set[str], after: dict[str, int]) -> None:
         """Stop the timers of feeds whose announced entries are here (from anyone)."""

@@ -6,7 +6,7 @@ import pytest
 
 from noticenet.protocol.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
-from noticenet.protocol.frames import Entries, decode_frame
+from noticenet.protocol.frames import Dont, Entries, decode_frame
 from noticenet.protocol.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
 from noticenet.protocol.replication import ReplicationConfig, Session
 from noticenet.simulations.simnet import MSS, NetConfig, SimNetwork
@@ -326,3 +326,38 @@ def test_a_new_subscription_keeps_its_feed_while_its_source_answers(devnet20) ->
     assert arrival_delay(net) == 125
     assert arrival_delay(net) == 125
     assert not [e for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
+
+
+def test_a_moved_feed_keeps_its_old_source_until_the_new_one_delivers(devnet20) -> None:  # type: ignore[no-untyped-def]
+    """Make before break: `dont` goes to the old source once the new one has delivered.
+
+    M03 takes M00's feed from M01 (10 + 10 ms; via M02 it is 10 + 30). For
+    one entry the link M01 -> M03 stalls (300 ms, as a lost segment would):
+    M02's announcement at 40 ms makes the entry overdue at 90, the feed moves
+    to M02, whose entries come a round trip later, at 150. Until then M01
+    stays subscribed: its pushes, perhaps already on their way, still count.
+    """
+    one_way = {("M00", "M01"): 10.0, ("M01", "M03"): 10.0, ("M00", "M02"): 10.0, ("M02", "M03"): 30.0}
+    one_way.update({(b, a): ms for (a, b), ms in one_way.items()})
+    net = SimNetwork(
+        devnet20, ["M00", "M01", "M02", "M03"], seed=8,
+        latency=lambda a, b: one_way[(a, b)],
+        config=NetConfig(replication=ReplicationConfig(fetch_ms=50)),
+    )
+    for a, b in [("M00", "M01"), ("M01", "M03"), ("M00", "M02"), ("M02", "M03")]:
+        net.link(a, b)
+    net.run()
+    x = net.nodes["M03"]
+    assert arrival_delay(net) == 60  # a feed's first entry: announce, want, entries per hop
+    assert arrival_delay(net) == 20 and x.replicator.source["M00"] == "M01"
+    sent: list[tuple[int, str, str, object]] = []
+    send = net.send_raw
+    net.send_raw = lambda s, p, d: (sent.append((net.now, s, p, decode_frame(d))), send(s, p, d))  # type: ignore[method-assign]
+    one_way[("M01", "M03")] = 300.0
+    began = net.now
+    assert arrival_delay(net) == 150  # from M02, a round trip after the move at 90
+    one_way[("M01", "M03")] = 10.0
+    moved = [t - began for t, n, e in net.events if n == "M03" and e.name == "source.switch"]
+    assert moved == [90] and x.replicator.source["M00"] == "M02"
+    donts = [(t - began, p) for t, s, p, f in sent if s == "M03" and isinstance(f, Dont)]
+    assert donts == [(150, "M01")]  # not at 90, when the feed moved
