@@ -21,6 +21,8 @@ MAX_ITEM_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 16
 MEMO_MAX_BYTES = 4096  # inputs up to this size have their scan remembered
 MEMO_ITEMS = 4096  # how many (at most 16 MiB held)
+MEMO_LARGE_MAX_BYTES = 64 * 1024  # larger inputs (key-epoch bodies, rosters), up to this
+MEMO_LARGE_ITEMS = 256  # how many of those (at most 16 MiB held)
 
 _SCALARS = (int, bytes, str, bool, type(None))
 
@@ -80,6 +82,17 @@ def _scan_small(data: bytes) -> bool:
     A pure function of the bytes, so a repeat needs only a hash and a compare:
     a node sees an entry again as a duplicate, and a simulation's nodes each
     decode the same entries. Inputs that fail are never remembered.
+    """
+    _scan(data)
+    return True
+
+
+@functools.lru_cache(maxsize=MEMO_LARGE_ITEMS)
+def _scan_large(data: bytes) -> bool:
+    """`_scan_small` for inputs up to MEMO_LARGE_MAX_BYTES, in a smaller memo.
+
+    A key-epoch body wraps the epoch key for every member (about 20 KB for
+    196), so its scan is long; every member opens every epoch's body.
     """
     _scan(data)
     return True
@@ -161,6 +174,8 @@ def decode(data: bytes, max_bytes: int = MAX_ITEM_BYTES) -> Any:
         raise CodecError("empty input")
     if len(data) <= MEMO_MAX_BYTES:
         _scan_small(data)
+    elif len(data) <= MEMO_LARGE_MAX_BYTES:
+        _scan_large(data)
     else:
         _scan(data)
     try:

@@ -100,3 +100,14 @@ def test_encode_rejects_floats_and_sets() -> None:
 
 def test_known_encoding() -> None:
     assert encode({"b": 1, "a": [1, 2, b"x"]}).hex() == "a261618301024178616201"
+
+
+@pytest.mark.parametrize("size", [3_000, 30_000, 300_000])
+def test_remembered_scans_still_refuse_what_failed(size: int) -> None:
+    """Small, large and unremembered inputs: a pass may be remembered, a failure never."""
+    good = encode({"a": b"\x00" * size, "b": [1, 2, 3]})
+    assert decode(good) == decode(good) == {"a": b"\x00" * size, "b": [1, 2, 3]}
+    swapped = good.replace(b"\x61\x62", b"\x61\x30", 1)  # key "b" -> "0": out of order
+    for _ in range(2):
+        with pytest.raises(CodecError, match="canonical order"):
+            decode(swapped)
