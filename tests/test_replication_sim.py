@@ -337,7 +337,12 @@ def test_a_moved_feed_keeps_its_old_source_until_the_new_one_delivers(devnet20) 
     to M02, whose entries come a round trip later, at 150. Until then M01
     stays subscribed: its pushes, perhaps already on their way, still count.
     """
-    one_way = {("M00", "M01"): 10.0, ("M01", "M03"): 10.0, ("M00", "M02"): 10.0, ("M02", "M03"): 30.0}
+    one_way = {
+        ("M00", "M01"): 10.0,
+        ("M01", "M03"): 10.0,
+        ("M00", "M02"): 10.0,
+        ("M02", "M03"): 30.0,
+    }
     one_way.update({(b, a): ms for (a, b), ms in one_way.items()})
     net = SimNetwork(
         devnet20, ["M00", "M01", "M02", "M03"], seed=8,
