@@ -23,6 +23,7 @@ from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
 from noticenet.node.cli import app as cli_app
 from noticenet.node.demo_cluster import Cluster, poll
 from noticenet.node.localnet import MemberRow
+from noticenet.protocol.ceremony import ConflictingProposal
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.mrz import compose_mrz
 from noticenet.protocol.schema import to_json
@@ -641,7 +642,8 @@ def test_entries_endpoint(net: Cluster) -> None:
 
 
 def test_a_stale_ceremony_is_refused_not_forked(net: Cluster) -> None:
-    """Two proposals for the same #CCF-BLOCK position: the second one, signed after the
+    """Two proposals for the same #CCF-BLOCK position: a signer of the first refuses the
+    second; the second, signed by others (2 of 5 allows two disjoint groups) after the
     first was published, is refused (409) instead of freezing the commission's feed."""
     targets = [publish(net, "FRA", "sltd", sltd(fresh("S"))) for _ in range(2)]
     first = ccf_propose(net, "block", targets[:1])
@@ -649,7 +651,9 @@ def test_a_stale_ceremony_is_refused_not_forked(net: Cluster) -> None:
     ccf = net["CCF"].client("admin")
     entry = ccf_sign(net, first, "block", (1, 2))
     assert ccf.post("/entries", json={"entries": [entry.to_wire().hex()]}).status_code == 202
-    stale = ccf_sign(net, second, "block", (2, 3))
+    with pytest.raises(ConflictingProposal):
+        ccf_sign(net, second, "block", (2, 3))
+    stale = ccf_sign(net, second, "block", (4, 5))
     answer = ccf.post("/entries", json={"entries": [stale.to_wire().hex()]})
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"] == "StaleEntry"
