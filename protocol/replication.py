@@ -3,8 +3,8 @@
 Peers exchange frontiers, then each node subscribes to every feed it lacks
 from *one* neighbour (its eager source for that feed) and only notes the
 announcements of the others: an epidemic broadcast tree per feed, so an
-entry crosses each link about once. If the eager source lags behind what
-another neighbour announces for longer than `lag_ms`, the node switches.
+entry crosses each link about once. Which neighbour is a feed's source, and
+when that changes, is the policy in `trees.Sources`.
 
 Flow control is credit-based: a receiver grants `credit` entries in its
 Hello and returns credit with Ack after ingesting. A sender keeps no queue:
@@ -54,6 +54,7 @@ from .session import (
     nearest_first,
     priority,
 )
+from .trees import Sources
 
 __all__ = ["Action", "Close", "Event", "ReplicationConfig", "Replicator", "Send", "Session"]
 
@@ -70,16 +71,13 @@ class Replicator:
         self.me = me
         self.config = config or ReplicationConfig()
         self.sessions: dict[str, Session] = {}
-        self.source: dict[str, str] = {}  # author -> neighbour we subscribed to
-        self.settled: set[str] = set()  # feeds whose source brought or announced news first
-        self.progress: dict[str, int] = {}  # author -> last time the feed advanced or was asked
+        self.sources = Sources(self.sessions, self.config, self._frontier, self._send, self._known)
+        self.source = self.sources.source  # author -> neighbour we subscribed to
+        self.settled = self.sources.settled  # feeds whose source is settled
+        self.progress = self.sources.progress  # author -> last time the feed advanced or was asked
         self.counters = Counters()
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
         self._heads_at = -1  # the ledger's `appends` the cache reflects
-        self._behind: set[str] = set()  # feeds some neighbour announced ahead of us
-        self._missing: dict[str, tuple[int, str, int]] = {}  # feed -> (due, announcer, seq)
-        self._asked: dict[str, int] = {}  # feed -> when its source was asked and has not answered
-        self._leaving: dict[str, str] = {}  # feed -> old source kept until the new one delivers
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
 
     # -- driver interface ----------------------------------------------------
@@ -93,14 +91,7 @@ class Replicator:
     def disconnect(self, peer: str) -> list[Action]:
         """The stream to `peer` is gone: forget it and resubscribe elsewhere on next tick."""
         self.sessions.pop(peer, None)
-        for author in [a for a, p in self.source.items() if p == peer]:
-            del self.source[author]
-            self.settled.discard(author)
-            self._asked.pop(author, None)
-        for author in [a for a, (_, p, _) in self._missing.items() if p == peer]:
-            del self._missing[author]
-        for author in [a for a, p in self._leaving.items() if p == peer]:
-            del self._leaving[author]
+        self.sources.disconnect(peer)
         return [Event("peer.disconnected", {"peer": peer})]
 
     def receive(self, peer: str, data: bytes, now_ms: int) -> list[Action]:
@@ -147,41 +138,16 @@ class Replicator:
     @property
     def deadline(self) -> int | None:
         """When `tick` next has a fetch to make (ms), for drivers with finer timers."""
-        return min((due for due, _, _ in self._missing.values()), default=None)
+        return self.sources.deadline
 
     @property
     def wants_tick(self) -> bool:
         """False when `tick` would do nothing: no neighbour announced a feed ahead of us."""
-        return bool(self._behind)
+        return self.sources.wants_tick
 
     def tick(self, now_ms: int) -> list[Action]:
         """Timers: fetch overdue entries; resubscribe feeds whose eager source lags or is gone."""
-        actions: list[Action] = []
-        ours = self._frontier()
-        wanted: dict[str, dict[str, int]] = {}
-        self._fetch_overdue(now_ms, ours, wanted, actions)
-        for author in sorted(self._behind, key=priority):
-            have = ours.get(author, 0)
-            best = self._best_peer(author, have)
-            if best is None:
-                self._behind.discard(author)
-                continue
-            current = self.source.get(author)
-            stale = now_ms - self.progress.get(author, -(10**12)) >= self.config.lag_ms
-            if current is not None and stale:
-                # A source that stalls cannot keep the feed by claiming the most.
-                best = self._best_peer(author, have, exclude=current) or current
-            if current is None or (current != best and stale):
-                actions += self._move(author, best, have, now_ms, wanted)
-                actions.append(Event("source.switch", {"feed": author, "to": best}))
-            elif stale:
-                # The only neighbour ahead stalls: ask it again (it may have lost our
-                # subscription), once per lag, rather than wait for a later gap.
-                self.progress[author] = self._asked[author] = now_ms
-                wanted.setdefault(current, {})[author] = have + 1
-        for peer, feeds in wanted.items():
-            actions.append(self._send(peer, Want(feeds)))
-        return actions
+        return self.sources.tick(now_ms)
 
     # -- frames ------------------------------------------------------------
 
@@ -189,13 +155,13 @@ class Replicator:
         if isinstance(frame, Hello):
             return self._on_hello(session, frame, now_ms)
         if isinstance(frame, Have):
-            news = self._news(session, frame.frontier)
+            news = self.sources.news(session, frame.frontier)
             session.frontier.update(frame.frontier)
             if len(session.frontier) > self.config.max_feeds:
                 return self._close(session.peer, "announced too many feeds")
-            actions = self._adopt(session, news, now_ms)
-            actions += self._subscribe(session, frame.frontier, now_ms, news)
-            self._note_missing(session, frame.frontier, now_ms)
+            actions = self.sources.adopt(session, news, now_ms)
+            actions += self.sources.subscribe(session, frame.frontier, now_ms, news)
+            self.sources.note_missing(session, frame.frontier, now_ms)
             return actions
         if isinstance(frame, Want):
             for author, seq in frame.feeds.items():
@@ -222,36 +188,7 @@ class Replicator:
         session.hello = True
         session.credit = max(0, min(hello.credit, 65_536))
         session.frontier = dict(hello.frontier)
-        return self._subscribe(session, hello.frontier, now_ms)
-
-    def _subscribe(
-        self,
-        session: Session,
-        announced: dict[str, int],
-        now_ms: int,
-        news: frozenset[str] = frozenset(),
-    ) -> list[Action]:
-        """Subscribe to feeds this neighbour is ahead on and nobody serves us yet.
-
-        The source of a feed in `news` (this neighbour announced it first) is
-        settled; any other choice, such as every feed of the first hello after
-        a reconnection, is provisional until news shows who is nearer.
-        """
-        ours = self._frontier()
-        feeds = {}
-        for author in sorted(announced, key=priority):
-            if announced[author] <= ours.get(author, 0) or not self._known(author):
-                continue
-            self._behind.add(author)
-            if author not in self.source:
-                self.source[author] = session.peer
-                if author in news:
-                    self.settled.add(author)
-                else:
-                    self.settled.discard(author)
-                self.progress[author] = self._asked[author] = now_ms
-                feeds[author] = ours.get(author, 0) + 1
-        return [self._send(session.peer, Want(feeds))] if feeds else []
+        return self.sources.subscribe(session, hello.frontier, now_ms)
 
     def _on_entries(
         self,
@@ -290,170 +227,16 @@ class Replicator:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
         authors = {e.header.author for e in map(_entry_of, entries)}
-        self._settle(session, authors, before, after)
-        self._arrived(authors, after)
-        actions += self._delivered(session, authors)
-        for author in authors:
-            if self.source.get(author) == session.peer:
-                asked = self._asked.pop(author, None)
-                if asked is not None:
-                    session.answered(now_ms - asked)
+        actions += self.sources.received(session, authors, before, after, now_ms)
         if regaps:
             regaps = {a: after.get(a, 0) + 1 for a in regaps}
             actions.append(Event("feed.gap", {"peer": session.peer, "want": regaps}))
             actions.append(self._send(session.peer, Want(regaps)))
         if self.ledger.roster is not roster:  # new members: their feeds may be announced already
             for other in list(self.sessions.values()):
-                actions.extend(self._subscribe(other, other.frontier, now_ms))
-        for author, seq in after.items():
-            if before.get(author, 0) != seq:
-                self.progress[author] = now_ms
+                actions.extend(self.sources.subscribe(other, other.frontier, now_ms))
+        self.sources.advanced(before, after, now_ms)
         return actions + self._spread(after, now_ms, before)
-
-    def _news(self, session: Session, announced: dict[str, int]) -> frozenset[str]:
-        """Feeds `session` announces past what we and every neighbour had announced."""
-        ours = self._frontier()
-        return frozenset(
-            a
-            for a, seq in announced.items()
-            if seq > ours.get(a, 0)
-            and all(s.frontier.get(a, 0) <= ours.get(a, 0) for s in self.sessions.values())
-        )
-
-    def _adopt(self, session: Session, news: frozenset[str], now_ms: int) -> list[Action]:
-        """Move provisional sources to the neighbour that announced news before them.
-
-        Trees built from first arrivals follow the shortest paths; a source
-        picked otherwise (on reconnection, by a timer) takes the first
-        neighbour at hand. The first fresh entry shows which neighbour is
-        nearer to the author: once per feed, the source moves there.
-        """
-        ours = self._frontier()
-        wanted: dict[str, dict[str, int]] = {}
-        actions: list[Action] = []
-        for author in sorted(news, key=priority):
-            current = self.source.get(author)
-            if current is None or current == session.peer or author in self.settled:
-                continue
-            actions += self._move(
-                author, session.peer, ours.get(author, 0), now_ms, wanted, keep_old=True
-            )
-            self.settled.add(author)
-            actions.append(Event("source.switch", {"feed": author, "to": session.peer}))
-        for peer, feeds in wanted.items():
-            actions.append(self._send(peer, Want(feeds)))
-        return actions
-
-    def _note_missing(self, session: Session, announced: dict[str, int], now_ms: int) -> None:
-        """Start the fetch timer for feeds this neighbour announced past our head.
-
-        Our source normally brings such entries first or soon after. If a
-        segment of its frame was lost, TCP repairs it in one to two round
-        trips of that link, which on a long link is hundreds of ms; the
-        announcer becomes the source after `fetch_ms` (Plumtree's missing
-        message timer and graft).
-
-        A source asked for the feed and yet to answer cannot bring anything
-        before its round trip is over: the timer then runs from that round
-        trip's end (when the round trip is not known yet, from now).
-        Otherwise every new subscription would lose its feed to whichever
-        neighbour announced next, at the nearest source's expense.
-        """
-        ours = self._frontier()
-        for author, seq in announced.items():
-            source = self.source.get(author)
-            if (
-                seq <= ours.get(author, 0)
-                or source is None
-                or source == session.peer
-                or author in self._missing
-            ):
-                continue
-            due = now_ms + self.config.fetch_ms
-            asked = self._asked.get(author)
-            if asked is not None:
-                rtt = self.sessions[source].rtt_ms if source in self.sessions else None
-                due = max(due, asked + (rtt or 0) + self.config.fetch_ms)
-            self._missing[author] = (due, session.peer, seq)
-
-    def _fetch_overdue(
-        self,
-        now_ms: int,
-        ours: dict[str, int],
-        wanted: dict[str, dict[str, int]],
-        actions: list[Action],
-    ) -> None:
-        """Move feeds whose announced entries are overdue to their announcer.
-
-        The new source is provisional: the next fresh news decides again.
-        """
-        for author, (due, peer, seq) in sorted(self._missing.items()):
-            if due > now_ms:
-                continue
-            del self._missing[author]
-            have = ours.get(author, 0)
-            current = self.source.get(author)
-            if have >= seq or peer not in self.sessions or current == peer:
-                continue
-            actions += self._move(author, peer, have, now_ms, wanted, keep_old=True)
-            actions.append(Event("source.switch", {"feed": author, "to": peer, "overdue": seq}))
-
-    def _move(
-        self,
-        author: str,
-        to: str,
-        have: int,
-        now_ms: int,
-        wanted: dict[str, dict[str, int]],
-        keep_old: bool = False,
-    ) -> list[Action]:
-        """Make `to` the feed's provisional source, with `want` queued to it.
-
-        The old source gets `dont` at once, or with `keep_old` only once `to`
-        has delivered (make before break): a move on an announcement costs
-        `to` a round trip before its first entries, and meanwhile the old
-        source's pushes, which are often on their way already, still count.
-        """
-        current = self.source.get(author)
-        self.source[author] = to
-        self.settled.discard(author)
-        self.progress[author] = self._asked[author] = now_ms
-        wanted.setdefault(to, {})[author] = have + 1
-        drop = {self._leaving.pop(author, None)}
-        if current is not None and current != to:
-            if keep_old:
-                self._leaving[author] = current
-            else:
-                drop.add(current)
-        gone = sorted(p for p in drop if p is not None and p != to and p in self.sessions)
-        return [self._send(p, Dont((author,))) for p in gone]
-
-    def _delivered(self, session: Session, authors: set[str]) -> list[Action]:
-        """`dont` to old sources kept while their feed's new source (`session`) was asked."""
-        done = [a for a in sorted(authors) if self.source.get(a) == session.peer]
-        old = {a: self._leaving.pop(a) for a in done if a in self._leaving}
-        return [self._send(p, Dont((a,))) for a, p in old.items() if p in self.sessions]
-
-    def _arrived(self, authors: set[str], after: dict[str, int]) -> None:
-        """Stop the timers of feeds whose announced entries are here (from anyone)."""
-        for author in authors:
-            missing = self._missing.get(author)
-            if missing is not None and after.get(author, 0) >= missing[2]:
-                del self._missing[author]
-
-    def _settle(
-        self, session: Session, authors: set[str], before: dict[str, int], after: dict[str, int]
-    ) -> None:
-        """A provisional source that brings a fresh entry before anyone announces it stays."""
-        for author in authors:
-            seq = after.get(author, 0)
-            if (
-                seq > before.get(author, 0)
-                and self.source.get(author) == session.peer
-                and author not in self.settled
-                and all(s.frontier.get(author, 0) < seq for s in self.sessions.values())
-            ):
-                self.settled.add(author)
 
     def _account(
         self,
@@ -628,12 +411,3 @@ class Replicator:
             self._members = (roster, frozenset(m.id for m in roster.members))
         return author in self._members[1]
 
-    def _best_peer(self, author: str, have: int, exclude: str | None = None) -> str | None:
-        best, seq = None, have
-        for peer in sorted(self.sessions):
-            if peer == exclude:
-                continue
-            announced = self.sessions[peer].frontier.get(author, 0)
-            if announced > seq:
-                best, seq = peer, announced
-        return best
