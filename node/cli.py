@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from noticenet.simulations.cli import simulate_command
+
 from . import cli_online
 from .cli_ccf import ccf_app
 from .cli_common import ConfigOpt, JsonOpt, emit_json, err, friendly, out
@@ -33,6 +35,7 @@ app.add_typer(net_app, name="localnet")
 app.add_typer(users_app, name="users")
 app.add_typer(ccf_app, name="ccf")
 cli_online.register(app)
+app.command("simulate")(simulate_command)
 
 
 @app.callback()
@@ -122,38 +125,6 @@ def verify(config: ConfigOpt, as_json: JsonOpt = False) -> None:
         out.print("[green]ledger verifies[/]" if not problems else f"{len(problems)} problem(s)")
     if problems:
         raise typer.Exit(1)
-
-
-@app.command()
-@friendly
-def simulate(
-    scenario: Annotated[Path, typer.Argument(help="a scenario TOML (simulations/scenarios/)")],
-    out_dir: Annotated[Path, typer.Option("--out", help="metrics, plots, report")] = Path(
-        "sim-out"
-    ),
-    plots: Annotated[bool, typer.Option(help="draw the plots")] = True,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run a simulated network in virtual time (the real protocol code, no sockets)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from noticenet.simulations import run_scenario
-
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=out, disable=as_json, transient=True) as progress:
-        task = progress.add_task(f"simulating {scenario.name}", total=1.0)
-        result = run_scenario(
-            scenario,
-            out_dir=out_dir,
-            progress=lambda done: progress.update(task, completed=done),
-            plots=plots,
-        )
-    if as_json:
-        emit_json(result.metrics)
-        return
-    out.print(f"simulated in {result.wall_s:.0f} s; wrote {len(result.files)} file(s) to {out_dir}")
-    for path in result.files:
-        out.print(f"  {path}")
 
 
 @app.command()

@@ -1,11 +1,12 @@
 """`noticenet simulate`: run a scenario file, or a sweep over a grid of its settings.
 
-Wire it into the main CLI with `app.command("simulate")(simulate_command)`;
+The main CLI (`noticenet simulate`) is this command;
 `python -m noticenet.simulations.cli` runs it on its own.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,9 @@ GridOpt = Annotated[
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="override the scenario's seed")]
 WorkersOpt = Annotated[int, typer.Option("--workers", help="parallel processes for a sweep")]
 PlotsOpt = Annotated[bool, typer.Option("--plots/--no-plots", help="write PNG plots")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="print the metrics as JSON instead (one run, no bar)")
+]
 
 
 def simulate_command(
@@ -36,6 +40,7 @@ def simulate_command(
     seed: SeedOpt = None,
     workers: WorkersOpt = 2,
     plots: PlotsOpt = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Simulate a whole network from a scenario file: metrics, plots and a report."""
     from .scenario import ScenarioError, load_scenario, with_overrides
@@ -57,6 +62,11 @@ def simulate_command(
     folder = out or Path("sim-out") / base.name
     if axes:
         _sweep(base, axes, folder, workers)
+    elif as_json:
+        from .runner import run_scenario
+
+        metrics = run_scenario(base, out_dir=folder, plots=plots).metrics
+        typer.echo(json.dumps(metrics, indent=1, sort_keys=True))
     else:
         _single(base, folder, plots)
 

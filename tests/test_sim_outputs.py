@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,16 +65,15 @@ def test_same_seed_same_metrics_bytes(tmp_path: Path) -> None:
 
 
 def test_cli_writes_metrics_plots_and_report(tmp_path: Path) -> None:
-    import typer
+    """`noticenet simulate` itself, with the options docs/simulation.md shows."""
+    from noticenet.node.cli import app
 
-    from noticenet.simulations.cli import main, simulate_command  # noqa: F401
-
-    app = typer.Typer()
-    app.command()(simulate_command)
     path = tmp_path / "small.toml"
     path.write_text(SMALL)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, [str(path), "--out", str(out), "--set", "seed=9"])
+    result = CliRunner().invoke(
+        app, ["simulate", str(path), "--out", str(out), "--set", "seed=9", "--seed", "9"]
+    )
     assert result.exit_code == 0, result.output
     for name in (
         "metrics.json",
@@ -89,8 +89,14 @@ def test_cli_writes_metrics_plots_and_report(tmp_path: Path) -> None:
     assert (out / "latency_cdf.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
     assert "6.29" in report and "96.90%" in report and "resurrections" in report
-    bad = CliRunner().invoke(app, [str(path), "--set", "topology.nope=1"])
+    bad = CliRunner().invoke(app, ["simulate", str(path), "--set", "topology.nope=1"])
     assert bad.exit_code == 2
+    again = CliRunner().invoke(
+        app, ["simulate", str(path), "--out", str(tmp_path / "j"), "--seed", "9", "--no-plots",
+              "--json"],
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == json.loads((out / "metrics.json").read_text())
 
 
 def test_sweep_runs_points_in_processes(tmp_path: Path) -> None:
