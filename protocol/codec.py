@@ -75,27 +75,20 @@ def _scan(data: bytes) -> None:
         raise CodecError("trailing bytes after the item")
 
 
-@functools.lru_cache(maxsize=MEMO_ITEMS)
-def _scan_small(data: bytes) -> bool:
-    """`_scan`, remembered for the last MEMO_ITEMS small inputs that passed it.
-
-    A pure function of the bytes, so a repeat needs only a hash and a compare:
-    a node sees an entry again as a duplicate, and a simulation's nodes each
-    decode the same entries. Inputs that fail are never remembered.
-    """
+def _scan_passes(data: bytes) -> bool:
+    """`_scan` as a value to remember: True, or CodecError (never remembered)."""
     _scan(data)
     return True
 
 
-@functools.lru_cache(maxsize=MEMO_LARGE_ITEMS)
-def _scan_large(data: bytes) -> bool:
-    """`_scan_small` for inputs up to MEMO_LARGE_MAX_BYTES, in a smaller memo.
-
-    A key-epoch body wraps the epoch key for every member (about 20 KB for
-    196), so its scan is long; every member opens every epoch's body.
-    """
-    _scan(data)
-    return True
+# `_scan`, remembered for inputs that passed it. A pure function of the bytes,
+# so a repeat needs only a hash and a compare: a node sees an entry again as a
+# duplicate, and a simulation's nodes each decode the same entries. Large
+# inputs (up to MEMO_LARGE_MAX_BYTES) get a smaller memo of their own: every
+# member opens every key-epoch body, which wraps the epoch key for every
+# member (about 20 KB for 196).
+_scan_small = functools.lru_cache(maxsize=MEMO_ITEMS)(_scan_passes)
+_scan_large = functools.lru_cache(maxsize=MEMO_LARGE_ITEMS)(_scan_passes)
 
 
 def _item(data: bytes, pos: int, end: int, depth: int) -> int:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from noticenet.protocol.session import ReplicationConfig
+
 from .latency import LatencyModel
 from .members import INTERPOL_MEMBERS
 from .simnet import LOSS_MODELS
@@ -41,8 +43,11 @@ class MembersSpec:
 class TopologySpec:
     mode: str = "mix"  # random | nearest | mix | spanner
     degree: int = 8  # neighbours per node (about; the graph is made connected)
-    nearest: int = 4  # mix: how many of `degree` are the nearest by latency (at most all)
+    nearest: int = 4  # mix, spanner: how many of `degree` are the nearest by latency
     links: tuple[tuple[str, ...], ...] = ()  # explicit neighbour pairs; if set, mode is ignored
+
+
+_NODE = ReplicationConfig()
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,11 @@ class NetworkSpec:
     retransmit_ms: float = 200.0  # "frame": delay a retransmission adds (TCP's minimum RTO)
     loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
-    lag_ms: int = 2_000  # replication: switch eager source after this lag
-    fetch_ms: int = 50  # replication: take an overdue announced entry from its announcer
-    frame_kb: int = 1024  # replication: Entries frames at most this big (protocol default 1 MiB)
-    push_kb: int = 8  # replication: frames of fresh entries pushed down the trees (default 8 KiB)
+    # replication settings, defaulting to a node's (protocol.session.ReplicationConfig):
+    lag_ms: int = _NODE.lag_ms  # switch eager source after this lag
+    fetch_ms: int = _NODE.fetch_ms  # take an overdue announced entry from its announcer
+    frame_kb: int = _NODE.batch_bytes // 1024  # Entries frames at most this big
+    push_kb: int = _NODE.push_bytes // 1024  # frames of fresh entries pushed down the trees
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
 
 
