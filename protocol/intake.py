@@ -28,7 +28,7 @@ from .indexes import index_keys
 from .kinds import parse_body, spec, spec_of_update
 from .records import Cancellation, Diffusion, KeyEpoch, PurgeReceipt, Update
 from .sealing import body_key, open_body
-from .validation import validate_entry
+from .validation import validate_entries
 
 
 @dataclass(frozen=True)
@@ -182,18 +182,23 @@ def check_wires(wires: list[bytes], snap: Snapshot) -> list[Intake | NoticenetEr
 
     Pure and picklable in and out: this is what worker processes run.
     """
-    reading = _Reading(snap)
-    out: list[Intake | NoticenetError] = []
+    decoded: list[Entry | NoticenetError] = []
     for wire in wires:
         try:
-            entry = decode_entry(wire)
+            decoded.append(decode_entry(wire))
         except NoticenetError as exc:
-            out.append(exc)
+            decoded.append(exc)
+    entries = [e for e in decoded if isinstance(e, Entry)]
+    verdicts = iter(validate_entries(entries, snap.roster, snap.now_ms, snap.anchor))
+    reading = _Reading(snap)
+    out: list[Intake | NoticenetError] = []
+    for entry in decoded:
+        if not isinstance(entry, Entry):
+            out.append(entry)
             continue
-        try:
-            validate_entry(entry, snap.roster, snap.now_ms, snap.anchor)
-        except NoticenetError as exc:
-            out.append(Intake(entry, snap.roster_id, snap.now_ms, None, exc))
+        error = next(verdicts)
+        if error is not None:
+            out.append(Intake(entry, snap.roster_id, snap.now_ms, None, error))
             continue
         opened = reading.open(entry)
         reading.learn(entry)

@@ -32,7 +32,13 @@ from .kvstore import KVStore
 from .lookup import Lookups
 from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
 from .sealing import body_key, open_body
-from .validation import check_chain, check_signature, is_expired, validate_entry
+from .validation import (
+    check_chain,
+    check_signature,
+    is_expired,
+    validate_entries,
+    validate_entry,
+)
 
 
 class Outcome(enum.Enum):
@@ -207,7 +213,7 @@ class Ledger(Holdings, Lookups):
         for k, v in (extra or {}).items():
             txn.put(k, v)
         results: list[IngestResult | NoticenetError] = []
-        for entry in entries:
+        for entry in self._checked_ahead(entries, now_ms):
             try:
                 results.append(self._ingest(txn, entry, now_ms))
             except NoticenetError as exc:
@@ -216,6 +222,25 @@ class Ledger(Holdings, Lookups):
         txn.commit(sync=sync)
         self._after_commit(txn)
         return results
+
+    def _checked_ahead(
+        self, entries: list[Entry] | list[Intake] | list[Entry | Intake], now_ms: int
+    ) -> list[Entry | Intake]:
+        """The batch with its plain entries checked together under the current roster.
+
+        One signature check per chained run (`validate_entries`), instead of one
+        per entry; the results are intakes with no body opened, which `_validate`
+        trusts only while the roster is unchanged (a roster entry in the batch
+        sends the entries after it back to the full checks).
+        """
+        plain = [e for e in entries if isinstance(e, Entry)]
+        if len(plain) < 2:
+            return list(entries)
+        verdicts = iter(validate_entries(plain, self._roster, now_ms, self.anchor))
+        return [
+            Intake(e, self._roster_id, now_ms, None, next(verdicts)) if isinstance(e, Entry) else e
+            for e in entries
+        ]
 
     def _after_commit(self, txn: Txn) -> None:
         self.appends += 1
