@@ -20,7 +20,7 @@ from noticenet.crypto.hashing import blake2b256
 from .codec import decode, decode_stored, encode, encode_known
 from .errors import CodecError, SchemaError
 from .governance import THRESHOLD_FEEDS
-from .kinds import spec
+from .kinds import SUPERSEDING_KINDS, spec
 from .records import check_member_id
 from .schema import from_map, from_stored, to_map
 
@@ -68,6 +68,7 @@ class Header:
     expires_at: int | None = None
     guards: tuple[bytes, ...] = ()
     key: KeyRef | None = None
+    target: bytes | None = None  # the entry a cancel or update supersedes (in its body too)
 
     def __post_init__(self) -> None:
         _check_header(self)
@@ -128,6 +129,10 @@ def _check_header(h: Header) -> None:
         raise SchemaError(f"at most {MAX_GUARDS} guard tags of 32 bytes")
     if list(h.guards) != sorted(set(h.guards)):
         raise SchemaError("guard tags are sorted and unique")
+    if (h.target is not None) != (h.kind in SUPERSEDING_KINDS):
+        raise SchemaError("a cancel or update names its target in the header; no other kind does")
+    if h.target is not None and len(h.target) != 32:
+        raise SchemaError("target is a 32-byte entry id")
     _check_audience(h, kind.keying)
 
 

@@ -47,7 +47,7 @@ class Opened:
 
 
 NOT_A_READER = Opened()
-EFFECTS = (Roster, Cancellation, Update, CCFAction, PurgeReceipt, KeyEpoch)
+EFFECTS = (Roster, CCFAction, PurgeReceipt, KeyEpoch)
 """Records the ledger acts on when it stores them (see `Ledger._apply`)."""
 
 
@@ -104,6 +104,8 @@ def open_entry(
         return NOT_A_READER
     except ProtocolError as exc:
         return Opened(evidence=f"body is not a valid record: {exc}")
+    if isinstance(record, Cancellation | Update) and record.target != entry.header.target:
+        return Opened(evidence="the body's target differs from the header's")
     inner = indexed_record(record)
     if isinstance(record, Diffusion) and not set(record.recipients) <= set(entry.header.audience):
         return Opened(evidence="diffusion names recipients outside its audience")

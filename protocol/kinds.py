@@ -81,6 +81,9 @@ KINDS: dict[str, KindSpec] = {
     },
 }
 
+SUPERSEDING_KINDS = frozenset({"cancel", "update"})
+"""Kinds whose header names the entry they supersede (`target`), so every node
+applies them alike, whether or not it reads or keeps the body."""
 RECORD_KINDS = frozenset(k for k, s in KINDS.items() if s.keying != "public" and k != "update")
 
 

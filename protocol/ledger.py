@@ -30,7 +30,7 @@ from .keyspace import Txn, header_key, key, parse_position, position, seq_bytes
 from .kinds import parse_body, spec
 from .kvstore import KVStore
 from .lookup import Lookups
-from .records import Cancellation, KeyEpoch, PurgeReceipt, Update
+from .records import KeyEpoch, PurgeReceipt
 from .sealing import body_key, open_body
 from .validation import (
     check_chain,
@@ -271,6 +271,10 @@ class Ledger(Holdings, Lookups):
         txn.put(key(b"f", h.author.encode()), encode_known([h.seq, eid]))
         for tag in h.guards:  # a revocation arriving later finds the entries it guards
             txn.put(key(b"w", tag + eid), b"")
+        if h.target is not None:  # by the header: alike on every node, body read or not
+            self._supersede(
+                txn, h.author, h.target, "cancelled" if h.kind == "cancel" else "updated", now_ms
+            )
         if entry.body is None:
             reason = self._withhold_reason(txn, entry, now_ms)
             if reason is not None:
@@ -395,14 +399,6 @@ class Ledger(Holdings, Lookups):
             if h.author != GOVERNANCE_FEED:
                 raise LedgerError("a roster comes only from the governance feed")
             txn.put(key(b"m", b"roster"), eid)
-        elif isinstance(record, Cancellation | Update):
-            self._supersede(
-                txn,
-                h.author,
-                record.target,
-                "cancelled" if isinstance(record, Cancellation) else "updated",
-                now_ms,
-            )
         elif isinstance(record, CCFAction):
             enforcement.apply(self, txn, eid, record, now_ms, h.issued_at)
         elif isinstance(record, PurgeReceipt):

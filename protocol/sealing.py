@@ -21,6 +21,7 @@ from noticenet.crypto.errors import NotARecipient
 from .codec import decode, decode_stored, encode
 from .entry import VERSION, Entry, Header, KeyRef, body_hash
 from .kinds import parse_body, parse_stored_body, spec
+from .records import Cancellation, Update
 from .schema import to_map
 
 
@@ -102,6 +103,7 @@ def _header(
         expires_at=draft.expires_at,
         guards=draft.guards,
         key=key,
+        target=draft.record.target if isinstance(draft.record, Cancellation | Update) else None,
     )
 
 

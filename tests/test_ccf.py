@@ -35,6 +35,7 @@ from noticenet.protocol.keyspace import key
 from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.receipts import purge_status
+from noticenet.protocol.records import Update
 from noticenet.protocol.schema import to_map
 from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
 
@@ -592,3 +593,32 @@ def test_block_and_unblock_converge_in_either_order(make_ledger, devnet) -> None
     )
     other.ingest(late, NOW + 50)
     assert other.hidden(target.id)
+
+
+def test_an_update_that_reenters_converges_in_either_order(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    """An update re-entering a revoked person supersedes its target on every node.
+
+    USA, unaware of the revocation, replaces a notice with one on the revoked
+    person. A node that takes the update before the revocation, and one that
+    takes the revocation first (and so withholds the update's body), must end
+    alike: the header names the target, so both retire it.
+    """
+    net = revoke_with_guards(make_ledger, devnet)
+    usa, usa_pub = make_ledger("USA")
+    old = usa_pub.publish("notice.red", notice(person("Smith", "John", "1980-05-06")), NOW + 1)
+    new = {"kind": "notice.red", "record": to_map(notice(MUELLER))}
+    update = usa_pub.publish("update", Update(target=old.id, record=new), NOW + 2)
+    assert update.header.target == old.id
+    governance = ["FRA", CCF_BLOCK_FEED, CCF_FEED]
+    first, second = make_ledger("DEU"), make_ledger("DEU")
+    copy(net["ccf"], first[0], governance, NOW + 3)  # the revocation first
+    copy(usa, first[0], ["USA"], NOW + 3)
+    copy(usa, second[0], ["USA"], NOW + 3)  # the update first
+    copy(net["ccf"], second[0], governance, NOW + 3)
+    for ledger in (first[0], second[0]):
+        assert ledger.store.get(key(b"b", old.id)) is None
+        assert ledger.store.get(key(b"b", update.id)) is None
+        assert ledger.find_person("Müller", "Jürgen", "1970-01-02") == []
+    assert first[0].state_digest() == second[0].state_digest()

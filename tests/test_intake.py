@@ -17,7 +17,7 @@ from noticenet.protocol.governance import GOVERNANCE_FEED
 from noticenet.protocol.intake import Intake, check_wires
 from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
+from noticenet.protocol.records import Cancellation, KeyEpoch
 
 from .conftest import NOW
 from .samples import diffusion, document, records
@@ -78,7 +78,9 @@ def test_a_worker_answer_carries_no_record_without_effects(make_ledger: Make) ->
             by_kind.setdefault(c.entry.header.kind, c)
     assert by_kind["sltd"].opened is not None and by_kind["sltd"].opened.readable
     assert by_kind["sltd"].opened.record is None and by_kind["sltd"].opened.index_keys
-    assert isinstance(by_kind["cancel"].opened.record, Cancellation)  # type: ignore[union-attr]
+    cancel = by_kind["cancel"].opened  # its effect comes from its header's target
+    assert cancel is not None and cancel.readable and cancel.record is None
+    assert isinstance(by_kind["key_epoch"].opened.record, KeyEpoch)  # type: ignore[union-attr]
     back = pickle.loads(pickle.dumps(checked))
     assert [c.entry.id for c in back] == [c.entry.id for c in checked]
     assert [c.opened for c in back] == [c.opened for c in checked]

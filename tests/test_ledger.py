@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -182,6 +183,43 @@ def test_cancellation_before_target_applies_on_arrival(make_ledger: Make) -> Non
     deu.ingest(cancel, NOW)
     assert deu.ingest(entries[-2], NOW).outcome is Outcome.DUPLICATE
     assert deu.find_document("UTO", "L898902C3") == []
+
+
+def test_an_update_header_retires_its_target_even_without_its_body(make_ledger: Make) -> None:
+    """The header names the target, so a node that never holds the body acts alike."""
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    doc = pub.publish("sltd", document(), NOW)
+    new = {"kind": "sltd", "record": to_map(document("X1", "FRA"))}
+    update = pub.publish("update", Update(target=doc.id, record=new), NOW + 1)
+    assert update.header.target == doc.id
+    for entry in list(fra.feed("FRA"))[:-1]:
+        deu.ingest(entry, NOW)
+    assert deu.ingest(update.without_body(), NOW).outcome is Outcome.STORED
+    assert deu.tombstone(doc.id)["reason"] == "updated"
+    assert deu.find_document("UTO", "L898902C3") == []
+
+
+def test_a_body_naming_another_target_than_its_header_is_evidence(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    doc = pub.publish("sltd", document(), NOW)
+    other = pub.publish("vehicle", vehicle(), NOW)
+    copy_feed(fra, deu, "FRA")
+    sealed = seal_entry(
+        Draft("FRA", other.header.seq + 1, other.id, NOW + 1, "cancel", Cancellation(doc.id)),
+        None,
+        devnet.member("FRA").keys.sign,
+    )
+    header = dataclasses.replace(sealed.header, target=other.id)  # says: the vehicle
+    lying = Entry(header, devnet.member("FRA").keys.sign(header.signing_bytes()), sealed.body)
+    result = deu.ingest(lying, NOW)
+    assert (result.outcome, result.reason) == (Outcome.WITHHELD, "evidence")
+    assert deu.evidence() == {lying.id: "the body's target differs from the header's"}
+    assert deu.tombstone(other.id)["reason"] == "cancelled"  # what the author signed
+    assert deu.find_document("UTO", "L898902C3") == [doc.id]
 
 
 def test_update_replaces_the_record(make_ledger: Make) -> None:
