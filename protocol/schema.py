@@ -44,16 +44,20 @@ def _plain(value: Any) -> Any:
 Convert = Callable[[Any, str, bool], Any]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Field:
+class _Field(typing.NamedTuple):
     name: str
     convert: Convert
     required: bool  # no default and not optional
     optional: bool  # may be omitted when None
 
 
+class _Plan(typing.NamedTuple):
+    fields: tuple[_Field, ...]
+    names: frozenset[str]
+
+
 @functools.cache
-def _plan(cls: Any) -> tuple[_Field, ...]:
+def _plan(cls: Any) -> _Plan:
     """Per dataclass, once: each field's converter and whether it may be omitted."""
     hints = typing.get_type_hints(cls)
     plan = []
@@ -70,7 +74,7 @@ def _plan(cls: Any) -> tuple[_Field, ...]:
                 optional and not has_default,
             )
         )
-    return tuple(plan)
+    return _Plan(tuple(plan), frozenset(f.name for f in plan))
 
 
 def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T:
@@ -81,18 +85,18 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
     where = where or cls.__name__
     if not isinstance(data, dict):
         raise SchemaError(f"{where}: expected a map")
-    plan = _plan(typing.cast(Any, cls))
-    if len(data) > len(plan) or not set(data) <= {f.name for f in plan}:
-        unknown = set(data) - {f.name for f in plan}
+    fields, names = _plan(typing.cast(Any, cls))
+    if not data.keys() <= names:
+        unknown = data.keys() - names
         raise SchemaError(f"{where}: unknown fields {sorted(map(str, unknown))}")
     kwargs: dict[str, Any] = {}
-    for field in plan:
-        if field.name in data:
-            kwargs[field.name] = field.convert(data[field.name], f"{where}.{field.name}", hexed)
-        elif field.required:
-            raise SchemaError(f"{where}: missing field {field.name!r}")
-        elif field.optional:
-            kwargs[field.name] = None  # omitted because it was None (see to_map)
+    for name, convert, required, optional in fields:
+        if name in data:
+            kwargs[name] = convert(data[name], f"{where}.{name}", hexed)
+        elif required:
+            raise SchemaError(f"{where}: missing field {name!r}")
+        elif optional:
+            kwargs[name] = None  # omitted because it was None (see to_map)
     try:
         return cls(**kwargs)
     except SchemaError:
