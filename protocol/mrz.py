@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 from .errors import MRZError
 
@@ -42,6 +42,7 @@ _NAME_WIDTH: dict[MRZFormat, int] = {"TD1": 30, "TD2": 31, "TD3": 39}
 _OPTIONAL_WIDTH: dict[MRZFormat, int] = {"TD1": 15, "TD2": 7, "TD3": 14}
 _OPTIONAL_2_WIDTH = 11  # TD1 line 2 only
 _MRZ_CHARS = re.compile(r"[0-9A-Z<]*")
+_NAME_WORDS = re.compile(r"[A-Z]+( [A-Z]+)*")
 
 
 class MRZCheckDigitError(MRZError):
@@ -158,64 +159,71 @@ class MRZ:
 
 
 def _require(ok: bool, message: str) -> None:
-    """Raise MRZError(message) unless `ok`."""
+    """Raise MRZError(message) unless `ok` (for fixed messages: a formatted one is
+    built only on failure, at the call site, since these checks run on every
+    SLTD record that arrives)."""
     if not ok:
         raise MRZError(message)
 
 
 def _check_code(field: str, value: str, min_len: int, max_len: int) -> None:
     """A code field: min_len..max_len letters, stored without fillers."""
-    _require(
+    if not (
         min_len <= len(value) <= max_len and value.isascii() and value.isalpha()
-        and value.isupper(),
-        f"MRZ {field} must be {min_len}-{max_len} letters A-Z, got {value!r}",
-    )
+        and value.isupper()
+    ):
+        raise MRZError(f"MRZ {field} must be {min_len}-{max_len} letters A-Z, got {value!r}")
 
 
 def _check_date(field: str, value: str, *, unknown_allowed: bool) -> None:
     """A 'YYMMDD' date with a plausible month and day; '<<' parts only if allowed."""
-    _require(len(value) == 6, f"MRZ {field} must be YYMMDD, got {value!r}")
+    if len(value) != 6:
+        raise MRZError(f"MRZ {field} must be YYMMDD, got {value!r}")
     parts = (value[0:2], value[2:4], value[4:6])
     for part in parts:
-        ok = (part.isascii() and part.isdigit()) or (unknown_allowed and part == "<<")
-        _require(ok, f"MRZ {field} must be YYMMDD digits, got {value!r}")
+        if not ((part.isascii() and part.isdigit()) or (unknown_allowed and part == "<<")):
+            raise MRZError(f"MRZ {field} must be YYMMDD digits, got {value!r}")
     month, day = parts[1], parts[2]
-    if month.isdigit():
-        _require(1 <= int(month) <= 12, f"MRZ {field} has month {month}")
-    if day.isdigit():
-        _require(1 <= int(day) <= 31, f"MRZ {field} has day {day}")
+    if month.isdigit() and not 1 <= int(month) <= 12:
+        raise MRZError(f"MRZ {field} has month {month}")
+    if day.isdigit() and not 1 <= int(day) <= 31:
+        raise MRZError(f"MRZ {field} has day {day}")
 
 
 def _check_name(field: str, value: str) -> None:
     """A name part: words of A-Z separated by single spaces, or empty."""
-    ok = value == "" or re.fullmatch(r"[A-Z]+( [A-Z]+)*", value) is not None
-    _require(ok, f"MRZ {field} must be words of letters A-Z, got {value!r}")
+    if value and _NAME_WORDS.fullmatch(value) is None:
+        raise MRZError(f"MRZ {field} must be words of letters A-Z, got {value!r}")
 
 
 def _check_filled(field: str, value: str, width: int) -> None:
     """A free field of MRZ characters without trailing filler, at most `width` long."""
     ok = _MRZ_CHARS.fullmatch(value) is not None and not value.endswith("<")
-    _require(ok, f"MRZ {field} has characters outside A-Z, 0-9, '<': {value!r}")
-    _require(len(value) <= width, f"MRZ {field} is longer than {width}: {value!r}")
+    if not ok:
+        raise MRZError(f"MRZ {field} has characters outside A-Z, 0-9, '<': {value!r}")
+    if len(value) > width:
+        raise MRZError(f"MRZ {field} is longer than {width}: {value!r}")
 
 
 def _validate(m: MRZ) -> None:
     """Raise MRZError unless every field of `m` fits its format."""
-    _require(m.format in get_args(MRZFormat), f"unknown MRZ format {m.format!r}")
+    if m.format not in FORMATS:
+        raise MRZError(f"unknown MRZ format {m.format!r}")
     _check_code("document code", m.document_code, 1, 2)
     _require(not m.document_code.startswith("V"), "visa MRZs (document code V) are not supported")
     _check_code("issuing state", m.issuing_state, 1, 3)
     _check_code("nationality", m.nationality, 1, 3)
     _check_date("date of birth", m.date_of_birth, unknown_allowed=True)
     _check_date("date of expiry", m.date_of_expiry, unknown_allowed=False)
-    _require(m.sex in ("M", "F", "X"), f"MRZ sex must be M, F or X, got {m.sex!r}")
+    if m.sex not in ("M", "F", "X"):
+        raise MRZError(f"MRZ sex must be M, F or X, got {m.sex!r}")
     _check_name("surname", m.surname)
     _check_name("given names", m.given_names)
     _require(bool(m.surname or m.given_names), "MRZ name is empty")
-    _require(
-        len(_name_field(m.surname, m.given_names)) <= _NAME_WIDTH[m.format],
-        f"MRZ name does not fit the {_NAME_WIDTH[m.format]}-character {m.format} name field",
-    )
+    if len(_name_field(m.surname, m.given_names)) > _NAME_WIDTH[m.format]:
+        raise MRZError(
+            f"MRZ name does not fit the {_NAME_WIDTH[m.format]}-character {m.format} name field"
+        )
     number = m.document_number
     _check_filled("document number", number, 9 if m.format == "TD3" else 64)
     _require(number != "", "MRZ document number is empty")
@@ -223,11 +231,12 @@ def _validate(m: MRZ) -> None:
     if len(number) > 9:
         _require(number.isalnum(), "a document number over 9 characters must be A-Z and 0-9")
         used = len(number) - 9 + 1 + (1 + len(m.optional_data) if m.optional_data else 0)
-        _require(used <= width, f"document number {number!r} and optional data do not fit")
+        if used > width:
+            raise MRZError(f"document number {number!r} and optional data do not fit")
     _check_filled("optional data", m.optional_data, width)
     _check_filled("optional data 2", m.optional_data_2, _OPTIONAL_2_WIDTH)
-    if m.format != "TD1":
-        _require(m.optional_data_2 == "", f"{m.format} has no second optional data field")
+    if m.format != "TD1" and m.optional_data_2 != "":
+        raise MRZError(f"{m.format} has no second optional data field")
 
 
 # ---- composing ----------------------------------------------------------------------------
@@ -393,7 +402,8 @@ def _document_number(first9: str, found: str, optional: str) -> tuple[str, str]:
 
 def _sex(char: str) -> str:
     """MRZ sex character to 'M', 'F' or 'X'."""
-    _require(char in "MFX<", f"MRZ sex must be M, F, X or '<', got {char!r}")
+    if char not in ("M", "F", "X", "<"):
+        raise MRZError(f"MRZ sex must be M, F, X or '<', got {char!r}")
     return "X" if char == "<" else char
 
 
@@ -408,8 +418,9 @@ def parse_mrz(data: str | Sequence[str]) -> MRZ:
     lines = _split_lines(data)
     fmt = _detect_format(lines)
     for number, line in enumerate(lines, 1):
-        bad = sorted(set(line) - set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"))
-        _require(not bad, f"MRZ line {number} has characters outside A-Z, 0-9, '<': {bad}")
+        if _MRZ_CHARS.fullmatch(line) is None:
+            bad = sorted(set(line) - set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"))
+            raise MRZError(f"MRZ line {number} has characters outside A-Z, 0-9, '<': {bad}")
     _require(lines[0][0] != "V", "visa MRZs (document code V) are not supported")
     if fmt == "TD1":
         return _parse_td1(lines)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MEMBER_ID = re.compile(r"[A-Z][A-Z0-9-]{1,15}")
 COUNTRY = re.compile(r"[A-Z]{3}")
 DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
+DOCUMENT_TYPE = re.compile(r"[A-Z]{1,2}")
 MAX_TEXT = 4096
 
 
@@ -145,9 +147,9 @@ class TravelDocument:
     mrz: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Z0-9]{1,20}", self.document_number):
+        if not DOCUMENT_NUMBER.fullmatch(self.document_number):
             raise SchemaError("document_number is 1-20 characters A-Z, 0-9")
-        if not re.fullmatch(r"[A-Z]{1,2}", self.document_type):
+        if not DOCUMENT_TYPE.fullmatch(self.document_type):
             raise SchemaError("document_type is an ICAO document code such as P, ID or V")
         _country(self.issuing_country, "issuing_country")
         if not self.issuing_country:
