@@ -13,8 +13,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from nacl.public import PrivateKey
-
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import CryptoError, NoticenetError
 from noticenet.crypto.keys import MemberKeys
@@ -22,16 +20,17 @@ from noticenet.crypto.keys import MemberKeys
 from . import enforcement, indexes
 from .codec import decode, decode_stored, encode, encode_known
 from .entry import Entry, decode_signed_header, entry_id
+from .epoch_keys import EpochKeys, Reader
 from .errors import ChainError, FeedFrozen, Gap, LedgerError, NotFound
 from .governance import GOVERNANCE_FEED, CCFAction, Roster
 from .holdings import Holdings
-from .intake import Intake, Opened, Snapshot, epoch_key_of, open_entry, unwrap_epoch
+from .intake import Intake, Opened, Snapshot, open_entry
 from .keyspace import Txn, header_key, key, parse_position, position, seq_bytes
 from .kinds import parse_body, spec
 from .kvstore import KVStore
 from .lookup import Lookups
 from .records import KeyEpoch, PurgeReceipt
-from .sealing import body_key, open_body
+from .sealing import open_body
 from .validation import (
     check_chain,
     check_signature,
@@ -55,14 +54,6 @@ class IngestResult:
     seq: int
     outcome: Outcome
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class Reader:
-    """The member this ledger decrypts for: its id and X25519 secret."""
-
-    member: str
-    secret: PrivateKey
 
 
 @dataclass
@@ -90,7 +81,7 @@ class Ledger(Holdings, Lookups):
         self.reader = reader
         self.index_key = index_key
         self.stats = LedgerStats()
-        self._epoch_keys: dict[bytes, bytes | None] = {}
+        self.epochs = EpochKeys(reader)
         self._roster: Roster | None = None
         self._roster_id: bytes | None = None
         self.appends = 0  # ingest commits so far: lets a cached frontier know it is stale
@@ -128,7 +119,8 @@ class Ledger(Holdings, Lookups):
         entry = self.entry(eid)
         if entry is None or entry.body is None:
             raise NotFound("no such entry, or its body is not held")
-        return entry, open_body(entry, self._key_for(entry), checked=self._indexed(eid))
+        key_ = self.epochs.key_for(Txn(self.store), entry)
+        return entry, open_body(entry, key_, checked=self._indexed(eid))
 
     def _indexed(self, eid: bytes) -> bool:
         """True if this node opened and parsed `eid`'s body strictly when it stored it.
@@ -140,26 +132,7 @@ class Ledger(Holdings, Lookups):
 
     def epoch_key(self, epoch_id: bytes) -> bytes | None:
         """Our unwrapped key of a sender-key epoch, or None if not a reader (or not held)."""
-        return self._epoch_key_txn(Txn(self.store), epoch_id)
-
-    def _epoch_key_txn(self, txn: Txn, epoch_id: bytes) -> bytes | None:
-        """`epoch_key`, seeing `txn`'s pending writes. Cached once the epoch is held,
-        None included (not wrapped for us), so a non-reader unwraps each epoch once."""
-        if epoch_id in self._epoch_keys:
-            return self._epoch_keys[epoch_id]
-        held, found = self._unwrap_epoch_txn(txn, epoch_id)
-        if held:
-            self._epoch_keys[epoch_id] = found
-        return found
-
-    def remember_epoch_key(self, epoch_id: bytes, epoch_key: bytes) -> None:
-        """Cache an epoch key this node drew itself (its entry is about to be stored)."""
-        self._epoch_keys[epoch_id] = epoch_key
-
-    def _key_for(self, entry: Entry) -> bytes | None:
-        if spec(entry.header.kind).keying == "public" or self.reader is None:
-            return None
-        return body_key(entry.header, self.reader.member, self.reader.secret, self.epoch_key)
+        return self.epochs.get(Txn(self.store), epoch_id)
 
     # -- writing -----------------------------------------------------------
 
@@ -173,7 +146,7 @@ class Ledger(Holdings, Lookups):
                 bytes(self.reader.secret),
             )
         )
-        known = dict(self._epoch_keys)
+        known = self.epochs.known()
         return Snapshot(
             self._roster_id,
             self._roster,
@@ -358,35 +331,10 @@ class Ledger(Holdings, Lookups):
         guard_key = self._pending_guard_key(txn)
         if spec(entry.header.kind).keying == "public":
             return open_entry(entry, None, reader, guard_key, self.index_key)
-        key_ = self._key_for_txn(txn, entry)
+        key_ = self.epochs.key_or_none(txn, entry)
         if key_ is None:
             return Opened()
         return open_entry(entry, key_, reader, guard_key, self.index_key)
-
-    def _key_for_txn(self, txn: Txn, entry: Entry) -> bytes | None:
-        if self.reader is None:
-            return None
-        epoch = None if entry.header.key is None else entry.header.key.epoch
-        if epoch is not None and self._epoch_key_txn(txn, epoch) is None:
-            return None
-        try:
-            return self._key_for(entry)
-        except CryptoError:
-            return None
-
-    def _unwrap_epoch_txn(self, txn: Txn, epoch_id: bytes) -> tuple[bool, bytes | None]:
-        """(whether the epoch's entry and body are held, our key of it if any)."""
-        where = txn.get(key(b"e", epoch_id))
-        if where is None or self.reader is None:
-            return False, None
-        author, seq = parse_position(where)
-        raw = txn.get(header_key(author, seq))
-        body = txn.get(key(b"b", epoch_id))
-        if raw is None or body is None:
-            return False, None
-        if decode_signed_header(raw)[0].kind != "key_epoch":
-            return True, None
-        return True, unwrap_epoch(body, self.reader.member, self.reader.secret)
 
     def _evidence(self, txn: Txn, entry: Entry, what: str) -> str:
         txn.put(key(b"d", entry.id), encode(what))
@@ -403,9 +351,8 @@ class Ledger(Holdings, Lookups):
             enforcement.apply(self, txn, eid, record, now_ms, h.issued_at)
         elif isinstance(record, PurgeReceipt):
             txn.put(key(b"p", record.action, h.author.encode()), eid)
-        elif isinstance(record, KeyEpoch) and self.reader is not None:
-            # learnt now, so snapshots carry it and intake workers can open its bodies
-            self._epoch_keys[eid] = epoch_key_of(record, self.reader.member, self.reader.secret)
+        elif isinstance(record, KeyEpoch):  # learnt now, so intake snapshots carry it
+            self.epochs.learn(eid, record)
         if spec(h.kind).keying != "public":
             indexes.add(txn, eid, opened.index_keys)
             txn.put(key(b"k", h.kind.encode(), seq_bytes(h.issued_at), eid), b"")

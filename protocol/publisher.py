@@ -169,7 +169,7 @@ class Publisher:
         entry = seal_entry(
             Draft(self.member, seq, prev, now_ms, "key_epoch", record), None, self.keys.sign
         )
-        self.ledger.remember_epoch_key(entry.id, epoch_key)
+        self.ledger.epochs.remember(entry.id, epoch_key)
         self._digests[entry.id] = digest
         return EpochKeying(entry.id, epoch_key), entry
 

@@ -170,20 +170,20 @@ def test_a_non_reader_looks_at_each_epoch_once(
     """EUROPOL (a partner scoped to some kinds) is not wrapped into FRA's notice epoch:
     it learns that once, and the workers' snapshot says so, instead of every entry
     sending the ledger back to parse the epoch's body."""
-    import noticenet.protocol.ledger as ledger_module
+    import noticenet.protocol.epoch_keys as epoch_keys_module
 
     fra, pub = make_ledger("FRA")
     for i in range(4):
         pub.publish("notice.red", records()["notice.red"], NOW + i)
     europol, _ = make_ledger("EUROPOL")
     calls: list[bytes] = []
-    real = ledger_module.unwrap_epoch
+    real = epoch_keys_module.unwrap_epoch
 
     def counting(body: bytes, reader: str, secret: object) -> bytes | None:
         calls.append(body)
         return real(body, reader, secret)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ledger_module, "unwrap_epoch", counting)
+    monkeypatch.setattr(epoch_keys_module, "unwrap_epoch", counting)
     for entry in fra.feed("FRA"):
         europol.ingest(entry, NOW + 10)
     epoch = next(e.id for e in fra.feed("FRA") if e.header.kind == "key_epoch")

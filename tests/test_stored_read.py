@@ -11,7 +11,7 @@ from noticenet.crypto import aead
 from noticenet.protocol.codec import decode, decode_stored, encode
 from noticenet.protocol.entry import decode_signed_header, decode_stored_header
 from noticenet.protocol.errors import CodecError, SchemaError
-from noticenet.protocol.keyspace import key
+from noticenet.protocol.keyspace import Txn, key
 from noticenet.protocol.kinds import parse_body, parse_stored_body
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
@@ -85,7 +85,7 @@ def test_a_body_stored_unread_is_checked_strictly_on_read(make_ledger: Make) -> 
     ledger, pub = make_ledger("FRA")
     entry = pub.publish("sltd", document(), NOW)
     bad = {**to_map(document()), "document_number": "lower-case"}
-    body_key = ledger._key_for(entry)
+    body_key = ledger.epochs.key_for(Txn(ledger.store), entry)
     assert body_key is not None
     batch = ledger.store.batch()
     batch.put(key(b"b", entry.id), aead.seal(body_key, encode(bad), entry.header.aad()))
