@@ -177,8 +177,10 @@ class Entry:
         return entry_id(self.signed_header)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as its parts: the cached signed header and id are cheap to rebuild."""
-        return (Entry, (self.header, self.signature, self.body))
+        """Pickled as its parts and, once known, its id: the signed header is cheap to
+        rebuild, but the id costs that and a hash, on the ledger's own process after
+        an intake worker has computed it already."""
+        return (_rebuilt, (self.header, self.signature, self.body, self.__dict__.get("id")))
 
     def without_body(self) -> Entry:
         return dataclasses.replace(self, body=None)
@@ -205,6 +207,14 @@ _BODY_LEN_KEY = encode("body_len")
 _BODY_HASH_KEY = encode("body_hash")
 _SIGNED_HEADER_START = 1 + len(_SIG_KEY) + len(encode(bytes(64))) + len(_HEADER_KEY)
 """Where the header starts in a signed header (after the map head and the 64-byte sig)."""
+
+
+def _rebuilt(header: Header, signature: bytes, body: bytes | None, eid: bytes | None) -> Entry:
+    """An unpickled entry (see `Entry.__reduce__`)."""
+    entry = Entry(header, signature, body)
+    if eid is not None:
+        entry.__dict__["id"] = eid
+    return entry
 
 
 def entry_id(signed_header: bytes) -> bytes:
