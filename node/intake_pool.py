@@ -51,6 +51,11 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _after(wires: list[bytes], end: int) -> bytes | None:
+    """The entry after a slice, which may vouch for the slice's last one."""
+    return wires[end] if end < len(wires) else None
+
+
 class IntakePool:
     """A process pool that runs `check_wires` over slices of a batch."""
 
@@ -71,7 +76,7 @@ class IntakePool:
         """Start checking `wires` in slices, one per worker; collect with `gather`."""
         share = max(MIN_SHARE, -(-len(wires) // self.workers))
         return [
-            self._pool.submit(check_wires, wires[i : i + share], snap)
+            self._pool.submit(check_wires, wires[i : i + share], snap, _after(wires, i + share))
             for i in range(0, len(wires), share)
         ]
 

@@ -179,8 +179,15 @@ class _Reading:
         return open_entry(entry, key, snap.reader, snap.guard_key, snap.index_key)
 
 
-def check_wires(wires: list[bytes], snap: Snapshot) -> list[Intake | NoticenetError]:
+def check_wires(
+    wires: list[bytes], snap: Snapshot, voucher: bytes | None = None
+) -> list[Intake | NoticenetError]:
     """Decode and check each wire entry under `snap`; the intake or the error for each.
+
+    `voucher`: the entry that follows `wires` in their frame, when a worker gets
+    a slice of it. It is checked only as the successor that may vouch for the
+    slice's last entry (see `validation.check_signatures`), so a slice boundary
+    refuses nothing that the whole frame would accept.
 
     Pure and picklable in and out: this is what worker processes run.
     """
@@ -191,7 +198,7 @@ def check_wires(wires: list[bytes], snap: Snapshot) -> list[Intake | NoticenetEr
         except NoticenetError as exc:
             decoded.append(exc)
     entries = [e for e in decoded if isinstance(e, Entry)]
-    verdicts = iter(validate_entries(entries, snap.roster, snap.now_ms, snap.anchor))
+    verdicts = iter(_verdicts(entries, snap, voucher))
     reading = _Reading(snap)
     out: list[Intake | NoticenetError] = []
     for entry in decoded:
@@ -208,3 +215,17 @@ def check_wires(wires: list[bytes], snap: Snapshot) -> list[Intake | NoticenetEr
             opened = replace(opened, record=None)
         out.append(Intake(entry, snap.roster_id, snap.now_ms, opened))
     return out
+
+
+def _verdicts(
+    entries: list[Entry], snap: Snapshot, voucher: bytes | None
+) -> list[NoticenetError | None]:
+    """`validate_entries` over `entries`, with `voucher` after them if it decodes."""
+    tail: list[Entry] = []
+    if voucher is not None:
+        try:
+            tail = [decode_entry(voucher)]
+        except NoticenetError:
+            pass
+    verdicts = validate_entries(entries + tail, snap.roster, snap.now_ms, snap.anchor)
+    return verdicts[: len(entries)]

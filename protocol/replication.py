@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from noticenet.crypto.errors import NoticenetError
+from noticenet.crypto.errors import BadSignature, NoticenetError
 
 from .entry import Entry, decode_entry
 from .errors import FeedFrozen, Gap, ProtocolError, UnknownAuthor
@@ -57,6 +57,10 @@ from .session import (
 from .trees import Sources
 
 __all__ = ["Action", "Close", "Event", "ReplicationConfig", "Replicator", "Send", "Session"]
+
+UNVOUCHED_ASKS = 3
+"""How often one session may end a frame on a feed's next entry whose own signature
+is bad before that counts against it (see `Replicator._awaits_voucher`)."""
 
 
 def _entry_of(item: Entry | Intake) -> Entry:
@@ -218,8 +222,15 @@ class Replicator:
         results = self.ledger.ingest_many(entries, now_ms) if entries else []
         self._advance(results)
         regaps: dict[str, int] = {}
-        for item, result in zip(entries, results, strict=True):
-            actions.extend(self._account(session, _entry_of(item), result, regaps))
+        last = {_entry_of(item).header.author: i for i, item in enumerate(entries)}
+        for i, (item, result) in enumerate(zip(entries, results, strict=True)):
+            entry = _entry_of(item)
+            if isinstance(result, BadSignature) and last[entry.header.author] == i:
+                if self._awaits_voucher(session, entry):
+                    regaps[entry.header.author] = entry.header.seq
+                    actions.append(Event("entry.unvouched", self._where(session, entry)))
+                    continue
+            actions.extend(self._account(session, entry, result, regaps))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
         session.unacked = 0
@@ -265,6 +276,31 @@ class Replicator:
         if not isinstance(result, FeedFrozen | UnknownAuthor):
             session.bad += 1
         return self._refused(session, entry, result)
+
+    def _awaits_voucher(self, session: Session, entry: Entry) -> bool:
+        """Whether a bad own signature on a feed's next entry, last of its feed in the
+        frame, may yet be vouched for by its successor (record-format section 10).
+
+        Only its author can make such an entry, and an honest relay that took it on
+        the chain can end a frame on it. It is asked for again (with its successor
+        this time) instead of being counted against the peer, at most
+        UNVOUCHED_ASKS times per position and session, so junk still closes a session.
+        """
+        h = entry.header
+        head = self.ledger.head(h.author)
+        if ((0, None) if head is None else head) != (h.seq - 1, h.prev):
+            return False
+        at = (h.author, h.seq)
+        asked = session.unvouched.get(at, 0)
+        if asked >= UNVOUCHED_ASKS:
+            return False
+        session.unvouched[at] = asked + 1
+        self._refuse("Unvouched")
+        return True
+
+    @staticmethod
+    def _where(session: Session, entry: Entry) -> dict[str, object]:
+        return {"peer": session.peer, "feed": entry.header.author, "seq": entry.header.seq}
 
     def _refused(self, session: Session, entry: Entry | None, exc: Exception) -> list[Action]:
         """Count a refused entry; one event each until the peer passes `max_bad`."""

@@ -61,6 +61,7 @@ class Session:
     bad: int = 0
     in_flight: deque[int] = field(default_factory=deque)  # send times of unacked Entries
     rtt_ms: int | None = None  # the shortest send-to-ack time seen: the link's round trip
+    unvouched: dict[tuple[str, int], int] = field(default_factory=dict)  # (feed, seq): asks
 
     def acked(self, now_ms: int) -> None:
         """An Ack for our oldest unacked Entries frame: a round-trip sample."""

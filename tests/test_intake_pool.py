@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from noticenet.crypto.errors import BadSignature
 from noticenet.node.intake_pool import PARENT_CHECK_S, IntakePool
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
@@ -19,6 +20,8 @@ from noticenet.protocol.intake import Intake, check_wires
 from noticenet.protocol.kvstore import MemoryStore
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.records import Cancellation
+from noticenet.protocol.sealing import Draft, seal_entry
 
 from .conftest import NOW
 from .samples import document, records
@@ -128,3 +131,33 @@ def test_workers_exit_when_their_node_is_killed(tmp_path: Path) -> None:
         for pid in workers if "workers" in locals() else ():
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _chain_with_unsigned(devnet: DevNet, count: int, unsigned: int) -> list[bytes]:
+    """FRA's feed of `count` cancellations; the one at index `unsigned` has a zero
+    signature, and its successor signs over it (only an author can make this)."""
+    sign = devnet.member("FRA").keys.sign
+    wires, prev = [], None
+    for i in range(count):
+        draft = Draft("FRA", i + 1, prev, NOW + i, "cancel", Cancellation(bytes([i + 1]) * 32))
+        entry = seal_entry(draft, None, sign)
+        if i == unsigned:
+            entry = Entry(entry.header, bytes(64), entry.body)
+        wires.append(entry.to_wire())
+        prev = entry.id
+    return wires
+
+
+def test_a_slice_boundary_refuses_nothing_the_whole_frame_accepts(
+    pool: IntakePool, devnet: DevNet
+) -> None:
+    """Each worker also sees the entry after its slice, which may vouch for the last."""
+    wires = _chain_with_unsigned(devnet, 64, 31)  # the first slice ends on it
+    snap = _ledger(devnet, "DEU").snapshot(NOW)
+    whole = check_wires(wires, snap)
+    assert all(isinstance(c, Intake) and c.error is None for c in whole)
+    futures = pool.submit(wires, snap)
+    assert len(futures) == 2
+    assert _shape(pool.gather(futures)) == _shape(whole)
+    alone = check_wires(wires[:32], snap)  # no voucher: refused, as a lone entry is
+    assert isinstance(alone[-1], Intake) and isinstance(alone[-1].error, BadSignature)
