@@ -92,9 +92,10 @@ def open_entry(
 ) -> Opened:
     """Decrypt and parse a body with `key` (None for public kinds) and check its honesty.
 
-    A body that does not open for a named recipient, is not a valid record,
-    names diffusion recipients outside the audience, or whose guard tags do
-    not match it, is evidence against its author.
+    A body that does not open for a named recipient, is not a valid record
+    (its identifiers included), names diffusion recipients outside the
+    audience, or whose guard tags do not match it, is evidence against its
+    author.
     """
     try:
         record = open_body(entry, key)
@@ -103,7 +104,21 @@ def open_entry(
             return Opened(evidence=f"body does not open: {type(exc).__name__}")
         return NOT_A_READER
     except ProtocolError as exc:
-        return Opened(evidence=f"body is not a valid record: {exc}")
+        return Opened(evidence=_invalid(exc))
+    try:
+        return _read(entry, record, guard_key, index_key)
+    except ProtocolError as exc:  # e.g. a make its record allows but normalising refuses
+        return Opened(evidence=_invalid(exc))
+
+
+def _invalid(exc: ProtocolError) -> str:
+    """Why a body is evidence: the failed check's type, never its message, which
+    may quote the body's values (evidence is stored and shown in clear)."""
+    return f"body is not a valid record: {type(exc).__name__}"
+
+
+def _read(entry: Entry, record: Any, guard_key: bytes | None, index_key: bytes) -> Opened:
+    """A parsed body's honesty checks, identifiers and index keys (`open_entry`)."""
     if isinstance(record, Cancellation | Update) and record.target != entry.header.target:
         return Opened(evidence="the body's target differs from the header's")
     inner = indexed_record(record)

@@ -9,12 +9,20 @@ import pytest
 
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
-from noticenet.protocol.errors import ChainError, FeedFrozen, Gap, NotFound, UnknownAuthor
+from noticenet.protocol.errors import (
+    ChainError,
+    FeedFrozen,
+    Gap,
+    NotFound,
+    SchemaError,
+    UnknownAuthor,
+)
+from noticenet.protocol.intake import check_wires
 from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation, Update
+from noticenet.protocol.records import Cancellation, Firearm, Update
 from noticenet.protocol.schema import to_map
-from noticenet.protocol.sealing import Draft, seal_entry
+from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
 
 from .conftest import NOW
 from .samples import diffusion, document, notice, person, records, vehicle
@@ -220,6 +228,36 @@ def test_a_body_naming_another_target_than_its_header_is_evidence(
     assert deu.evidence() == {lying.id: "the body's target differs from the header's"}
     assert deu.tombstone(other.id)["reason"] == "cancelled"  # what the author signed
     assert deu.find_document("UTO", "L898902C3") == [doc.id]
+
+
+def test_a_record_whose_identifiers_do_not_normalise_is_evidence_on_every_path(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    """A firearm make of punctuation passes the record's own checks but has no
+    identifier. Only a modified node can send one (its publisher refuses it); the
+    body is evidence, in process and on an intake worker alike, and the evidence
+    quotes nothing from the body."""
+    fra, pub = make_ledger("FRA")
+    pub.publish("firearm", Firearm(make="Glock", serial="X0"), NOW)
+    with pytest.raises(SchemaError):
+        pub.publish("firearm", Firearm(make="--", serial="X1"), NOW)
+    seq, prev = fra.head("FRA") or (0, b"")
+    epoch = [e for e in fra.feed("FRA") if e.header.kind == "key_epoch"][-1]
+    keying = EpochKeying(epoch.id, fra.epoch_key(epoch.id) or b"")
+    draft = Draft("FRA", seq + 1, prev, NOW, "firearm", Firearm(make="--", serial="X1"))
+    odd = seal_entry(dataclasses.replace(draft, expires_at=NOW + DAY), keying, pub.keys.sign)
+    stores = []
+    for ahead in (False, True):
+        deu, _ = make_ledger("DEU")
+        for entry in fra.feed("FRA"):
+            deu.ingest(entry, NOW)
+        item = check_wires([odd.to_wire()], deu.snapshot(NOW))[0] if ahead else odd
+        result = deu.ingest_many([item], NOW)[0]  # type: ignore[list-item]
+        assert not isinstance(result, Exception)
+        assert (result.outcome, result.reason) == (Outcome.WITHHELD, "evidence")
+        assert deu.evidence() == {odd.id: "body is not a valid record: SchemaError"}
+        stores.append(deu.state_digest())
+    assert stores[0] == stores[1]
 
 
 def test_update_replaces_the_record(make_ledger: Make) -> None:
