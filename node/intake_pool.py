@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import trio
 
@@ -61,7 +62,11 @@ class IntakePool:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
-        self._pool = ProcessPoolExecutor(
+        self.restarts = 0
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=watch_parent,
@@ -73,7 +78,21 @@ class IntakePool:
         return {f.result() for f in [self._pool.submit(os.getpid) for _ in range(self.workers)]}
 
     def submit(self, wires: list[bytes], snap: Snapshot) -> list[Future[Checked]]:
-        """Start checking `wires` in slices, one per worker; collect with `gather`."""
+        """Start checking `wires` in slices, one per worker; collect with `gather`.
+
+        A pool that lost a worker (killed, out of memory) is broken for good:
+        it is replaced here, so one dead worker costs the frames in flight
+        (their `gather` raises `BrokenProcessPool`; check those in process).
+        """
+        try:
+            return self._submit(wires, snap)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            self.restarts += 1
+            return self._submit(wires, snap)
+
+    def _submit(self, wires: list[bytes], snap: Snapshot) -> list[Future[Checked]]:
         share = max(MIN_SHARE, -(-len(wires) // self.workers))
         return [
             self._pool.submit(check_wires, wires[i : i + share], snap, _after(wires, i + share))

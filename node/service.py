@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,14 +236,24 @@ class NodeService:
             began = time.perf_counter()
             checked = None
             if item.checks and self.intake is not None:
-                checked = await self.intake.gather_async(item.checks)
-                logs.event(
-                    logger,
-                    "intake.pooled",
-                    peer=member,
-                    entries=len(checked),
-                    workers=self.intake.workers,
-                )
+                try:
+                    checked = await self.intake.gather_async(item.checks)
+                except BrokenProcessPool as exc:  # a worker died: check this frame here
+                    logs.event(
+                        logger,
+                        "intake.failed",
+                        peer=member,
+                        entries=len(item.frame.entries) if isinstance(item.frame, Entries) else 0,
+                        error=type(exc).__name__,
+                    )
+                else:
+                    logs.event(
+                        logger,
+                        "intake.pooled",
+                        peer=member,
+                        entries=len(checked),
+                        workers=self.intake.workers,
+                    )
             self._perform(
                 self.replicator.receive_frame(
                     member, item.frame, len(item.data), self.clock(), checked

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
+import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -707,4 +710,53 @@ async def test_attacks_over_libp2p_leave_the_node_serving_others(
             await honest_still_served()
             attacker.release.set()
         assert victim.service.ledger.head(OTHER) is None
+        nursery.cancel_scope.cancel()
+
+
+def spawned_children() -> list[int]:
+    """This process's children started by multiprocessing's spawn (intake workers)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        pids |= {int(p) for p in (task / "children").read_text().split()}
+    return [p for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux /proc")
+async def test_a_dead_intake_worker_costs_the_node_nothing(
+    localnet: LocalNet, node_log: pytest.LogCaptureFixture
+) -> None:
+    """Intake workers killed (say by the out-of-memory killer) while the node runs: the
+    frames in flight are checked in process, the pool is replaced, nothing is lost."""
+    victim = Service(localnet, VICTIM)
+    relay = Attacker(localnet, victim, max_frame=16 * 1024 * 1024)  # BRA, sending its own feed
+    node = make_node(localnet.devnet, OTHER)
+    for i in range(209):  # issued now: the node checks times against its own clock
+        node.publisher.publish("sltd", document(f"W{i:08d}", OTHER), int(time.time() * 1000))
+    feed = [e.to_wire() for e in node.ledger.feed(OTHER)]  # 210 entries
+    async with trio.open_nursery() as nursery:
+        await nursery.start(victim.service.run)
+        pool = victim.service.intake
+        assert pool is not None
+        pool.warm()
+        workers = spawned_children()
+        assert workers
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        async with relay.transport:
+            stream = await relay.session()
+            with trio.fail_after(SAFETY):
+                await stream.send(encode_frame(Hello(OTHER, {OTHER: len(feed)}, 100)))
+            for start in range(0, len(feed), 70):  # frames big enough for the workers
+                with trio.fail_after(SAFETY):
+                    await stream.send(encode_frame(Entries(tuple(feed[start : start + 70]))))
+                held = min(start + 70, len(feed))
+                await wait_for(
+                    f"{held} of BRA's entries",
+                    lambda held=held: (victim.service.ledger.head(OTHER) or (0,))[0] == held,
+                )
+            assert OTHER in victim.service.connected()  # the session went on throughout
+            relay.release.set()
+        assert pool.restarts == 1
+        assert events(node_log, "intake.pooled")  # the new pool checks frames again
+        assert not set(workers) & set(spawned_children())
         nursery.cancel_scope.cancel()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,24 @@ def test_a_slice_boundary_refuses_nothing_the_whole_frame_accepts(
     assert _shape(pool.gather(futures)) == _shape(whole)
     alone = check_wires(wires[:32], snap)  # no voucher: refused, as a lone entry is
     assert isinstance(alone[-1], Intake) and isinstance(alone[-1].error, BadSignature)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux /proc")
+def test_a_pool_that_lost_a_worker_fails_its_batch_and_is_replaced(devnet: DevNet) -> None:
+    """The batch in flight raises BrokenProcessPool (the node then checks it in
+    process); the next submit starts a new pool, which answers as before."""
+    wires = _wires(devnet)
+    deu = _ledger(devnet, "DEU")
+    deu.ingest_many([decode_entry(w) for w in wires[:-2]], NOW)  # knows every epoch key now
+    snap = deu.snapshot(NOW)
+    with IntakePool(2) as pool:
+        pool.warm()
+        futures = pool.submit(wires * 20, snap)  # long enough to be under way at the kill
+        for pid in _children(os.getpid()):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            pool.gather(futures)
+        again = pool.submit(wires, snap)
+        assert pool.restarts == 1
+        assert _shape(pool.gather(again)) == _shape(check_wires(wires, snap))
