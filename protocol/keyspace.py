@@ -59,6 +59,9 @@ def key(table: bytes, *parts: bytes) -> bytes:
     return table + b"/" + b"/".join(parts)
 
 
+_ABSENT = object()  # a key with no pending write (see `Txn.rollback`)
+
+
 class Txn:
     """Buffered writes over a store, readable before commit, applied as one batch.
 
@@ -70,6 +73,7 @@ class Txn:
         self.store = store
         self.pending: dict[bytes, bytes | None] = {}
         self.committed: set[bytes] = set()
+        self._undo: list[tuple[bytes, bytes | None | object]] | None = None
 
     def get(self, k: bytes) -> bytes | None:
         if k in self.pending:
@@ -77,10 +81,27 @@ class Txn:
         return self.store.get(k)
 
     def put(self, k: bytes, v: bytes) -> None:
+        if self._undo is not None:
+            self._undo.append((k, self.pending.get(k, _ABSENT)))
         self.pending[k] = v
 
     def delete(self, k: bytes) -> None:
+        if self._undo is not None:
+            self._undo.append((k, self.pending.get(k, _ABSENT)))
         self.pending[k] = None
+
+    def savepoint(self) -> None:
+        """Start remembering writes, so `rollback` can undo them (one entry of a batch)."""
+        self._undo = []
+
+    def rollback(self) -> None:
+        """Undo every write since the last `savepoint`: a refused entry leaves none."""
+        for k, before in reversed(self._undo or []):
+            if before is _ABSENT:
+                self.pending.pop(k, None)
+            else:
+                self.pending[k] = before  # type: ignore[assignment]
+        self._undo = []
 
     def commit(self, sync: bool = True) -> None:
         if not self.pending:

@@ -187,9 +187,11 @@ class Ledger(Holdings, Lookups):
             txn.put(k, v)
         results: list[IngestResult | NoticenetError] = []
         for entry in self._checked_ahead(entries, now_ms):
+            txn.savepoint()
             try:
                 results.append(self._ingest(txn, entry, now_ms))
             except NoticenetError as exc:
+                txn.rollback()  # a refused entry leaves no write in the batch
                 self.stats.refuse(type(exc).__name__)
                 results.append(exc)
         txn.commit(sync=sync)
@@ -238,8 +240,6 @@ class Ledger(Holdings, Lookups):
         check_chain(h, None if head is None else (int(head[0]), bytes(head[1])))
         if spec(h.kind).keying == "public" and entry.body is None:
             raise ChainError(f"a {h.kind} entry must travel with its body")
-        # From here on nothing may raise: a refused entry must leave no write in a
-        # batch that goes on (a bad body becomes evidence, see `intake.open_entry`).
         raw = entry.signed_header
         txn.put(header_key(h.author, h.seq), raw)
         txn.put(key(b"e", eid), position(h.author, h.seq))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.errors import StoreError
+from noticenet.protocol.keyspace import Txn
 from noticenet.protocol.kvstore import MAX_KEY_BYTES, KVStore, MemoryStore, prefix_upper_bound
 
 
@@ -437,3 +438,18 @@ def test_random_workload_leaves_no_dead_value(tmp_path: Path) -> None:
     blobs = [(path / name).read_bytes() for name in os.listdir(path)]
     assert [v for v in dead if any(v in b for b in blobs)] == []
     assert all(any(v in b for b in blobs) for v in live.values())
+
+
+def test_a_txn_rolls_back_to_its_savepoint(store: KVStore) -> None:
+    store.put(b"s/kept", b"stored")
+    txn = Txn(store)
+    txn.put(b"a/1", b"first")
+    txn.savepoint()
+    txn.put(b"a/1", b"second")
+    txn.put(b"a/2", b"new")
+    txn.delete(b"s/kept")
+    assert (txn.get(b"a/1"), txn.get(b"a/2"), txn.get(b"s/kept")) == (b"second", b"new", None)
+    txn.rollback()
+    assert (txn.get(b"a/1"), txn.get(b"a/2"), txn.get(b"s/kept")) == (b"first", None, b"stored")
+    txn.commit(sync=False)
+    assert dict(store.iterate()) == {b"a/1": b"first", b"s/kept": b"stored"}

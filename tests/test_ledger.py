@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import (
     ChainError,
     FeedFrozen,
     Gap,
+    LedgerError,
     NotFound,
     SchemaError,
     UnknownAuthor,
@@ -258,6 +261,35 @@ def test_a_record_whose_identifiers_do_not_normalise_is_evidence_on_every_path(
         assert deu.evidence() == {odd.id: "body is not a valid record: SchemaError"}
         stores.append(deu.state_digest())
     assert stores[0] == stores[1]
+
+
+def test_an_entry_refused_after_it_began_writing_leaves_nothing_in_the_batch(
+    make_ledger: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever refuses an entry late (after its header, body and indexes went into
+    the batch), the batch commits the entries before it and nothing of it."""
+    fra, pub = make_ledger("FRA")
+    deu, _ = make_ledger("DEU")
+    pub.publish("sltd", document(), NOW)
+    pub.publish("vehicle", vehicle(), NOW)
+    entries = list(fra.feed("FRA"))
+    last = entries[-1]
+    place = Ledger._place_body
+
+    def failing(self: Ledger, txn: Any, entry: Entry, now_ms: int, opened: Any = None) -> Any:
+        result = place(self, txn, entry, now_ms, opened)
+        if entry.id == last.id:
+            raise LedgerError("refused after writing")
+        return result
+
+    monkeypatch.setattr(Ledger, "_place_body", failing)
+    results = deu.ingest_many(entries, NOW)
+    assert isinstance(results[-1], LedgerError)
+    assert deu.head("FRA") == (last.header.seq - 1, entries[-2].id)
+    assert deu.entry(last.id) is None
+    assert deu.find_vin(vehicle().vin) == []
+    assert deu.find_document("UTO", "L898902C3") != []
+    assert verify_ledger(deu) == []
 
 
 def test_update_replaces_the_record(make_ledger: Make) -> None:
