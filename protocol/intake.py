@@ -235,12 +235,15 @@ def check_wires(
 def _verdicts(
     entries: list[Entry], snap: Snapshot, voucher: bytes | None
 ) -> list[NoticenetError | None]:
-    """`validate_entries` over `entries`, with `voucher` after them if it decodes."""
+    """`validate_entries` over `entries`, with `voucher` after them if it is the
+    successor of the last one (else it could vouch for nothing here)."""
     tail: list[Entry] = []
-    if voucher is not None:
+    if voucher is not None and entries:
         try:
-            tail = [decode_entry(voucher)]
+            after = decode_entry(voucher)
         except NoticenetError:
-            pass
+            after = None
+        if after is not None and after.header.prev == entries[-1].id:
+            tail = [after]
     verdicts = validate_entries(entries + tail, snap.roster, snap.now_ms, snap.anchor)
     return verdicts[: len(entries)]
