@@ -91,27 +91,6 @@ _scan_small = functools.lru_cache(maxsize=MEMO_ITEMS)(_scan_passes)
 _scan_large = functools.lru_cache(maxsize=MEMO_LARGE_ITEMS)(_scan_passes)
 
 
-def _simple_sizes() -> tuple[int, ...]:
-    """Per head byte: the size of the whole item if the head alone settles it, else 0.
-
-    Small integers, strings shorter than 24 bytes, false, true and null: most
-    items of a header or record. The scan steps over these without a call.
-    """
-    sizes = [0] * 256
-    for head in range(256):
-        major, arg = head >> 5, head & 31
-        if major < 2 and arg < 24:
-            sizes[head] = 1
-        elif major in (2, 3) and arg < 24:
-            sizes[head] = 1 + arg
-        elif major == 7 and 20 <= arg <= 22:
-            sizes[head] = 1
-    return tuple(sizes)
-
-
-_SIMPLE = _simple_sizes()
-
-
 def _item(data: bytes, pos: int, end: int, depth: int) -> int:
     """Check one item starting at `pos` (inside `depth` containers); where it ends."""
     if pos >= end:
@@ -144,11 +123,7 @@ def _item(data: bytes, pos: int, end: int, depth: int) -> int:
         if arg and depth >= MAX_DEPTH:
             raise CodecError(f"nesting deeper than {MAX_DEPTH}")
         for _ in range(arg):
-            size = _SIMPLE[data[pos]] if pos < end else 0
-            if size and pos + size <= end:
-                pos += size
-            else:
-                pos = _item(data, pos, end, depth + 1)
+            pos = _item(data, pos, end, depth + 1)
         return pos
     if major == 5:
         if 2 * arg > end - pos:
@@ -160,20 +135,14 @@ def _item(data: bytes, pos: int, end: int, depth: int) -> int:
             start = pos
             if pos >= end:
                 raise CodecError("truncated input")
-            head = data[pos]
-            if head >> 5 != 3:
+            if data[pos] >> 5 != 3:
                 raise CodecError("map keys must be text strings")
-            size = _SIMPLE[head]
-            pos = pos + size if size and pos + size <= end else _item(data, pos, end, depth + 1)
+            pos = _item(data, pos, end, depth + 1)
             key = data[start:pos]
             if key <= last:
                 raise CodecError("map keys out of canonical order, or repeated")
             last = key
-            size = _SIMPLE[data[pos]] if pos < end else 0
-            if size and pos + size <= end:
-                pos += size
-            else:
-                pos = _item(data, pos, end, depth + 1)
+            pos = _item(data, pos, end, depth + 1)
         return pos
     if major == 6:
         raise CodecError("CBOR tags are not allowed")

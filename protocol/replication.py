@@ -225,12 +225,8 @@ class Replicator:
         last = {_entry_of(item).header.author: i for i, item in enumerate(entries)}
         for i, (item, result) in enumerate(zip(entries, results, strict=True)):
             entry = _entry_of(item)
-            if isinstance(result, BadSignature) and last[entry.header.author] == i:
-                if self._awaits_voucher(session, entry):
-                    regaps[entry.header.author] = entry.header.seq
-                    actions.append(Event("entry.unvouched", self._where(session, entry)))
-                    continue
-            actions.extend(self._account(session, entry, result, regaps))
+            at_end = last[entry.header.author] == i
+            actions.extend(self._account(session, entry, result, regaps, at_end))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
         session.unacked = 0
@@ -255,7 +251,9 @@ class Replicator:
         entry: Entry,
         result: IngestResult | NoticenetError,
         regaps: dict[str, int],
+        at_end: bool,
     ) -> list[Action]:
+        """What an entry's outcome calls for; `at_end`: last of its feed in the frame."""
         if isinstance(result, IngestResult):
             if result.outcome is Outcome.DUPLICATE:
                 self.counters.duplicates += 1
@@ -273,6 +271,10 @@ class Replicator:
             self._refuse("Gap")
             regaps[result.author] = result.have + 1
             return []
+        if isinstance(result, BadSignature) and at_end and self._awaits_voucher(session, entry):
+            self._refuse("Unvouched")
+            regaps[entry.header.author] = entry.header.seq
+            return [Event("entry.unvouched", self._where(session, entry))]
         if not isinstance(result, FeedFrozen | UnknownAuthor):
             session.bad += 1
         return self._refused(session, entry, result)
@@ -295,7 +297,6 @@ class Replicator:
         if asked >= UNVOUCHED_ASKS:
             return False
         session.unvouched[at] = asked + 1
-        self._refuse("Unvouched")
         return True
 
     @staticmethod
@@ -307,9 +308,10 @@ class Replicator:
         self._refuse(type(exc).__name__)
         if session.bad > self.config.max_bad + 1:
             return []  # the session is about to close; its Close says how many
-        fields: dict[str, object] = {"peer": session.peer, "reason": type(exc).__name__}
-        if entry is not None:
-            fields.update(feed=entry.header.author, seq=entry.header.seq)
+        fields: dict[str, object] = (
+            {"peer": session.peer} if entry is None else self._where(session, entry)
+        )
+        fields["reason"] = type(exc).__name__
         fields["detail"] = str(exc)[:160]
         return [Event("entry.refused", fields)]
 

@@ -162,9 +162,9 @@ def validate_entry(
     entry: Entry, roster: Roster | None, now_ms: int, anchor: bytes | None = None
 ) -> None:
     """Every rule that needs only the entry, the roster and the time."""
-    check_authorised(entry.header, roster)
-    check_signature(entry, roster, anchor)
-    _check_unsigned(entry, now_ms)
+    error = validate_entries([entry], roster, now_ms, anchor)[0]
+    if error is not None:
+        raise error
 
 
 def validate_entries(
@@ -178,16 +178,11 @@ def validate_entries(
             check_authorised(entry.header, roster)
             if signature is not None:
                 raise signature
-            _check_unsigned(entry, now_ms)
+            check_times(entry.header, now_ms)
+            if entry.body is not None:
+                check_body(entry.header, entry.body)
         except NoticenetError as exc:
             errors.append(exc)
             continue
         errors.append(None)
     return errors
-
-
-def _check_unsigned(entry: Entry, now_ms: int) -> None:
-    """The rules past authorisation and signature: times, and the body against its header."""
-    check_times(entry.header, now_ms)
-    if entry.body is not None:
-        check_body(entry.header, entry.body)
