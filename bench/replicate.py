@@ -491,7 +491,7 @@ def shares(collapsed: Path) -> tuple[dict[str, float], list[tuple[str, float]], 
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        if not stack or not count_text.isdigit():  # py-spy's own notes, not samples
             continue
         count = int(count_text)
         frames = stack.split(";")

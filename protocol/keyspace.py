@@ -24,6 +24,9 @@ reaches the disk outside the encrypted bodies.
 | `d/<id>` | evidence against an author (dishonest tags, undecodable body) |
 | `p/<action id>/<member>` | purge receipt id |
 | `m/roster` | id of the current roster entry |
+
+The small tables `c/`, `g/`, `s/` and `z/` are also held in memory by the
+ledger (`mirrored_store.py`): every ingest asks them, and almost always misses.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from noticenet.protocol.errors import BodyMismatch, NotAuthorised, NotFound, Ree
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
 from noticenet.protocol.keyspace import key
 from noticenet.protocol.ledger import Ledger, Outcome
+from noticenet.protocol.mirrored_store import MirroredStore
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.receipts import purge_status
 from noticenet.protocol.records import Update
@@ -534,8 +535,9 @@ def test_revoked_body_leaves_the_leveldb_files(
     fra, pub = make_ledger("FRA")
     target = pub.publish("notice.red", notice(MUELLER), NOW)
     assert target.body is not None
-    assert isinstance(fra.store, LevelDBStore)
-    path = Path(fra.store.path)
+    assert isinstance(fra.store, MirroredStore)  # the ledger's view of its backend
+    assert isinstance(fra.store.inner, LevelDBStore)
+    path = Path(fra.store.inner.path)
     fra.store.close()
     assert files_holding(path, target.body) != []  # the ciphertext really is on disk
     spec = devnet.member("FRA")
