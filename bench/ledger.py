@@ -40,6 +40,7 @@ runs one half. `--profile` adds cProfile tables of where the time goes.
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import hashlib
 import pstats
@@ -62,6 +63,7 @@ from rich.table import Table
 from noticenet.crypto.hashing import blake2b256
 from noticenet.node.intake_pool import IntakePool
 from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.service import INBOX_FRAMES
 from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import make_devnet, member_keys
 from noticenet.protocol.entry import Entry, decode_entry
@@ -271,9 +273,10 @@ def ingest_all(ledger: Ledger, entries: list[Entry]) -> float:
 def ingest_wires(ledger: Ledger, wires: list[bytes], pool: IntakePool | None) -> float:
     """Ingest wire bytes as a node does (decode included); seconds taken.
 
-    Without a pool everything runs here. With one, the workers check batch
-    k + 1 (decode, verify, decrypt, parse, index keys) while this process
-    writes batch k, as `NodeService` does with frames from its neighbours.
+    Without a pool everything runs here. With one, the workers check the next
+    INBOX_FRAMES batches (decode, verify, decrypt, parse, index keys) while
+    this process writes batch k, as `NodeService` does with the frames it
+    reads ahead from a neighbour.
     """
     batches = [wires[i : i + BATCH] for i in range(0, len(wires), BATCH)]
     began = time.perf_counter()
@@ -281,11 +284,13 @@ def ingest_wires(ledger: Ledger, wires: list[bytes], pool: IntakePool | None) ->
         for batch in batches:
             _stored(ledger.ingest_many([decode_entry(w) for w in batch], NOW, sync=True))
         return time.perf_counter() - began
-    pending = pool.submit(batches[0], ledger.snapshot(NOW))
+    ahead = collections.deque(
+        pool.submit(batch, ledger.snapshot(NOW)) for batch in batches[:INBOX_FRAMES]
+    )
     for k in range(len(batches)):
-        checked = pool.gather(pending)
-        if k + 1 < len(batches):
-            pending = pool.submit(batches[k + 1], ledger.snapshot(NOW))
+        checked = pool.gather(ahead.popleft())
+        if k + INBOX_FRAMES < len(batches):
+            ahead.append(pool.submit(batches[k + INBOX_FRAMES], ledger.snapshot(NOW)))
         refused = [c for c in checked if not isinstance(c, Intake)]
         if refused:
             raise SystemExit(f"a worker refused an entry: {refused[0]!r}")
