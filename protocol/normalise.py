@@ -176,11 +176,25 @@ def _greek_pair(match: re.Match[str]) -> str:
 
 def normalise_name(s: str) -> str:
     """Transliterate to ASCII, case- and accent-fold, words single-spaced (see module doc)."""
-    text = unicodedata.normalize("NFKC", _text(s, "a name")).casefold()
-    text = _GREEK_PAIRS.sub(_greek_pair, text.translate(_CYRILLIC))
-    text = anyascii(_SYLLABIC.sub(r" \g<0> ", text)).lower()
-    text = _APOSTROPHES.sub("", text)
+    text = _APOSTROPHES.sub("", _folded(_text(s, "a name")))
     return " ".join(_NON_ALNUM_LOWER.sub(" ", text).split())
+
+
+def _folded(text: str) -> str:
+    """NFKC, case-folded, transliterated to lower-case ASCII.
+
+    ASCII text (most names, and every MRZ) is only lowered: each step is the
+    identity on it, which a test checks; the steps cost several microseconds.
+    """
+    if text.isascii():
+        return text.lower()
+    return _folded_unicode(text)
+
+
+def _folded_unicode(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _GREEK_PAIRS.sub(_greek_pair, text.translate(_CYRILLIC))
+    return anyascii(_SYLLABIC.sub(r" \g<0> ", text)).lower()
 
 
 def _word_key(word: str) -> str:
@@ -217,8 +231,16 @@ def person_key(forename: str, name: str) -> str:
 
 
 def _ascii_upper(s: str, what: str) -> str:
-    """NFKC, upper case, look-alike Cyrillic/Greek to Latin, then anyascii."""
-    text = unicodedata.normalize("NFKC", _text(s, what)).upper().translate(_LOOKALIKES)
+    """NFKC, upper case, look-alike Cyrillic/Greek to Latin, then anyascii.
+
+    ASCII text is only upper-cased: each step is the identity on it (tested).
+    """
+    text = _text(s, what)
+    return text.upper() if text.isascii() else _upper_unicode(text)
+
+
+def _upper_unicode(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).upper().translate(_LOOKALIKES)
     return anyascii(text).upper()
 
 
@@ -259,7 +281,8 @@ def normalise_country(s: str) -> str:
 
 def normalise_make(s: str) -> str:
     """A vehicle or firearm make: upper-case words, legal forms dropped, aliases resolved."""
-    text = anyascii(unicodedata.normalize("NFKC", _text(s, "a make"))).upper()
+    text = _text(s, "a make")
+    text = (text if text.isascii() else anyascii(unicodedata.normalize("NFKC", text))).upper()
     text = text.replace("&", " AND ").replace("+", " AND ")
     words = _NON_ALNUM_UPPER.sub(" ", text).split()
     while len(words) > 1 and words[-1] in _LEGAL_FORMS:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pytest
+from anyascii import anyascii
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from noticenet.protocol import normalise
 from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.mrz import parse_mrz
 from noticenet.protocol.normalise import (
@@ -353,3 +356,16 @@ def test_every_real_date_is_accepted_in_each_form(day: object) -> None:
     assert normalise_date(f"{y}/{m}/{d}") == iso
     assert normalise_date(f"{d}.{m}.{y}") == iso
     assert normalise_date(f"{y}{m}{d}") == iso
+
+
+ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=40)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(ASCII)
+def test_ascii_skips_only_steps_that_change_nothing(text: str) -> None:
+    """Normalising ASCII text skips NFKC, case-folding and transliteration: on
+    ASCII each of them is the identity, so the short way gives the same key."""
+    assert normalise._folded_unicode(text) == text.lower()
+    assert normalise._upper_unicode(text) == text.upper()
+    assert anyascii(unicodedata.normalize("NFKC", text)) == text
