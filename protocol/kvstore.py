@@ -54,6 +54,15 @@ def check_value(value: object) -> bytes:
     return value
 
 
+def _valid_op(key: object, value: object) -> bool:
+    """`check_key` and `check_value` as one test (a batch checks every operation)."""
+    return (
+        isinstance(key, bytes)
+        and 0 < len(key) <= MAX_KEY_BYTES
+        and (value is None or isinstance(value, bytes))
+    )
+
+
 def check_bound(name: str, bound: object) -> bytes:
     """Return a prefix or start bound if it is bytes, else raise."""
     if not isinstance(bound, bytes):
@@ -132,10 +141,11 @@ class WriteBatch:
     def update(self, ops: Ops) -> None:
         """Many puts (bytes values) and deletes (None) at once, checked as `put` checks."""
         self._check_open()
-        for k, v in ops.items():
-            check_key(k)
-            if v is not None:
-                check_value(v)
+        if not all(_valid_op(k, v) for k, v in ops.items()):
+            for k, v in ops.items():  # find the first bad one, and say what is wrong
+                check_key(k)
+                if v is not None:
+                    check_value(v)
         self._ops.update(ops)
 
     def delete(self, key: bytes) -> None:

@@ -49,6 +49,7 @@ class _Field(typing.NamedTuple):
     convert: Convert
     required: bool  # no default and not optional
     optional: bool  # may be omitted when None
+    exact: type | None  # a value of exactly this type is taken as it is (plain scalars)
 
 
 class _Plan(typing.NamedTuple):
@@ -72,6 +73,7 @@ def _plan(cls: Any) -> _Plan:
                 _converter(hints[f.name]),
                 not has_default and not optional,
                 optional and not has_default,
+                _exact(hints[f.name]),
             )
         )
     return _Plan(tuple(plan), frozenset(f.name for f in plan))
@@ -90,9 +92,13 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
         unknown = data.keys() - names
         raise SchemaError(f"{where}: unknown fields {sorted(map(str, unknown))}")
     kwargs: dict[str, Any] = {}
-    for name, convert, required, optional in fields:
+    for name, convert, required, optional, exact in fields:
         if name in data:
-            kwargs[name] = convert(data[name], f"{where}.{name}", hexed)
+            value = data[name]
+            if type(value) is exact:  # what `convert` would return as it is, without the call
+                kwargs[name] = value
+            else:
+                kwargs[name] = convert(value, f"{where}.{name}", hexed)
         elif required:
             raise SchemaError(f"{where}: missing field {name!r}")
         elif optional:
@@ -202,6 +208,20 @@ def _stored_mapping(item: StoredConvert) -> StoredConvert:
     return lambda value: {k: item(v) for k, v in value.items()}
 
 
+_PLAIN = (int, str, bytes)
+
+
+def _exact(hint: Any) -> type | None:
+    """The type whose values `_converter(hint)` returns unchanged, if it is a plain
+    scalar or an optional one (`bool` is left to the converter: it is an int)."""
+    if hint in _PLAIN:
+        return typing.cast(type, hint)
+    options = [a for a in typing.get_args(hint) if a is not type(None)]
+    if _optional(hint) and len(options) == 1 and options[0] in _PLAIN:
+        return typing.cast(type, options[0])
+    return None
+
+
 def _optional(hint: Any) -> bool:
     return typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in (
         typing.get_args(hint)
@@ -224,7 +244,7 @@ def _converter(hint: Any) -> Convert:
 
         return literal
     if origin is tuple:
-        return _sequence(_converter(args[0]))
+        return _sequence(_converter(args[0]), _exact(args[0]))
     if origin is dict:
         return _mapping(_converter(args[0]), _converter(args[1]))
     if dataclasses.is_dataclass(hint):
@@ -252,10 +272,12 @@ def _union(args: tuple[Any, ...]) -> Convert:
     return union
 
 
-def _sequence(item: Convert) -> Convert:
+def _sequence(item: Convert, exact: type | None = None) -> Convert:
     def sequence(value: Any, where: str, hexed: bool) -> Any:
         if not isinstance(value, list):
             raise SchemaError(f"{where}: expected an array")
+        if exact is not None and all(type(v) is exact for v in value):
+            return tuple(value)  # what `item` would give, without a call per item
         return tuple(item(v, where, hexed) for v in value)
 
     return sequence
