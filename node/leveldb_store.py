@@ -113,6 +113,8 @@ class LevelDBStore(KVStore):
     Open iterators read on outside the lock (LevelDB is thread-safe).
     """
 
+    costly_misses = True
+
     def __init__(self, path: str | os.PathLike[str], create_if_missing: bool = True) -> None:
         self.path = os.fspath(path)
         self._lock = threading.RLock()

@@ -194,6 +194,11 @@ class WriteBatch:
 class KVStore(ABC):
     """An ordered byte-key store with atomic write batches; see the module docstring."""
 
+    costly_misses: bool = False
+    """True where looking up an absent key costs real work (LevelDB probes every
+    table file whose key range covers it); the ledger then keeps its small,
+    mostly empty tables in memory too (`mirrored_store.py`)."""
+
     @abstractmethod
     def get(self, key: bytes) -> bytes | None:
         """The value stored under `key`, or None."""

@@ -29,7 +29,7 @@ from .keyspace import Txn, header_key, key, parse_position, position, seq_bytes
 from .kinds import parse_body, spec
 from .kvstore import KVStore
 from .lookup import Lookups
-from .mirrored_store import MirroredStore
+from .mirrored_store import mirrored
 from .records import KeyEpoch, PurgeReceipt
 from .sealing import open_body
 from .validation import (
@@ -77,7 +77,7 @@ class Ledger(Holdings, Lookups):
         reader: Reader | None = None,
         index_key: bytes = b"\x00" * 32,
     ) -> None:
-        self.store = store if isinstance(store, MirroredStore) else MirroredStore(store)
+        self.store = mirrored(store)
         self.anchor = anchor
         self.reader = reader
         self.index_key = index_key

@@ -8,7 +8,7 @@ key is probed (its bloom filter), and the files written during an ingest
 cover every table, so each of those misses cost 5-10 us, about a sixth of
 the ledger's own work per entry. Those tables hold only what CCF actions,
 early cancellations and equivocations wrote, so they are small, and are
-answered here from memory. Every write goes through this store, which
+answered here from memory, on backends that declare `costly_misses`. Every write goes through this store, which
 updates its copy after the batch commits; a ledger must therefore be the
 only writer of the store it wraps (a node has one ledger per store).
 """
@@ -22,6 +22,14 @@ from .kvstore import KVStore, Ops, WriteBatch, check_key
 
 MIRRORED_TABLES = (b"c/", b"g/", b"s/", b"z/")
 """Early cancellations, guards, CCF statuses, frozen feeds (see keyspace)."""
+
+
+def mirrored(store: KVStore) -> KVStore:
+    """`store` as a ledger keeps it: mirrored where misses are costly, else as it is
+    (in memory a miss costs less than the mirror's own bookkeeping)."""
+    if not store.costly_misses or isinstance(store, MirroredStore):
+        return store
+    return MirroredStore(store)
 
 
 class MirroredStore(KVStore):

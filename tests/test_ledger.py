@@ -355,7 +355,10 @@ def test_new_ledger_needs_roster_first(make_ledger: Make) -> None:
 
 
 class CountingStore(MemoryStore):
-    """A memory store that counts the reads that reach it, by table."""
+    """A memory store that counts the reads that reach it, by table (and says its
+    misses are costly, as LevelDB does)."""
+
+    costly_misses = True
 
     def __init__(self) -> None:
         super().__init__()
