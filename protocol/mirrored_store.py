@@ -8,9 +8,10 @@ key is probed (its bloom filter), and the files written during an ingest
 cover every table, so each of those misses cost 5-10 us, about a sixth of
 the ledger's own work per entry. Those tables hold only what CCF actions,
 early cancellations and equivocations wrote, so they are small, and are
-answered here from memory, on backends that declare `costly_misses`. Every write goes through this store, which
-updates its copy after the batch commits; a ledger must therefore be the
-only writer of the store it wraps (a node has one ledger per store).
+answered here from memory, on backends that declare `costly_misses`. Every
+write goes through this store, which updates its copy after the batch
+commits; a ledger must therefore be the only writer of the store it wraps
+(a node has one ledger per store).
 """
 
 from __future__ import annotations
