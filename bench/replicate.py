@@ -434,9 +434,9 @@ STEPS = (
     ("  validate_entries (one verify per chained run)", "validate_entries"),
     ("    check_signatures", "check_signatures"),
     ("  _open (decrypt, parse, tags; frames too small for the workers)", "_open"),
-    ("  _apply (indexes)", "_apply"),
+    ("  _apply (indexes)", "_apply@ledger.py"),
     ("  Entry.signed_header / id (re-encode)", "signed_header"),
-    ("  Txn.commit (LevelDB write + fsync)", "commit"),
+    ("  Txn.commit (LevelDB write + fsync)", "commit@keyspace.py"),
     ("replicator._spread / _pump (forwarding)", "_spread"),
     ("framing + yamux + noise (transport)", "yamux"),
     ("HTTP API (hypercorn)", "hypercorn"),
@@ -506,12 +506,13 @@ def shares(collapsed: Path) -> tuple[dict[str, float], list[tuple[str, float]], 
 
 
 def _matches(frame: str, needle: str) -> bool:
-    name = frame.split(" (")[0]
+    """`needle` is a function name, optionally `name@file`; yamux and hypercorn
+    stand for any frame of theirs."""
+    name = frame.split(" (")[0].rsplit(".", 1)[-1]  # py-spy names methods Class.method
     if needle in ("yamux", "hypercorn"):
         return needle in frame
-    if needle == "commit":
-        return name == "commit" and "keyspace" in frame
-    return name == needle or name.endswith("." + needle)
+    function, _, where = needle.partition("@")
+    return name == function and where in frame
 
 
 def _where(frame: str) -> str:

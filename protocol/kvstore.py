@@ -54,15 +54,6 @@ def check_value(value: object) -> bytes:
     return value
 
 
-def _valid_op(key: object, value: object) -> bool:
-    """`check_key` and `check_value` as one test (a batch checks every operation)."""
-    return (
-        isinstance(key, bytes)
-        and 0 < len(key) <= MAX_KEY_BYTES
-        and (value is None or isinstance(value, bytes))
-    )
-
-
 def check_bound(name: str, bound: object) -> bytes:
     """Return a prefix or start bound if it is bytes, else raise."""
     if not isinstance(bound, bytes):
@@ -141,7 +132,12 @@ class WriteBatch:
     def update(self, ops: Ops) -> None:
         """Many puts (bytes values) and deletes (None) at once, checked as `put` checks."""
         self._check_open()
-        if not all(_valid_op(k, v) for k, v in ops.items()):
+        if not all(  # check_key and check_value in one pass, without a call per operation
+            isinstance(k, bytes)
+            and 0 < len(k) <= MAX_KEY_BYTES
+            and (v is None or isinstance(v, bytes))
+            for k, v in ops.items()
+        ):
             for k, v in ops.items():  # find the first bad one, and say what is wrong
                 check_key(k)
                 if v is not None:
