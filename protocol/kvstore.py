@@ -214,6 +214,10 @@ class KVStore(ABC):
         """A new, empty write batch for this store."""
 
     @abstractmethod
+    def _apply(self, ops: Ops, sync: bool) -> None:
+        """Apply operations a `WriteBatch` of this store has checked, atomically."""
+
+    @abstractmethod
     def compact(self) -> None:
         """Compact the whole key range so deleted and overwritten values leave the disk."""
 

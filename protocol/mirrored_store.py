@@ -62,10 +62,12 @@ class MirroredStore(KVStore):
         return WriteBatch(self._apply)
 
     def _apply(self, ops: Ops, sync: bool) -> None:
-        """Commit to the inner store, then (only if that succeeded) update the copy."""
-        batch = self.inner.batch()
-        batch.update(ops)
-        batch.commit(sync)
+        """Commit to the inner store, then (only if that succeeded) update the copy.
+
+        `ops` were checked by this store's batch: they go to the inner store's
+        write as they are, not through a second batch that would check them again.
+        """
+        self.inner._apply(ops, sync)
         for k, v in ops.items():
             if k[: self._width] in self._tables:
                 if v is None:
