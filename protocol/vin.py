@@ -50,9 +50,8 @@ class VinCheck:
     warnings: tuple[str, ...] = ()
 
 
-def _value(char: str) -> int:
-    """The ISO 3779 transliterated value of one VIN character."""
-    return int(char) if char.isdigit() else int(_LETTER_VALUES[char])
+_VALUES = {**{d: int(d) for d in "0123456789"}, **{c: int(v) for c, v in _LETTER_VALUES.items()}}
+"""The ISO 3779 transliterated value of each allowed VIN character."""
 
 
 def vin_check_digit(vin: str) -> str:
@@ -62,7 +61,12 @@ def vin_check_digit(vin: str) -> str:
     """
     vin = _normalise(vin)
     _check_shape(vin)
-    remainder = sum(_value(c) * w for c, w in zip(vin, _WEIGHTS, strict=True)) % 11
+    return _check_digit(vin)
+
+
+def _check_digit(vin: str) -> str:
+    """`vin_check_digit` of a VIN already normalised and of the right shape."""
+    remainder = sum(_VALUES[c] * w for c, w in zip(vin, _WEIGHTS, strict=True)) % 11
     return "X" if remainder == 10 else str(remainder)
 
 
@@ -104,7 +108,7 @@ def validate_vin(vin: str) -> VinCheck:
     """
     norm = _normalise(vin)
     _check_shape(norm)
-    expected = vin_check_digit(norm)
+    expected = _check_digit(norm)
     found = norm[8]
     valid = found == expected
     warnings: list[str] = []
