@@ -104,11 +104,30 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
         elif optional:
             kwargs[name] = None  # omitted because it was None (see to_map)
     try:
-        return cls(**kwargs)
+        return _built(cls, kwargs)
     except SchemaError:
         raise
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"{where}: {exc}") from None
+
+
+def _built(cls: type[T], values: dict[str, Any]) -> T:
+    """`cls(**values)` for a dataclass, with every field given or defaulted, without
+    the generated `__init__`: a frozen one sets each field through
+    `object.__setattr__`, which cost more than the fields' checks. The defaults
+    are filled in and `__post_init__` runs, as `__init__` would."""
+    obj: Any = object.__new__(cls)
+    fields = obj.__dict__
+    fields.update(values)
+    plan = _stored_plan(typing.cast(Any, cls))
+    if len(values) != len(plan.defaults):
+        for name, default in plan.defaults:
+            if name not in values:
+                fields[name] = default()
+    post_init = getattr(obj, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+    return typing.cast(T, obj)
 
 
 def from_stored(cls: type[T], data: dict[str, Any]) -> T:
