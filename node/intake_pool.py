@@ -71,8 +71,7 @@ def _timeless(snap: Snapshot) -> Snapshot:
     return dataclasses.replace(snap, now_ms=0)
 
 
-def _sent(snap: Snapshot) -> _Sent:
-    timeless = _timeless(snap)
+def _sent(timeless: Snapshot) -> _Sent:
     blob = pickle.dumps(timeless, protocol=pickle.HIGHEST_PROTOCOL)
     return _Sent(timeless, hashlib.blake2b(blob, digest_size=16).digest(), blob)
 
@@ -173,8 +172,9 @@ class IntakePool:
 
     def _send(self, snap: Snapshot) -> _Sent:
         """The last snapshot sent, if `snap` differs from it only in time; else `snap`'s."""
-        if self._last is None or self._last.snap != _timeless(snap):
-            self._last = _sent(snap)
+        timeless = _timeless(snap)
+        if self._last is None or self._last.snap != timeless:
+            self._last = _sent(timeless)
             self.snapshots_sent += 1
         return self._last
 

@@ -112,21 +112,27 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
 
 
 def _built(cls: type[T], values: dict[str, Any]) -> T:
-    """`cls(**values)` for a dataclass, with every field given or defaulted, without
-    the generated `__init__`: a frozen one sets each field through
-    `object.__setattr__`, which cost more than the fields' checks. The defaults
-    are filled in and `__post_init__` runs, as `__init__` would."""
-    obj: Any = object.__new__(cls)
-    fields = obj.__dict__
-    fields.update(values)
-    plan = _stored_plan(typing.cast(Any, cls))
-    if len(values) != len(plan.defaults):
-        for name, default in plan.defaults:
-            if name not in values:
-                fields[name] = default()
+    """`cls(**values)` for a dataclass: `_instance`, then `__post_init__` as
+    `__init__` would run it."""
+    obj = _instance(cls, values)
     post_init = getattr(obj, "__post_init__", None)
     if post_init is not None:
         post_init()
+    return obj
+
+
+def _instance(cls: type[T], values: dict[str, Any]) -> T:
+    """A `cls` holding `values`, and the defaults of the fields they leave out,
+    built without the generated `__init__`: a frozen dataclass's sets each field
+    through `object.__setattr__`, which cost more than the fields' checks."""
+    obj: Any = object.__new__(cls)
+    fields = obj.__dict__
+    fields.update(values)
+    defaults = _stored_plan(typing.cast(Any, cls)).defaults
+    if len(values) != len(defaults):
+        for name, default in defaults:
+            if name not in values:
+                fields[name] = default()
     return typing.cast(T, obj)
 
 
@@ -141,19 +147,16 @@ def from_stored(cls: type[T], data: dict[str, Any]) -> T:
     `data == to_map(result)` and callers may keep `data` as the plain form.
     """
     plan = _stored_plan(typing.cast(Any, cls))
-    obj: Any = object.__new__(cls)
-    values = obj.__dict__
-    values.update(data)  # most values are stored as they are: convert only the others
+    obj = _instance(cls, data)  # most values are stored as they are: convert only the others
+    values = typing.cast(Any, obj).__dict__
     for name, convert in plan.converted:
         if name in data:
             values[name] = convert(data[name])
     if len(data) != len(plan.defaults):
-        for name, default in plan.defaults:
-            if name not in data:
-                values[name] = value = default()
-                if value is not None:
-                    data[name] = _plain(value)
-    return typing.cast(T, obj)
+        for name, _ in plan.defaults:
+            if name not in data and values[name] is not None:
+                data[name] = _plain(values[name])
+    return obj
 
 
 StoredConvert = Callable[[Any], Any]
@@ -167,7 +170,8 @@ class _StoredPlan:
 
 @functools.cache
 def _stored_plan(cls: Any) -> _StoredPlan:
-    """Per dataclass, once: how `from_stored` fills each field."""
+    """Per dataclass, once: how `from_stored` converts each field, and every
+    field's default (`_instance` fills them in for both ways in)."""
     hints = typing.get_type_hints(cls)
     converted, defaults = [], []
     for f in dataclasses.fields(cls):

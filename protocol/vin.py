@@ -23,7 +23,6 @@ _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _LETTER_VALUES = dict(
     zip("ABCDEFGHJKLMNPRSTUVWXYZ", "12345678123457923456789", strict=True)
 )
-_ALLOWED = frozenset("0123456789") | frozenset(_LETTER_VALUES)
 _REGIONS = (
     ("ABCDEFGH", "Africa"),
     ("JKLMNPR", "Asia"),
@@ -52,6 +51,7 @@ class VinCheck:
 
 _VALUES = {**{d: int(d) for d in "0123456789"}, **{c: int(v) for c, v in _LETTER_VALUES.items()}}
 """The ISO 3779 transliterated value of each allowed VIN character."""
+_ALLOWED = frozenset(_VALUES)
 
 
 def vin_check_digit(vin: str) -> str:
