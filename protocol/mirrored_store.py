@@ -12,17 +12,26 @@ answered here from memory, on backends that declare `costly_misses`. Every
 write goes through this store, which updates its copy after the batch
 commits; a ledger must therefore be the only writer of the store it wraps
 (a node has one ledger per store).
+
+A table holds at most `MIRROR_CAPACITY` keys in memory. Any member can write
+early cancellations, one per entry it publishes naming an unknown target;
+past the capacity that table is read from the inner store again, so such a
+flood costs the node disk (as every stored entry does), not memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import islice
 
 from .errors import StoreError
 from .kvstore import KVStore, Ops, WriteBatch, check_key
 
 MIRRORED_TABLES = (b"c/", b"g/", b"s/", b"z/")
 """Early cancellations, guards, CCF statuses, frozen feeds (see keyspace)."""
+
+MIRROR_CAPACITY = 100_000
+"""Keys one table may hold in memory (about 15 MB of early cancellations)."""
 
 
 def mirrored(store: KVStore) -> KVStore:
@@ -34,24 +43,40 @@ def mirrored(store: KVStore) -> KVStore:
 
 
 class MirroredStore(KVStore):
-    """`inner`, with the keys under `tables` (prefixes of one length) also in memory."""
+    """`inner`, with the keys under `tables` (prefixes of one length) also in memory,
+    each table while it holds at most `capacity` keys."""
 
-    def __init__(self, inner: KVStore, tables: tuple[bytes, ...] = MIRRORED_TABLES) -> None:
+    def __init__(
+        self,
+        inner: KVStore,
+        tables: tuple[bytes, ...] = MIRRORED_TABLES,
+        capacity: int = MIRROR_CAPACITY,
+    ) -> None:
         widths = {len(t) for t in tables}
         if len(widths) != 1:
             raise ValueError("mirrored tables are named by prefixes of one length")
         self.inner = inner
         self._width = widths.pop()
-        self._tables = frozenset(tables)
-        self._held: dict[bytes, bytes] = {k: v for t in tables for k, v in inner.iterate(t)}
+        self._capacity = capacity
+        self._held: dict[bytes, dict[bytes, bytes]] = {}
+        for table in tables:
+            copy = dict(islice(inner.iterate(table), capacity + 1))
+            if len(copy) <= capacity:
+                self._held[table] = copy
         self._closed = False
 
+    @property
+    def in_memory(self) -> frozenset[bytes]:
+        """The tables answered from memory (the others outgrew `capacity`)."""
+        return frozenset(self._held)
+
     def get(self, key: bytes) -> bytes | None:
-        if isinstance(key, bytes) and key[: self._width] in self._tables:
-            if self._closed:
-                raise StoreError("store is closed")
-            return self._held.get(check_key(key))
-        return self.inner.get(key)
+        held = self._held.get(key[: self._width]) if isinstance(key, bytes) else None
+        if held is None:
+            return self.inner.get(key)
+        if self._closed:
+            raise StoreError("store is closed")
+        return held.get(check_key(key))
 
     def iterate(
         self, prefix: bytes = b"", start: bytes | None = None, reverse: bool = False
@@ -68,12 +93,17 @@ class MirroredStore(KVStore):
         write as they are, not through a second batch that would check them again.
         """
         self.inner._apply(ops, sync)
+        width, tables = self._width, self._held
         for k, v in ops.items():
-            if k[: self._width] in self._tables:
-                if v is None:
-                    self._held.pop(k, None)
-                else:
-                    self._held[k] = v
+            held = tables.get(k[:width])
+            if held is None:
+                continue
+            if v is None:
+                held.pop(k, None)
+            else:
+                held[k] = v
+                if len(held) > self._capacity:  # outgrown: read from the inner store
+                    del tables[k[:width]]
 
     def compact(self) -> None:
         self.inner.compact()

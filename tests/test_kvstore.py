@@ -15,17 +15,21 @@ from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.keyspace import Txn
 from noticenet.protocol.kvstore import MAX_KEY_BYTES, KVStore, MemoryStore, prefix_upper_bound
-from noticenet.protocol.mirrored_store import MirroredStore
+from noticenet.protocol.mirrored_store import MIRROR_CAPACITY, MirroredStore
 
 # Tables the mirrored backends hold in memory: prefixes of keys the tests below use.
 MIRRORED = (b"p/", b"s/", b"ab", b"a\xff", b"ke", b"ol", b"ne", b"\xff\xff")
 
 
-@pytest.fixture(params=["memory", "leveldb", "mirrored-memory", "mirrored-leveldb"])
+@pytest.fixture(
+    params=["memory", "leveldb", "mirrored-memory", "mirrored-leveldb", "mirrored-outgrown"]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    backend: KVStore = MemoryStore() if "memory" in request.param else LevelDBStore(tmp_path / "db")
-    if request.param.startswith("mirrored"):
-        backend = MirroredStore(backend, MIRRORED)
+    leveldb = "leveldb" in request.param
+    backend: KVStore = LevelDBStore(tmp_path / "db") if leveldb else MemoryStore()
+    if request.param.startswith("mirrored"):  # outgrown: each table leaves memory at its 2nd key
+        capacity = 1 if "outgrown" in request.param else MIRROR_CAPACITY
+        backend = MirroredStore(backend, MIRRORED, capacity)
     yield backend
     backend.close()
 

@@ -24,6 +24,7 @@ from noticenet.protocol.errors import (
 from noticenet.protocol.intake import check_wires
 from noticenet.protocol.kvstore import MemoryStore
 from noticenet.protocol.ledger import Ledger, Outcome
+from noticenet.protocol.mirrored_store import MirroredStore
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import Cancellation, Firearm, Update
 from noticenet.protocol.schema import to_map
@@ -393,3 +394,32 @@ def test_the_rare_tables_are_answered_from_memory(make_ledger: Make, devnet: Dev
     reopened = Ledger.of_member(backend, devnet.governance.public_key, "DEU", spec.keys)
     assert deu.frozen_from("FRA") == reopened.frozen_from("FRA") == 2
     assert deu.state_digest() == reopened.state_digest()
+
+
+def test_a_table_that_outgrows_memory_is_read_from_the_store(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    """Any member can write early cancellations, one per entry naming an unknown
+    target: past its capacity the mirror gives that table back to the store, so a
+    flood of them costs disk, not memory, and every answer stays the same."""
+    fra, pub = make_ledger("FRA")
+    backend = CountingStore()
+    spec = devnet.member("DEU")
+    mirror = MirroredStore(backend, capacity=2)
+    deu = Ledger.of_member(mirror, devnet.governance.public_key, "DEU", spec.keys)
+    assert deu.store is mirror
+    deu.ingest(devnet.genesis, NOW)
+    for n in range(3):
+        pub.publish("cancel", Cancellation(target=bytes([n]) * 32), NOW + n)
+        copy_feed(fra, deu, "FRA")
+        assert (b"c/" in mirror.in_memory) == (n < 2)
+    assert b"g/" in mirror.in_memory  # the other tables stay
+    before = backend.reads[b"c/"]
+    late = pub.publish("notice.red", notice(), NOW + 5)
+    copy_feed(fra, deu, "FRA")
+    assert backend.reads[b"c/"] > before  # the early-cancel table is asked of the store now
+    assert deu.read(late.id) == fra.read(late.id)
+    reopened = Ledger.of_member(backend, devnet.governance.public_key, "DEU", spec.keys)
+    assert isinstance(reopened.store, MirroredStore)
+    assert b"c/" in reopened.store.in_memory  # capacity 100,000: back in memory
+    assert reopened.state_digest() == deu.state_digest()
