@@ -170,7 +170,7 @@ class Entry:
     @functools.cached_property
     def signed_header(self) -> bytes:
         """`{"header": ..., "sig": ...}` canonically: keys in bytewise order, sig first."""
-        return b"\xa2" + _SIG_KEY + encode(self.signature) + _HEADER_KEY + self.header.encoded
+        return b"\xa2" + _sig_field(self.signature) + _HEADER_KEY + self.header.encoded
 
     @functools.cached_property
     def id(self) -> bytes:
@@ -189,8 +189,7 @@ class Entry:
         """The entry as one canonical CBOR map (body null when detached): sig, body, header."""
         return (
             b"\xa3"
-            + _SIG_KEY
-            + encode(self.signature)
+            + _sig_field(self.signature)
             + _BODY_KEY
             + encode(self.body)
             + _HEADER_KEY
@@ -199,6 +198,8 @@ class Entry:
 
 
 _SIG_KEY = encode("sig")
+_SIG_64 = _SIG_KEY + encode(bytes(64))[:2]
+"""The key "sig" and the head of a 64-byte string, as every valid signature has."""
 _BODY_KEY = encode("body")
 _HEADER_KEY = encode("header")
 _WIRE_BEFORE_BODY = 1 + len(_SIG_KEY) + len(encode(bytes(64))) + len(_BODY_KEY)
@@ -207,6 +208,13 @@ _BODY_LEN_KEY = encode("body_len")
 _BODY_HASH_KEY = encode("body_hash")
 _SIGNED_HEADER_START = 1 + len(_SIG_KEY) + len(encode(bytes(64))) + len(_HEADER_KEY)
 """Where the header starts in a signed header (after the map head and the 64-byte sig)."""
+
+
+def _sig_field(signature: bytes) -> bytes:
+    """The key "sig" and the signature, encoded (directly for the usual 64 bytes)."""
+    if len(signature) == 64:
+        return _SIG_64 + signature
+    return _SIG_KEY + encode(signature)
 
 
 def _rebuilt(header: Header, signature: bytes, body: bytes | None, eid: bytes | None) -> Entry:

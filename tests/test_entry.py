@@ -8,6 +8,7 @@ import pytest
 
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import BadSignature, DecryptionFailed, NotARecipient
+from noticenet.protocol.codec import decode, encode
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.errors import BodyMismatch, ProtocolError
@@ -28,6 +29,19 @@ def _broadcast(devnet: DevNet, kind: str, record: Any) -> tuple[Entry, bytes]:
         "FRA", 2, b"\x01" * 32, NOW, kind, record, NOW + DAY, tags_for(record, devnet.guard_key)
     )
     return seal_entry(draft, EpochKeying(b"\x02" * 32, epoch_key), fra.keys.sign), epoch_key
+
+
+@pytest.mark.parametrize("sig_len", [0, 1, 23, 24, 63, 64, 65, 255, 256])
+def test_signed_header_and_wire_are_canonical_for_any_signature_length(
+    devnet: DevNet, sig_len: int
+) -> None:
+    """The encoders write a 64-byte signature's field directly; any other length
+    (refused later by the checks) still encodes as the canonical codec would."""
+    entry, _ = _broadcast(devnet, "sltd", records()["sltd"])
+    odd = Entry(entry.header, bytes(i % 251 for i in range(sig_len)), entry.body)
+    header = decode(entry.header.encoded)
+    assert odd.signed_header == encode({"header": header, "sig": odd.signature})
+    assert odd.to_wire() == encode({"header": header, "sig": odd.signature, "body": odd.body})
 
 
 @pytest.mark.parametrize("kind", sorted(records()))
