@@ -20,12 +20,11 @@ reaches the disk outside the encrypted bodies.
 | `g/<tag>` | guard: the action ids that guard this tag |
 | `w/<tag><id>` | an entry held whose header carries guard tag `tag` |
 | `a/<id>` | readmission of entry id by a CCF action |
-| `c/<target id>` | a cancellation waiting for its target |
 | `d/<id>` | evidence against an author (dishonest tags, undecodable body) |
 | `p/<action id>/<member>` | purge receipt id |
 | `m/roster` | id of the current roster entry |
 
-The small tables `c/`, `g/`, `s/` and `z/` are also held in memory by the
+The small tables `g/`, `s/` and `z/` are also held in memory by the
 ledger (`mirrored_store.py`): every ingest asks them, and almost always misses.
 """
 

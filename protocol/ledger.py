@@ -321,9 +321,6 @@ class Ledger(Holdings, Lookups):
             return "revoked"
         if enforcement.guarded(txn, entry):
             return "reentry-blocked"
-        cancel = txn.get(key(b"c", eid))
-        if cancel is not None and decode_stored(cancel) == entry.header.author:
-            return "cancelled"
         if is_expired(entry.header, now_ms):
             return "expired"
         return None
@@ -362,8 +359,8 @@ class Ledger(Holdings, Lookups):
 
     def _supersede(self, txn: Txn, author: str, target: bytes, reason: str, now_ms: int) -> None:
         where = txn.get(key(b"e", target))
-        if where is None:
-            txn.put(key(b"c", target), encode(author))
+        if where is None:  # never its own: an author's target precedes it in its feed
+            self.stats.refuse("unknown-target")
             return
         if parse_position(where)[0] != author:
             self.stats.refuse("foreign-cancel")

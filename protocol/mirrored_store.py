@@ -1,22 +1,20 @@
 """A store whose small, rarely written tables are also held in memory.
 
 Most reads of an ingest ask whether the entry is under a CCF status, whether
-one of its guard tags is guarded, whether a cancellation waited for it, and
-whether its feed is frozen: four questions whose answer is almost always no.
-On LevelDB a miss is not free: every table file whose key range covers the
-key is probed (its bloom filter), and the files written during an ingest
-cover every table, so each of those misses cost 5-10 us, about a sixth of
-the ledger's own work per entry. Those tables hold only what CCF actions,
-early cancellations and equivocations wrote, so they are small, and are
-answered here from memory, on backends that declare `costly_misses`. Every
-write goes through this store, which updates its copy after the batch
+one of its guard tags is guarded, and whether its feed is frozen: questions
+whose answer is almost always no. On LevelDB a miss is not free: every table
+file whose key range covers the key is probed (its bloom filter), and the
+files written during an ingest cover every table, so each of those misses
+cost 5-10 us, about a sixth of the ledger's own work per entry. Those tables
+hold only what CCF actions and equivocations wrote, so they are small, and
+are answered here from memory, on backends that declare `costly_misses`.
+Every write goes through this store, which updates its copy after the batch
 commits; a ledger must therefore be the only writer of the store it wraps
 (a node has one ledger per store).
 
-A table holds at most `MIRROR_CAPACITY` keys in memory. Any member can write
-early cancellations, one per entry it publishes naming an unknown target;
-past the capacity that table is read from the inner store again, so such a
-flood costs the node disk (as every stored entry does), not memory.
+A table holds at most `MIRROR_CAPACITY` keys in memory; past that it is read
+from the inner store again, so memory stays bounded however many actions the
+CCF takes over the years.
 """
 
 from __future__ import annotations
@@ -27,11 +25,11 @@ from itertools import islice
 from .errors import StoreError
 from .kvstore import KVStore, Ops, WriteBatch, check_key
 
-MIRRORED_TABLES = (b"c/", b"g/", b"s/", b"z/")
-"""Early cancellations, guards, CCF statuses, frozen feeds (see keyspace)."""
+MIRRORED_TABLES = (b"g/", b"s/", b"z/")
+"""Guards, CCF statuses, frozen feeds (see keyspace)."""
 
 MIRROR_CAPACITY = 100_000
-"""Keys one table may hold in memory (about 15 MB of early cancellations)."""
+"""Keys one table may hold in memory (15-20 MB of CCF statuses or guards)."""
 
 
 def mirrored(store: KVStore) -> KVStore:
