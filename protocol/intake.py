@@ -92,15 +92,16 @@ def open_entry(
 ) -> Opened:
     """Decrypt and parse a body with `key` (None for public kinds) and check its honesty.
 
-    A body that does not open for a named recipient, is not a valid record
-    (its identifiers included), names diffusion recipients outside the
+    A body that does not open with the key its author gave this reader (an
+    epoch key wrapped for it, or a wrap of the entry key), is not a valid
+    record (its identifiers included), names diffusion recipients outside the
     audience, or whose guard tags do not match it, is evidence against its
     author.
     """
     try:
         record = open_body(entry, key)
     except CryptoError as exc:
-        if reader is not None and reader in entry.header.audience:
+        if key is not None:  # ours, as the author gave it
             return Opened(evidence=f"body does not open: {type(exc).__name__}")
         return NOT_A_READER
     except ProtocolError as exc:

@@ -189,3 +189,57 @@ def test_the_cases_start_from_entries_that_are_taken(make_ledger: Make, feeds: F
         result = deu.ingest(entry, NOW)
         assert deu.head(entry.header.author) == (entry.header.seq, result.id)
     assert deu.ingest(diffusion_entry, NOW).outcome is Outcome.DUPLICATE
+
+
+EVIDENCE: dict[str, tuple[Callable[[Feeds], Entry], str]] = {
+    "a body that does not open for its reader": (
+        # the header re-signed with another expiry: the body's AEAD no longer matches it
+        lambda f: f.next(f.entries["sltd"], expires_at=NOW + 2 * DAY),
+        "body does not open: DecryptionFailed",
+    ),
+    "a diffusion naming recipients it was not sealed for": (
+        lambda f: seal_entry(
+            Draft(
+                "FRA",
+                (f.fra.head("FRA") or (0, b""))[0] + 1,
+                (f.fra.head("FRA") or (0, None))[1],
+                NOW,
+                "diffusion",
+                diffusion(("DEU", "USA")),
+                NOW + DAY,
+                f.publisher.guard_tags(diffusion(("DEU", "USA"))),
+            ),
+            ChosenKeying(_ccf_audience(f.devnet, "FRA", "DEU")),
+            f.devnet.member("FRA").keys.sign,
+        ),
+        "diffusion names recipients outside its audience",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVIDENCE))
+def test_a_dishonest_body_is_kept_as_evidence_on_every_path(
+    make_ledger: Make, feeds: Feeds, case: str
+) -> None:
+    """The header is the author's, so it joins the chain; the body a reader cannot
+    accept is not stored, and the reason is recorded against the author, the same
+    in process and after a worker's check. A member that cannot read the body
+    stores it as any other."""
+    build, reason = EVIDENCE[case]
+    entry = build(feeds)
+    digests = []
+    for ahead in (False, True):
+        deu = _deu_holding_fra(make_ledger, feeds)
+        item = check_wires([entry.to_wire()], deu.snapshot(NOW))[0] if ahead else entry
+        [result] = deu.ingest_many([item], NOW)  # type: ignore[list-item]
+        assert not isinstance(result, Exception)
+        assert (result.outcome, result.reason) == (Outcome.WITHHELD, "evidence")
+        assert deu.evidence() == {entry.id: reason}
+        assert deu.head("FRA") == (entry.header.seq, entry.id)
+        digests.append(deu.state_digest())
+    assert digests[0] == digests[1]
+    if entry.header.kind == "diffusion":
+        bra, _ = make_ledger("USA")  # named in the body, but not sealed for
+        for held in [*feeds.fra.feed("FRA"), entry]:
+            bra.ingest(held, NOW)
+        assert bra.evidence() == {} and bra.head("FRA") == (entry.header.seq, entry.id)
