@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from noticenet.crypto.errors import BadSignature, DecryptionFailed, NotARecipien
 from noticenet.protocol.codec import decode, encode
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.errors import BodyMismatch, ProtocolError
+from noticenet.protocol.errors import BodyMismatch, ProtocolError, SchemaError
 from noticenet.protocol.guard_tags import tags_for
+from noticenet.protocol.records import Cancellation
 from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, open_body, seal_entry
 from noticenet.protocol.validation import validate_entry
 
@@ -133,3 +135,106 @@ def test_spliced_aad_is_the_header_without_its_body_fields(devnet: DevNet, kind:
         devnet.member("FRA").keys.sign,
     )
     assert decode_entry(chosen.to_wire()).header.aad() == _aad_by_encoding(chosen)
+
+
+def _with(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    def change(fields: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            if value is _DROP:
+                fields.pop(name, None)
+            else:
+                fields[name] = value
+
+    return change
+
+
+_DROP = object()
+_ID = b"\x05" * 32
+_GUARDS = [bytes([i]) * 32 for i in range(1, 18)]  # sorted, one more than allowed
+
+# (entry to start from, change to its header map, what the SchemaError says)
+HEADER_RULES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
+    "another version": ("sltd", _with(v=2), "unknown header version 2"),
+    "seq 0": ("sltd", _with(seq=0, prev=_DROP), "seq starts at 1"),
+    "no prev after seq 1": ("sltd", _with(prev=_DROP), "prev is null exactly for seq 1"),
+    "a short prev": ("sltd", _with(prev=_ID[:31]), "prev is a 32-byte entry id"),
+    "a short body hash": ("sltd", _with(body_hash=_ID[:31]), "body hash is 32 bytes"),
+    "an oversized body": ("sltd", _with(body_len=2**20 + 1), "body length within limits"),
+    "expiry at issue": ("sltd", _with(expires_at=NOW), "expires_at must be after issued_at"),
+    "17 guard tags": ("sltd", _with(guards=_GUARDS), "at most 16 guard tags of 32 bytes"),
+    "a short guard tag": ("sltd", _with(guards=[_ID[:31]]), "at most 16 guard tags of 32 bytes"),
+    "unsorted guard tags": ("sltd", _with(guards=_GUARDS[1::-1]), "sorted and unique"),
+    "a repeated guard tag": ("sltd", _with(guards=[_ID, _ID]), "sorted and unique"),
+    "a target on a record": ("sltd", _with(target=_ID), "no other kind does"),
+    "a cancel without target": ("cancel", _with(target=_DROP), "names its target in the header"),
+    "a short target": ("cancel", _with(target=_ID[:31]), "target is a 32-byte entry id"),
+    "a key on a public entry": ("cancel", _with(key={"epoch": _ID}), "public and carries no key"),
+    "a public entry to all": ("cancel", _with(audience=["all"]), "public and carries no key"),
+    "a broadcast without key": ("sltd", _with(key=_DROP), "needs a key reference"),
+    "a broadcast to one member": ("sltd", _with(audience=["DEU"]), "goes to all"),
+    "a broadcast without epoch": (
+        "sltd",
+        _with(key={"wraps": {"DEU": bytes(80)}}),
+        "under a sender-key epoch",
+    ),
+    "a diffusion to nobody": (
+        "diffusion",
+        _with(audience=[], key={"wraps": {}}),
+        "names its recipients and wraps a key for each",
+    ),
+    "a diffusion under an epoch": (
+        "diffusion",
+        _with(key={"epoch": _ID}),
+        "names its recipients and wraps a key for each",
+    ),
+    "a malformed recipient": ("diffusion", _with(audience=["CCF", "de", "FRA"]), "recipient"),
+    "unsorted recipients": (
+        "diffusion",
+        _with(audience=["DEU", "CCF", "FRA"]),
+        "sorted and unique",
+    ),
+    "a recipient without a wrap": (
+        "diffusion",
+        lambda fields: fields["key"]["wraps"].pop("DEU"),
+        "wrapped for exactly the recipients",
+    ),
+    "a short wrap": (
+        "diffusion",
+        lambda fields: fields["key"]["wraps"].update(DEU=bytes(79)),
+        "80-byte sealed box",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def starting_entries(devnet: DevNet) -> dict[str, Entry]:
+    sltd, _ = _broadcast(devnet, "sltd", records()["sltd"])
+    readers = {m: devnet.member(m).keys.public.encryption_key for m in ("CCF", "DEU", "FRA")}
+    chosen = seal_entry(
+        Draft("FRA", 1, None, NOW, "diffusion", diffusion(("DEU",)), NOW + DAY),
+        ChosenKeying(readers),
+        devnet.member("FRA").keys.sign,
+    )
+    cancel = seal_entry(
+        Draft("FRA", 3, b"\x01" * 32, NOW, "cancel", Cancellation(target=_ID)),
+        None,
+        devnet.member("FRA").keys.sign,
+    )
+    return {"sltd": sltd, "diffusion": chosen, "cancel": cancel}
+
+
+@pytest.mark.parametrize("rule", sorted(HEADER_RULES))
+def test_a_header_breaking_a_rule_is_refused_on_decoding(
+    starting_entries: dict[str, Entry], rule: str
+) -> None:
+    """Each structural rule of a header (record-format section 3) refuses the wire
+    entry with a SchemaError that says which rule, before any signature check."""
+    start, change, says = HEADER_RULES[rule]
+    entry = starting_entries[start]
+    assert decode_entry(entry.to_wire()) == entry  # the starting point is valid
+    fields = entry.header.to_map()
+    change(fields)
+    wire = encode({"sig": entry.signature, "body": entry.body, "header": fields})
+    with pytest.raises(SchemaError) as raised:
+        decode_entry(wire)
+    assert says in str(raised.value)
