@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,16 @@ from noticenet.protocol.ceremony import (
 from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet, make_devnet
 from noticenet.protocol.entry import Entry
-from noticenet.protocol.errors import BodyMismatch, NotAuthorised, NotFound, ReentryBlocked
+from noticenet.protocol.errors import (
+    BodyMismatch,
+    NotAuthorised,
+    NotFound,
+    ReentryBlocked,
+    SchemaError,
+)
 from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
 from noticenet.protocol.keyspace import key
+from noticenet.protocol.kinds import parse_body
 from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.mirrored_store import MirroredStore
 from noticenet.protocol.publisher import Publisher
@@ -624,3 +632,75 @@ def test_an_update_that_reenters_converges_in_either_order(
         assert ledger.store.get(key(b"b", update.id)) is None
         assert ledger.find_person("Müller", "Jürgen", "1970-01-02") == []
     assert first[0].state_digest() == second[0].state_digest()
+
+
+_T = b"\x07" * 32
+ACTION_RULES: dict[str, tuple[dict[str, Any], str]] = {
+    "an unknown reason": ({"reason": "because"}, "reason must be one of"),
+    "a short target": ({"targets": [_T[:31]]}, "targets and guards are 32-byte hashes"),
+    "a short guard": ({"guards": [_T[:31]]}, "targets and guards are 32-byte hashes"),
+    "no target": ({"targets": []}, "a revoke needs at least one target"),
+    "an admitted entry on a revoke": ({"admit": _T}, "only a readmit names an admitted entry"),
+    "a readmit without its entry": (
+        {"action": "readmit"},
+        "a readmit names the admitted entry id",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ACTION_RULES))
+def test_a_ccf_action_breaking_a_rule_is_not_a_record(rule: str) -> None:
+    """A CCF body is threshold-signed, yet still checked as a record: a proposal that
+    breaks a rule cannot be made, and a body that does is refused as such."""
+    changes, says = ACTION_RULES[rule]
+    fields = to_map(CCFAction("revoke", (_T,), "article-3", "CCF/2026/0042", (_T,)))
+    assert parse_body("revoke", fields) == CCFAction(
+        "revoke", (_T,), "article-3", "CCF/2026/0042", (_T,)
+    )
+    fields.update(changes)
+    with pytest.raises(SchemaError) as raised:
+        parse_body("revoke", fields)
+    assert says in str(raised.value)
+
+
+ROSTER_RULES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "a repeated member": (
+        lambda r: r["members"].append(r["members"][0]),
+        "roster member ids repeat",
+    ),
+    "one key for block and revoke": (
+        lambda r: r.update(block=r["revoke"]),
+        "the block and revoke keys must differ",
+    ),
+    "the guard key wrapped for a stranger": (
+        lambda r: r["guard_key_wraps"].update(XXX=bytes(80)),
+        "guard key wrapped for non-members ['XXX']",
+    ),
+    "a short member key": (
+        lambda r: r["members"][0].update(signing_key=bytes(31)),
+        "keys are 32 bytes",
+    ),
+    "a partner without scope": (
+        lambda r: next(m for m in r["members"] if m["role"] == "partner").update(scopes=[]),
+        "partner EUROPOL needs at least one scope",
+    ),
+    "a short group key": (
+        lambda r: r["revoke"].update(public_key=bytes(31)),
+        "a group key is 32 bytes",
+    ),
+    "a threshold above the group": (
+        lambda r: r["revoke"].update(threshold=r["revoke"]["size"] + 1),
+        "1 <= threshold <= size",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ROSTER_RULES))
+def test_a_roster_breaking_a_rule_is_not_a_record(devnet: DevNet, rule: str) -> None:
+    change, says = ROSTER_RULES[rule]
+    fields = to_map(devnet.roster)
+    assert parse_body("roster", deepcopy(fields)) == devnet.roster
+    change(fields)
+    with pytest.raises(SchemaError) as raised:
+        parse_body("roster", fields)
+    assert says in str(raised.value)
