@@ -1,0 +1,147 @@
+"""The rules of each record kind: a body that breaks one is not a record.
+
+An officer's form, an import row and a received body all go through the same
+checks (`parse_body`); each rule refuses with a SchemaError that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from noticenet.protocol.errors import SchemaError
+from noticenet.protocol.kinds import parse_body
+from noticenet.protocol.records import MAX_TEXT, Cancellation
+from noticenet.protocol.schema import to_map
+
+from .samples import diffusion, dna, document, notice, records
+
+SPECIMEN_MRZ = (  # ICAO Doc 9303's specimen passport, issued by Utopia
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+)
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def _set(path: str, value: Any) -> Change:
+    """Set the field at `path` (dotted; a number indexes a list) to `value`."""
+
+    def change(fields: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = fields
+        for step in parents:
+            target = target[int(step)] if step.isdigit() else target[step]
+        target[last] = value
+
+    return change
+
+
+# (kind, starting record, change, what the SchemaError says)
+RULES: dict[str, tuple[str, Any, Change, str]] = {
+    "a person without a name": (
+        "notice.red",
+        notice(),
+        _set("subject.name", " "),
+        "name is required",
+    ),
+    "an over-long forename": (
+        "notice.red",
+        notice(),
+        _set("subject.forename", "A" * (MAX_TEXT + 1)),
+        f"forename is longer than {MAX_TEXT} characters",
+    ),
+    "a date of birth in another format": (
+        "notice.red",
+        notice(),
+        _set("subject.date_of_birth", "12/08/1974"),
+        "is not YYYY, YYYY-MM or YYYY-MM-DD",
+    ),
+    "a nationality by name": (
+        "notice.red",
+        notice(),
+        _set("subject.nationalities", ["SWEDEN"]),
+        "nationality 'SWEDEN' is not an ISO 3166-1 alpha-3 code",
+    ),
+    "a height in metres": (
+        "notice.red",
+        notice(),
+        _set("subject.height", 2),
+        "height is in centimetres",
+    ),
+    "a weight in grams": (
+        "notice.red",
+        notice(),
+        _set("subject.weight", 60_000),
+        "weight is in kilograms",
+    ),
+    "a diffusion to nobody": (
+        "diffusion",
+        diffusion(),
+        _set("recipients", []),
+        "at least one recipient",
+    ),
+    "a diffusion naming a country twice": (
+        "diffusion",
+        diffusion(),
+        _set("recipients", ["DEU", "DEU"]),
+        "diffusion recipients repeat",
+    ),
+    "a document type in words": (
+        "sltd",
+        document(),
+        _set("document_type", "PASSPORT"),
+        "document_type is an ICAO document code",
+    ),
+    "a document without issuing country": (
+        "sltd",
+        document(),
+        _set("issuing_country", ""),
+        "issuing_country is required",
+    ),
+    "an MRZ of another document number": (
+        "sltd",
+        document(),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), document_number="L898902C4"),
+        "MRZ document number differs from document_number",
+    ),
+    "an MRZ of another issuing state": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), issuing_country="DEU"),
+        "MRZ issuing state differs from issuing_country",
+    ),
+    "a DNA locus with three alleles": (
+        "dna",
+        dna(),
+        lambda f: f["alleles"].update(D3S1358=["15", "16", "17"]),
+        "locus D3S1358: one or two alleles",
+    ),
+    "a short fingerprint template hash": (
+        "fingerprint",
+        records()["fingerprint"],
+        _set("template_hash", b"\x07" * 31),
+        "template_hash is a 32-byte hash",
+    ),
+    "a cancel of a short id": (
+        "cancel",
+        Cancellation(target=b"\x07" * 32),
+        _set("target", b"\x07" * 31),
+        "is a 32-byte entry id",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_a_body_breaking_a_rule_is_not_a_record(rule: str) -> None:
+    kind, record, change, says = RULES[rule]
+    assert parse_body(kind, to_map(record)) == record  # the starting point is a record
+    if kind == "sltd":  # and agrees with the specimen MRZ
+        assert parse_body(kind, {**to_map(record), "mrz": list(SPECIMEN_MRZ)}).mrz == SPECIMEN_MRZ
+    fields = to_map(record)
+    change(fields)
+    with pytest.raises(SchemaError) as raised:
+        parse_body(kind, fields)
+    assert says in str(raised.value)
