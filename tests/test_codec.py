@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cbor2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noticenet.protocol.codec import MAX_DEPTH, decode, encode
+from noticenet.protocol.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
 from noticenet.protocol.errors import CodecError
 
 scalars = st.one_of(
@@ -91,11 +92,38 @@ def test_rejects_oversized_input() -> None:
         decode(data, max_bytes=500)
 
 
-def test_encode_rejects_floats_and_sets() -> None:
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ({"x": 1.5}, "type float is not in the data model"),
+        ({1, 2}, "type set is not in the data model"),
+        ({1: "x"}, "map keys must be text strings"),
+        ([2**64], "integer out of the 64-bit range"),
+        ([-(2**64) - 1], "integer out of the 64-bit range"),
+        ([[[[]]]], None),  # within the depth limit: encodes
+        (b"x" * (MAX_ITEM_BYTES + 1), "limit"),
+    ],
+)
+def test_encode_refuses_values_outside_the_model(value: object, says: str | None) -> None:
+    """What the decoder would refuse is never written: publishing a record built
+    from a user's JSON fails at the encoder, with a CodecError naming the rule."""
+    if says is None:
+        assert decode(encode(value)) == value
+        return
+    with pytest.raises(CodecError) as raised:
+        encode(value)
+    assert says in str(raised.value)
+
+
+def test_encode_refuses_nesting_the_decoder_would_refuse() -> None:
+    deep: list[object] = []
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    with pytest.raises(CodecError, match="nesting deeper than"):
+        encode(deep)
     with pytest.raises(CodecError):
-        encode({"x": 1.5})
-    with pytest.raises(CodecError):
-        encode({1, 2})
+        decode(cbor2.dumps(deep))
+    assert decode(encode(deep[0])) == deep[0]  # one level less: both sides take it
 
 
 def test_known_encoding() -> None:
