@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from noticenet.protocol.audit import Problem, summarise, verify_ledger
 from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry
+from noticenet.protocol.entry import Entry, entry_id
 from noticenet.protocol.keyspace import header_key, key
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
@@ -225,3 +227,100 @@ def test_roster_chain_verifies_each_roster_against_the_one_before(
     ledger.store.put(header_key(GOVERNANCE_FEED, 3), forged.signed_header)
     problems = verify_ledger(ledger)
     assert has(problems, "signature does not verify", forged.id), whats(problems)
+
+
+def _noncanonical(raw: bytes) -> bytes:
+    """The same signed header with its seq written in a longer integer form: the
+    bytes the signature covers are the canonical ones, so this is damage."""
+    import cbor2
+
+    doc = cbor2.loads(raw)
+    head = cbor2.dumps(doc["header"]["seq"])
+    assert len(head) == 1  # a small seq: one byte canonically
+    longer = bytes([0x18, doc["header"]["seq"]])
+    fields = encode(doc["header"])
+    at = fields.index(encode("seq") + head) + len(encode("seq"))
+    header = fields[:at] + longer + fields[at + 1 :]
+    return raw[: raw.index(fields)] + header
+
+
+def _damage_header_at_wrong_position(ledger: Ledger, entries: list[Entry]) -> bytes:
+    """Copy entry 1's signed header over entry 2's position."""
+    first, second = entries[0], entries[1]
+    ledger.store.put(header_key("FRA", second.header.seq), first.signed_header)
+    return first.id
+
+
+def _damage_noncanonical(ledger: Ledger, entries: list[Entry]) -> bytes:
+    raw = _noncanonical(entries[0].signed_header)
+    ledger.store.put(header_key("FRA", entries[0].header.seq), raw)
+    return entry_id(raw)
+
+
+def _damage_tombstone(ledger: Ledger, entries: list[Entry]) -> bytes:
+    cancelled = entries[2].id
+    ledger.store.put(key(b"t", cancelled), b"\xff")
+    return cancelled
+
+
+def _damage_entry_map(ledger: Ledger, entries: list[Entry]) -> bytes:
+    ledger.store.put(key(b"e", entries[1].id), b"no position")
+    return entries[1].id
+
+
+def _damage_index_list(ledger: Ledger, entries: list[Entry]) -> bytes:
+    ledger.store.put(key(b"r", entries[0].id), b"\xff")
+    return entries[0].id
+
+
+def _damage_listed_index(ledger: Ledger, entries: list[Entry]) -> bytes:
+    from noticenet.protocol.codec import decode
+
+    listed = decode(ledger.store.get(key(b"r", entries[0].id)) or b"")
+    ledger.store.delete(bytes(listed[0]))
+    return entries[0].id
+
+
+def _damage_expiry_key(ledger: Ledger, entries: list[Entry]) -> None:
+    ledger.store.put(key(b"x", b"short"), b"")
+
+
+def _damage_expiry_slot(ledger: Ledger, entries: list[Entry]) -> bytes:
+    h = entries[0].header
+    assert h.expires_at is not None
+    ledger.store.delete(key(b"x", h.expires_at.to_bytes(8, "big") + entries[0].id))
+    ledger.store.put(key(b"x", (h.expires_at + 1).to_bytes(8, "big") + entries[0].id), b"")
+    return entries[0].id
+
+
+def _damage_header_key(ledger: Ledger, entries: list[Entry]) -> None:
+    ledger.store.put(key(b"h", b"FRA-without-seq"), entries[0].signed_header)
+
+
+DAMAGE: dict[str, tuple[Callable[[Ledger, list[Entry]], bytes | None], str]] = {
+    "a header stored at another position": (_damage_header_at_wrong_position, "header says FRA#"),
+    "a non-canonical signed header": (
+        _damage_noncanonical,
+        "signed header does not decode: integer or length not in its shortest form",
+    ),
+    "a tombstone that does not decode": (_damage_tombstone, "tombstone does not decode"),
+    "an entry map to no position": (_damage_entry_map, "e/<id> holds a malformed position"),
+    "an index list that does not decode": (_damage_index_list, "r/<id> does not decode"),
+    "a listed index key gone": (_damage_listed_index, "an index key listed in r/ is missing"),
+    "a malformed expiry key": (_damage_expiry_key, "malformed expiry key"),
+    "an expiry slot at another time": (
+        _damage_expiry_slot,
+        "expiry slot disagrees with the header's expires_at",
+    ),
+    "a malformed header key": (_damage_header_key, "malformed header key"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_each_kind_of_damage_is_reported(make_ledger: Make, damage: str) -> None:
+    ledger, _, entries = populated(make_ledger)
+    assert verify_ledger(ledger) == []
+    do, says = DAMAGE[damage]
+    eid = do(ledger, entries)
+    problems = verify_ledger(ledger)
+    assert has(problems, says, eid), whats(problems)
