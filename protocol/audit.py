@@ -16,7 +16,8 @@ a bug in the ledger shows up as a list of `Problem`s:
 - each entry holds a body matching the header's hash and length, or a
   tombstone, or neither (header only: counted, not a problem); never both;
 - index keys (`r/<id>` lists, `i/...<id>`) exist only for entries with a
-  body; expiry slots `x/` point at held bodies with that expiry, and every
+  body, and every held body this node can read has them (else it could not
+  be found); expiry slots `x/` point at held bodies with that expiry, and every
   held body with an expiry has its slot;
 - bodies and tombstones belong to held headers;
 - `m/roster` names the last roster of the `#GOV` feed.
@@ -36,8 +37,8 @@ from noticenet.crypto.keys import verify
 from .codec import decode
 from .entry import Entry, Header, decode_signed_header, entry_id
 from .governance import GOVERNANCE_FEED, THRESHOLD_FEEDS, Roster
-from .keyspace import feed_prefix, key, parse_position, position, seq_bytes
-from .kinds import parse_body
+from .keyspace import Txn, feed_prefix, key, parse_position, position, seq_bytes
+from .kinds import parse_body, spec
 from .ledger import Ledger
 from .validation import check_body
 
@@ -271,6 +272,8 @@ def _check_row(
             if why is not None:
                 tally.add(author, seq, eid, why)
     _check_body_state(ledger, tally, header, eid, author, seq)
+    if decoded is not None:
+        _check_findable(ledger, tally, Entry(*decoded), author, seq)
     if ledger.store.get(key(b"e", eid)) != position(author, seq):
         tally.add(author, seq, eid, "e/<id> does not map back to this position")
     feed.expected_seq = seq + 1
@@ -334,6 +337,20 @@ def _check_body_state(
         tally.header_only += 1
     if body is None and ledger.store.get(key(b"r", eid)) is not None:
         tally.add(author, seq, eid, "index keys listed (r/) for an entry without a body")
+
+
+def _check_findable(ledger: Ledger, tally: _Tally, entry: Entry, author: str, seq: int) -> None:
+    """A held body this node has the key for was read and indexed when it was stored
+    (its `r/` list), or no border check can find it."""
+    eid = entry.id
+    if spec(entry.header.kind).keying == "public":
+        return
+    if ledger.store.get(key(b"r", eid)) is not None:
+        return
+    if ledger.store.get(key(b"b", eid)) is None:
+        return
+    if ledger.epochs.key_or_none(Txn(ledger.store), entry) is not None:
+        tally.add(author, seq, eid, "a body this node can read was never indexed: not findable")
 
 
 def _decodes_to_map(raw: bytes) -> bool:

@@ -281,6 +281,17 @@ def _damage_listed_index(ledger: Ledger, entries: list[Entry]) -> bytes:
     return entries[0].id
 
 
+def _damage_never_indexed(ledger: Ledger, entries: list[Entry]) -> bytes:
+    """As a body this node could read but stored unread (and so unindexed) would be."""
+    from noticenet.protocol import indexes
+    from noticenet.protocol.keyspace import Txn
+
+    txn = Txn(ledger.store)
+    indexes.remove(txn, entries[0].id)
+    txn.commit()
+    return entries[0].id
+
+
 def _damage_expiry_key(ledger: Ledger, entries: list[Entry]) -> None:
     ledger.store.put(key(b"x", b"short"), b"")
 
@@ -313,6 +324,7 @@ DAMAGE: dict[str, tuple[Callable[[Ledger, list[Entry]], bytes | None], str]] = {
         "expiry slot disagrees with the header's expires_at",
     ),
     "a malformed header key": (_damage_header_key, "malformed header key"),
+    "a readable body never indexed": (_damage_never_indexed, "never indexed: not findable"),
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from noticenet.crypto.errors import NoticenetError
+from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import ChainError, ImplausibleTime, NotAuthorised, UnknownAuthor
@@ -236,6 +237,7 @@ def test_a_dishonest_body_is_kept_as_evidence_on_every_path(
         assert (result.outcome, result.reason) == (Outcome.WITHHELD, "evidence")
         assert deu.evidence() == {entry.id: reason}
         assert deu.head("FRA") == (entry.header.seq, entry.id)
+        assert verify_ledger(deu) == []
         digests.append(deu.state_digest())
     assert digests[0] == digests[1]
     if entry.header.kind == "diffusion":
