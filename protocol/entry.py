@@ -301,9 +301,21 @@ def _header_and_sig(doc: dict[str, Any]) -> tuple[Header, bytes]:
         raise SchemaError("sig is a 64-byte Ed25519 signature")
     fields = doc["header"]
     header = from_map(Header, fields, "header")
-    # Normal form: to_map omits None fields, so an explicit null would be a second
-    # encoding of the same header.
+    # Normal form: to_map omits None fields and writes every other one, defaults
+    # included, so an explicit null or a defaulted field left out would be a second
+    # encoding (and a second id) of the same header.
     key = fields.get("key") if isinstance(fields, dict) else None
     if None in fields.values() or (isinstance(key, dict) and None in key.values()):
         raise CodecError("header is not in normal form (null fields written out)")
+    for name in _DEFAULTED_HEADER_FIELDS:
+        if name not in fields:
+            raise CodecError(f"header is not in normal form ({name} left out)")
     return header, sig
+
+
+_DEFAULTED_HEADER_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(Header)
+    if f.default not in (None, dataclasses.MISSING) or f.default_factory is not dataclasses.MISSING
+)
+"""Header fields with a default other than null: always written, so always present."""

@@ -12,7 +12,7 @@ from noticenet.crypto.errors import BadSignature, DecryptionFailed, NotARecipien
 from noticenet.protocol.codec import decode, encode
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.errors import BodyMismatch, ProtocolError, SchemaError
+from noticenet.protocol.errors import BodyMismatch, CodecError, ProtocolError, SchemaError
 from noticenet.protocol.guard_tags import tags_for
 from noticenet.protocol.records import Cancellation
 from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, open_body, seal_entry
@@ -236,5 +236,29 @@ def test_a_header_breaking_a_rule_is_refused_on_decoding(
     change(fields)
     wire = encode({"sig": entry.signature, "body": entry.body, "header": fields})
     with pytest.raises(SchemaError) as raised:
+        decode_entry(wire)
+    assert says in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_with(guards=_DROP), "guards left out"),  # its default, (), is written out
+        (_with(expires_at=None), "null fields written out"),  # null is left out
+        (lambda f: f["key"].update(wraps=None), "null fields written out"),
+    ],
+)
+def test_a_header_has_one_encoding(
+    starting_entries: dict[str, Entry], change: Callable[[dict[str, Any]], None], says: str
+) -> None:
+    """Only the normal form is taken (record-format 2.4): signatures and entry ids
+    are over the bytes as carried, so a second encoding of the same header would
+    be a second entry id for it."""
+    entry = starting_entries["sltd"]
+    fields = entry.header.to_map()
+    assert "guards" in fields
+    change(fields)
+    wire = encode({"sig": entry.signature, "body": entry.body, "header": fields})
+    with pytest.raises(CodecError) as raised:
         decode_entry(wire)
     assert says in str(raised.value)
