@@ -17,7 +17,7 @@ from noticenet.crypto.keys import MemberKeys
 
 from .codec import decode, encode
 from .entry import Entry
-from .errors import LedgerError, ReentryBlocked, SchemaError, UnknownAuthor
+from .errors import Expired, LedgerError, ReentryBlocked, SchemaError, UnknownAuthor
 from .governance import Roster
 from .guard_tags import tags_for
 from .intake import indexed_record
@@ -77,6 +77,10 @@ class Publisher:
                 f"re-entry blocked: this {kind} matches {len(hits)} identifier(s) "
                 "a CCF revocation deleted"
             )
+        if expires_at is None and kind_spec.retention_days is not None:
+            expires_at = now_ms + kind_spec.retention_days * DAY_MS
+        if expires_at is not None and expires_at <= now_ms:
+            raise Expired(f"a {kind} that expires at {expires_at} is expired already")
         head = self.ledger.head(self.member)
         seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
         entries: list[Entry] = []
@@ -88,8 +92,6 @@ class Publisher:
                 seq, prev = seq + 1, epoch_entry.id
         elif kind_spec.keying == "chosen":
             keying = self._chosen(roster, recipients)
-        if expires_at is None and kind_spec.retention_days is not None:
-            expires_at = now_ms + kind_spec.retention_days * DAY_MS
         draft = Draft(self.member, seq, prev, now_ms, kind, record, expires_at, guards)
         entries.append(seal_entry(draft, keying, self.keys.sign))
         return entries

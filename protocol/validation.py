@@ -18,7 +18,6 @@ from .entry import Entry, Header, body_hash
 from .errors import (
     BodyMismatch,
     ChainError,
-    Expired,
     ImplausibleTime,
     NotAuthorised,
     UnknownAuthor,
@@ -118,12 +117,6 @@ def check_times(header: Header, now_ms: int) -> None:
 
 def is_expired(header: Header, now_ms: int) -> bool:
     return header.expires_at is not None and header.expires_at <= now_ms
-
-
-def check_not_expired(header: Header, now_ms: int) -> None:
-    """For new local publications: an entry that is already expired makes no sense."""
-    if is_expired(header, now_ms):
-        raise Expired(f"{header.author}#{header.seq} expired before publication")
 
 
 def check_signatures(

@@ -14,6 +14,7 @@ from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import (
     ChainError,
+    Expired,
     FeedFrozen,
     Gap,
     LedgerError,
@@ -316,6 +317,19 @@ def test_expiry_purges_bodies_and_indexes(make_ledger: Make) -> None:
     assert fra.find_document("UTO", "L898902C3") == []
     assert fra.find_document("FRA", "X1234567") == [long.id]
     assert fra.entry(short.id) is not None  # the header stays
+
+
+def test_publishing_a_record_expired_already_is_refused_and_writes_nothing(
+    make_ledger: Make,
+) -> None:
+    fra, pub = make_ledger("FRA")
+    pub.publish("sltd", document("X1234567", "FRA"), NOW)
+    before = fra.state_digest(), fra.frontier()
+    for expires_at in (NOW, NOW - DAY):
+        with pytest.raises(Expired, match="expired already"):
+            pub.publish("sltd", document(), NOW, expires_at=expires_at)
+    assert (fra.state_digest(), fra.frontier()) == before
+    assert pub.publish("sltd", document(), NOW, expires_at=NOW + 1).header.expires_at == NOW + 1
 
 
 def test_expired_entries_arrive_without_body(make_ledger: Make) -> None:
