@@ -24,7 +24,7 @@ from noticenet.protocol.intake import check_wires
 from noticenet.protocol.ledger import Ledger, Outcome
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import ChosenKeying, Draft, seal_entry
+from noticenet.protocol.sealing import ChosenKeying, Draft, Keying, seal_entry
 from noticenet.protocol.validation import EARLIEST_MS, MAX_CLOCK_SKEW_MS
 
 from .conftest import NOW
@@ -54,13 +54,20 @@ class Feeds:
         sign = self.devnet.member(author).keys.sign
         return Entry(header, sign(header.signing_bytes()), entry.body)
 
-    def diffusion_to(self, recipients: dict[str, bytes]) -> Entry:
-        """A diffusion from FRA, sealed for exactly `recipients` (member id -> X25519 key)."""
+    def sealed(self, kind: str, record: Any, keying: Keying, **draft: Any) -> Entry:
+        """`record` sealed and signed by FRA as the next entry of its feed."""
         seq, prev = self.fra.head("FRA") or (0, None)
-        record = diffusion(tuple(sorted(m for m in recipients if m != "FRA")))
+        entry = Draft("FRA", seq + 1, prev, NOW, kind, record, **draft)
+        return seal_entry(entry, keying, self.devnet.member("FRA").keys.sign)
+
+    def diffusion_to(self, recipients: dict[str, bytes], record: Any = None) -> Entry:
+        """A diffusion from FRA sealed for exactly `recipients` (member id -> X25519 key),
+        by default naming them in its body."""
+        record = record or diffusion(tuple(sorted(m for m in recipients if m != "FRA")))
         guards = self.publisher.guard_tags(record)
-        draft = Draft("FRA", seq + 1, prev, NOW, "diffusion", record, NOW + DAY, guards)
-        return seal_entry(draft, ChosenKeying(recipients), self.devnet.member("FRA").keys.sign)
+        return self.sealed(
+            "diffusion", record, ChosenKeying(recipients), expires_at=NOW + DAY, guards=guards
+        )
 
 
 @pytest.fixture
@@ -199,21 +206,14 @@ EVIDENCE: dict[str, tuple[Callable[[Feeds], Entry], str]] = {
         "body does not open: DecryptionFailed",
     ),
     "a diffusion naming recipients it was not sealed for": (
-        lambda f: seal_entry(
-            Draft(
-                "FRA",
-                (f.fra.head("FRA") or (0, b""))[0] + 1,
-                (f.fra.head("FRA") or (0, None))[1],
-                NOW,
-                "diffusion",
-                diffusion(("DEU", "USA")),
-                NOW + DAY,
-                f.publisher.guard_tags(diffusion(("DEU", "USA"))),
-            ),
-            ChosenKeying(_ccf_audience(f.devnet, "FRA", "DEU")),
-            f.devnet.member("FRA").keys.sign,
-        ),
+        lambda f: f.diffusion_to(_ccf_audience(f.devnet, "FRA", "DEU"), diffusion(("DEU", "USA"))),
         "diffusion names recipients outside its audience",
+    ),
+    "a public entry carrying guard tags": (
+        lambda f: f.sealed(
+            "cancel", Cancellation(target=f.entries["firearm"].id), None, guards=(b"\x01" * 32,)
+        ),
+        "guard tags do not match the body",
     ),
 }
 
