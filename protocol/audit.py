@@ -273,7 +273,7 @@ def _check_row(
                 tally.add(author, seq, eid, why)
     _check_body_state(ledger, tally, header, eid, author, seq)
     if decoded is not None:
-        _check_findable(ledger, tally, Entry(*decoded), author, seq)
+        _check_findable(ledger, tally, decoded, eid, author, seq)
     if ledger.store.get(key(b"e", eid)) != position(author, seq):
         tally.add(author, seq, eid, "e/<id> does not map back to this position")
     feed.expected_seq = seq + 1
@@ -339,17 +339,23 @@ def _check_body_state(
         tally.add(author, seq, eid, "index keys listed (r/) for an entry without a body")
 
 
-def _check_findable(ledger: Ledger, tally: _Tally, entry: Entry, author: str, seq: int) -> None:
+def _check_findable(
+    ledger: Ledger,
+    tally: _Tally,
+    decoded: tuple[Header, bytes],
+    eid: bytes,
+    author: str,
+    seq: int,
+) -> None:
     """A held body this node has the key for was read and indexed when it was stored
     (its `r/` list), or no border check can find it."""
-    eid = entry.id
-    if spec(entry.header.kind).keying == "public":
+    if spec(decoded[0].kind).keying == "public":
         return
     if ledger.store.get(key(b"r", eid)) is not None:
         return
     if ledger.store.get(key(b"b", eid)) is None:
         return
-    if ledger.epochs.key_or_none(Txn(ledger.store), entry) is not None:
+    if ledger.epochs.key_or_none(Txn(ledger.store), Entry(*decoded)) is not None:
         tally.add(author, seq, eid, "a body this node can read was never indexed: not findable")
 
 

@@ -321,7 +321,7 @@ class Ledger(Holdings, Lookups):
             return "revoked"
         if enforcement.guarded(txn, entry):
             return "reentry-blocked"
-        if is_expired(entry.header, now_ms):
+        if is_expired(entry.header.expires_at, now_ms):
             return "expired"
         return None
 

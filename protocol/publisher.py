@@ -26,7 +26,7 @@ from .kinds import RECORD_KINDS, spec, spec_of_update
 from .ledger import IngestResult, Ledger, Outcome
 from .records import KeyEpoch, PurgeReceipt, Update
 from .sealing import ChosenKeying, Draft, EpochKeying, Keying, seal_entry
-from .validation import DAY_MS
+from .validation import DAY_MS, is_expired
 
 
 class Publisher:
@@ -79,7 +79,7 @@ class Publisher:
             )
         if expires_at is None and kind_spec.retention_days is not None:
             expires_at = now_ms + kind_spec.retention_days * DAY_MS
-        if expires_at is not None and expires_at <= now_ms:
+        if is_expired(expires_at, now_ms):
             raise Expired(f"a {kind} that expires at {expires_at} is expired already")
         head = self.ledger.head(self.member)
         seq, prev = (1, None) if head is None else (head[0] + 1, head[1])

@@ -115,8 +115,9 @@ def check_times(header: Header, now_ms: int) -> None:
             raise ImplausibleTime(f"a {header.kind} entry expires after {retention} days at most")
 
 
-def is_expired(header: Header, now_ms: int) -> bool:
-    return header.expires_at is not None and header.expires_at <= now_ms
+def is_expired(expires_at: int | None, now_ms: int) -> bool:
+    """True once `now_ms` reaches `expires_at` (a header's; None never expires)."""
+    return expires_at is not None and expires_at <= now_ms
 
 
 def check_signatures(
