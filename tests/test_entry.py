@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, open_bo
 from noticenet.protocol.validation import validate_entry
 
 from .conftest import NOW
+from .edits import DROP, Change, edited
 from .samples import diffusion, records
 
 DAY = 86_400_000
@@ -137,60 +137,48 @@ def test_spliced_aad_is_the_header_without_its_body_fields(devnet: DevNet, kind:
     assert decode_entry(chosen.to_wire()).header.aad() == _aad_by_encoding(chosen)
 
 
-def _with(**changes: Any) -> Callable[[dict[str, Any]], None]:
-    def change(fields: dict[str, Any]) -> None:
-        for name, value in changes.items():
-            if value is _DROP:
-                fields.pop(name, None)
-            else:
-                fields[name] = value
-
-    return change
-
-
-_DROP = object()
 _ID = b"\x05" * 32
 _GUARDS = [bytes([i]) * 32 for i in range(1, 18)]  # sorted, one more than allowed
 
 # (entry to start from, change to its header map, what the SchemaError says)
-HEADER_RULES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
-    "another version": ("sltd", _with(v=2), "unknown header version 2"),
-    "seq 0": ("sltd", _with(seq=0, prev=_DROP), "seq starts at 1"),
-    "no prev after seq 1": ("sltd", _with(prev=_DROP), "prev is null exactly for seq 1"),
-    "a short prev": ("sltd", _with(prev=_ID[:31]), "prev is a 32-byte entry id"),
-    "a short body hash": ("sltd", _with(body_hash=_ID[:31]), "body hash is 32 bytes"),
-    "an oversized body": ("sltd", _with(body_len=2**20 + 1), "body length within limits"),
-    "expiry at issue": ("sltd", _with(expires_at=NOW), "expires_at must be after issued_at"),
-    "17 guard tags": ("sltd", _with(guards=_GUARDS), "at most 16 guard tags of 32 bytes"),
-    "a short guard tag": ("sltd", _with(guards=[_ID[:31]]), "at most 16 guard tags of 32 bytes"),
-    "unsorted guard tags": ("sltd", _with(guards=_GUARDS[1::-1]), "sorted and unique"),
-    "a repeated guard tag": ("sltd", _with(guards=[_ID, _ID]), "sorted and unique"),
-    "a target on a record": ("sltd", _with(target=_ID), "no other kind does"),
-    "a cancel without target": ("cancel", _with(target=_DROP), "names its target in the header"),
-    "a short target": ("cancel", _with(target=_ID[:31]), "target is a 32-byte entry id"),
-    "a key on a public entry": ("cancel", _with(key={"epoch": _ID}), "public and carries no key"),
-    "a public entry to all": ("cancel", _with(audience=["all"]), "public and carries no key"),
-    "a broadcast without key": ("sltd", _with(key=_DROP), "needs a key reference"),
-    "a broadcast to one member": ("sltd", _with(audience=["DEU"]), "goes to all"),
+HEADER_RULES: dict[str, tuple[str, Change, str]] = {
+    "another version": ("sltd", edited(v=2), "unknown header version 2"),
+    "seq 0": ("sltd", edited(seq=0, prev=DROP), "seq starts at 1"),
+    "no prev after seq 1": ("sltd", edited(prev=DROP), "prev is null exactly for seq 1"),
+    "a short prev": ("sltd", edited(prev=_ID[:31]), "prev is a 32-byte entry id"),
+    "a short body hash": ("sltd", edited(body_hash=_ID[:31]), "body hash is 32 bytes"),
+    "an oversized body": ("sltd", edited(body_len=2**20 + 1), "body length within limits"),
+    "expiry at issue": ("sltd", edited(expires_at=NOW), "expires_at must be after issued_at"),
+    "17 guard tags": ("sltd", edited(guards=_GUARDS), "at most 16 guard tags of 32 bytes"),
+    "a short guard tag": ("sltd", edited(guards=[_ID[:31]]), "at most 16 guard tags of 32 bytes"),
+    "unsorted guard tags": ("sltd", edited(guards=_GUARDS[1::-1]), "sorted and unique"),
+    "a repeated guard tag": ("sltd", edited(guards=[_ID, _ID]), "sorted and unique"),
+    "a target on a record": ("sltd", edited(target=_ID), "no other kind does"),
+    "a cancel without target": ("cancel", edited(target=DROP), "names its target in the header"),
+    "a short target": ("cancel", edited(target=_ID[:31]), "target is a 32-byte entry id"),
+    "a key on a public entry": ("cancel", edited(key={"epoch": _ID}), "public and carries no key"),
+    "a public entry to all": ("cancel", edited(audience=["all"]), "public and carries no key"),
+    "a broadcast without key": ("sltd", edited(key=DROP), "needs a key reference"),
+    "a broadcast to one member": ("sltd", edited(audience=["DEU"]), "goes to all"),
     "a broadcast without epoch": (
         "sltd",
-        _with(key={"wraps": {"DEU": bytes(80)}}),
+        edited(key={"wraps": {"DEU": bytes(80)}}),
         "under a sender-key epoch",
     ),
     "a diffusion to nobody": (
         "diffusion",
-        _with(audience=[], key={"wraps": {}}),
+        edited(audience=[], key={"wraps": {}}),
         "names its recipients and wraps a key for each",
     ),
     "a diffusion under an epoch": (
         "diffusion",
-        _with(key={"epoch": _ID}),
+        edited(key={"epoch": _ID}),
         "names its recipients and wraps a key for each",
     ),
-    "a malformed recipient": ("diffusion", _with(audience=["CCF", "de", "FRA"]), "recipient"),
+    "a malformed recipient": ("diffusion", edited(audience=["CCF", "de", "FRA"]), "recipient"),
     "unsorted recipients": (
         "diffusion",
-        _with(audience=["DEU", "CCF", "FRA"]),
+        edited(audience=["DEU", "CCF", "FRA"]),
         "sorted and unique",
     ),
     "a recipient without a wrap": (
@@ -243,13 +231,13 @@ def test_a_header_breaking_a_rule_is_refused_on_decoding(
 @pytest.mark.parametrize(
     ("change", "says"),
     [
-        (_with(guards=_DROP), "guards left out"),  # its default, (), is written out
-        (_with(expires_at=None), "null fields written out"),  # null is left out
+        (edited(guards=DROP), "guards left out"),  # its default, (), is written out
+        (edited(expires_at=None), "null fields written out"),  # null is left out
         (lambda f: f["key"].update(wraps=None), "null fields written out"),
     ],
 )
 def test_a_header_has_one_encoding(
-    starting_entries: dict[str, Entry], change: Callable[[dict[str, Any]], None], says: str
+    starting_entries: dict[str, Entry], change: Change, says: str
 ) -> None:
     """Only the normal form is taken (record-format 2.4): signatures and entry ids
     are over the bytes as carried, so a second encoding of the same header would

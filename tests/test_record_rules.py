@@ -6,7 +6,6 @@ checks (`parse_body`); each rule refuses with a SchemaError that names it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from noticenet.protocol.kinds import parse_body
 from noticenet.protocol.records import MAX_TEXT, Cancellation
 from noticenet.protocol.schema import to_map
 
+from .edits import Change, edited
 from .samples import diffusion, dna, document, notice, records
 
 SPECIMEN_MRZ = (  # ICAO Doc 9303's specimen passport, issued by Utopia
@@ -23,82 +23,66 @@ SPECIMEN_MRZ = (  # ICAO Doc 9303's specimen passport, issued by Utopia
     "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
 )
 
-Change = Callable[[dict[str, Any]], None]
-
-
-def _set(path: str, value: Any) -> Change:
-    """Set the field at `path` (dotted; a number indexes a list) to `value`."""
-
-    def change(fields: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        target: Any = fields
-        for step in parents:
-            target = target[int(step)] if step.isdigit() else target[step]
-        target[last] = value
-
-    return change
-
-
 # (kind, starting record, change, what the SchemaError says)
 RULES: dict[str, tuple[str, Any, Change, str]] = {
     "a person without a name": (
         "notice.red",
         notice(),
-        _set("subject.name", " "),
+        edited(subject__name=" "),
         "name is required",
     ),
     "an over-long forename": (
         "notice.red",
         notice(),
-        _set("subject.forename", "A" * (MAX_TEXT + 1)),
+        edited(subject__forename="A" * (MAX_TEXT + 1)),
         f"forename is longer than {MAX_TEXT} characters",
     ),
     "a date of birth in another format": (
         "notice.red",
         notice(),
-        _set("subject.date_of_birth", "12/08/1974"),
+        edited(subject__date_of_birth="12/08/1974"),
         "is not YYYY, YYYY-MM or YYYY-MM-DD",
     ),
     "a nationality by name": (
         "notice.red",
         notice(),
-        _set("subject.nationalities", ["SWEDEN"]),
+        edited(subject__nationalities=["SWEDEN"]),
         "nationality 'SWEDEN' is not an ISO 3166-1 alpha-3 code",
     ),
     "a height in metres": (
         "notice.red",
         notice(),
-        _set("subject.height", 2),
+        edited(subject__height=2),
         "height is in centimetres",
     ),
     "a weight in grams": (
         "notice.red",
         notice(),
-        _set("subject.weight", 60_000),
+        edited(subject__weight=60_000),
         "weight is in kilograms",
     ),
     "a diffusion to nobody": (
         "diffusion",
         diffusion(),
-        _set("recipients", []),
+        edited(recipients=[]),
         "at least one recipient",
     ),
     "a diffusion naming a country twice": (
         "diffusion",
         diffusion(),
-        _set("recipients", ["DEU", "DEU"]),
+        edited(recipients=["DEU", "DEU"]),
         "diffusion recipients repeat",
     ),
     "a document type in words": (
         "sltd",
         document(),
-        _set("document_type", "PASSPORT"),
+        edited(document_type="PASSPORT"),
         "document_type is an ICAO document code",
     ),
     "a document without issuing country": (
         "sltd",
         document(),
-        _set("issuing_country", ""),
+        edited(issuing_country=""),
         "issuing_country is required",
     ),
     "an MRZ of another document number": (
@@ -122,13 +106,13 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
     "a short fingerprint template hash": (
         "fingerprint",
         records()["fingerprint"],
-        _set("template_hash", b"\x07" * 31),
+        edited(template_hash=b"\x07" * 31),
         "template_hash is a 32-byte hash",
     ),
     "a cancel of a short id": (
         "cancel",
         Cancellation(target=b"\x07" * 32),
-        _set("target", b"\x07" * 31),
+        edited(target=b"\x07" * 31),
         "is a 32-byte entry id",
     ),
 }
