@@ -15,9 +15,16 @@ Example::
                                    # 0: check everything in the node's own process)
 
     log_arrivals = false           # emulation: log `entry.arrived` for every entry gained
+    stall_s = 15.0                 # a session owing us acks or asked entries this long is reopened
+    own_feed_wait_s = 10.0         # after a start, publish once every peer told us our feed's
+                                   # head, or one did and this long has passed
+    alone = false                  # publish without hearing from any peer (a network of one)
 
     [link_delay_ms]                # optional, for emulation: frames this node writes to
     DEU = 40.0                     # DEU leave 40 ms late (a link's one-way latency)
+
+    [dial]                         # optional, for fault tests: dial DEU at this address
+    DEU = "/ip4/127.0.0.1/tcp/4999"  # instead of the roster's (e.g. through a TCP proxy)
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ class NodeConfig:
     link_delay_ms: dict[str, float] = field(default_factory=dict)  # member -> one-way ms
     intake_workers: int | None = None  # None: one per core; 0: no worker processes
     log_arrivals: bool = False  # an `entry.arrived` line per entry gained (emulation)
+    stall_s: float = 15.0  # a session owing acks or asked entries this long is reopened
+    own_feed_wait_s: float = 10.0  # see protocol/own_feed.py
+    alone: bool = False  # publish without hearing our feed's head from a peer
+    dial: dict[str, str] = field(default_factory=dict)  # member -> multiaddr dialled instead
     extra: dict[str, object] = field(default_factory=dict)
 
     def link_delays(self, peers: Mapping[str, str]) -> dict[str, float]:
@@ -109,6 +120,10 @@ def load_config(path: Path) -> NodeConfig:
         "link_delay_ms",
         "intake_workers",
         "log_arrivals",
+        "dial",
+        "stall_s",
+        "own_feed_wait_s",
+        "alone",
     }
     return NodeConfig(
         member=str(doc.get("member", "")) or _missing(path, "member"),
@@ -125,6 +140,10 @@ def load_config(path: Path) -> NodeConfig:
         link_delay_ms=_link_delay_ms(path, doc.get("link_delay_ms", {})),
         intake_workers=_workers(path, doc.get("intake_workers")),
         log_arrivals=doc.get("log_arrivals", False) is True,
+        stall_s=_seconds(path, doc, "stall_s", 15.0),
+        own_feed_wait_s=_seconds(path, doc, "own_feed_wait_s", 10.0),
+        alone=doc.get("alone", False) is True,
+        dial=_dial(path, doc.get("dial", {})),
         extra={k: v for k, v in doc.items() if k not in known},
     )
 
@@ -139,6 +158,37 @@ def _link_delay_ms(path: Path, table: Any) -> dict[str, float]:
             raise ConfigError(f"{path}: link_delay_ms.{member} must be a number of ms >= 0")
         out[str(member)] = float(ms)
     return out
+
+
+def _dial(path: Path, table: Any) -> dict[str, str]:
+    """The `[dial]` table: member -> a TCP multiaddr to dial instead of the roster's."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: dial must be a table of member = multiaddr")
+    out = {}
+    for member, addr in table.items():
+        if not isinstance(addr, str) or not _is_tcp_multiaddr(addr):
+            raise ConfigError(f"{path}: dial.{member} must be a multiaddr like /ip4/HOST/tcp/PORT")
+        out[str(member)] = addr
+    return out
+
+
+def _is_tcp_multiaddr(addr: str) -> bool:
+    """Whether `addr` parses as a multiaddr with a TCP port."""
+    import multiaddr
+    from multiaddr.exceptions import Error as MultiaddrError
+
+    try:
+        return "tcp" in (p.name for p in multiaddr.Multiaddr(addr).protocols())
+    except (MultiaddrError, ValueError):
+        return False
+
+
+def _seconds(path: Path, doc: dict[str, Any], name: str, default: float) -> float:
+    """A duration in seconds: a finite number, not negative."""
+    value = doc.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise ConfigError(f"{path}: {name} must be a number of seconds >= 0")
+    return float(value)
 
 
 def _workers(path: Path, value: Any) -> int | None:

@@ -105,7 +105,8 @@ class NodeService:
         for member_id in self.config.neighbours:
             member = roster.member(member_id) if roster else None
             if member is not None and member.peer_id and member.addrs:
-                out.append((member.peer_id, member.addrs[0]))
+                addr = self.config.dial.get(member_id, member.addrs[0])  # a proxy in fault tests
+                out.append((member.peer_id, addr))
         return out
 
     # -- running -------------------------------------------------------------
