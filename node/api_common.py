@@ -31,6 +31,7 @@ from noticenet.protocol.records import Update
 from noticenet.protocol.schema import to_json
 
 from . import logs
+from .errors import NotReady
 from .service import NodeService, StaleEntry
 from .users import Forbidden, Unauthenticated, User, Users
 
@@ -54,6 +55,8 @@ def status_for(exc: NoticenetError) -> int:
         return 403
     if isinstance(exc, NotFound | NotARecipient):
         return 404
+    if isinstance(exc, NotReady):
+        return 503
     if isinstance(exc, ReentryBlocked | Conflict | StaleEntry):
         return 409
     if isinstance(exc, SchemaError | CodecError | ValidationError | UnknownAuthor):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +16,7 @@ from noticenet.protocol.ledger import IngestResult
 
 from .api_common import Admin, Conflict, Officer, Svc, get_users
 from .metrics import replication_lag
+from .service import NodeService
 from .users import ROLES, AuthError
 
 router = APIRouter(tags=["operations"])
@@ -39,6 +41,37 @@ async def health(service: Svc) -> dict[str, Any]:
         "peer_id": service.peer_id,
         "neighbours": list(service.config.neighbours),
         "connected": service.connected(),
+        "linked": service.linked(),
+        "own_feed": own_feed_view(service),
+        "sessions": sessions_view(service),
+    }
+
+
+def own_feed_view(service: NodeService) -> dict[str, Any]:
+    """Whether the node publishes, and what its peers said of its own feed."""
+    status = service.own_feed_status()
+    return {
+        "ready": status.ready,
+        "reason": status.reason,
+        "local": status.local,
+        "peers": status.peers,
+        "heard": status.heard,
+        "restored": status.restored,
+    }
+
+
+def sessions_view(service: NodeService) -> dict[str, Any]:
+    """Replication sessions since the start: opened, reopened, closed by kind, bans."""
+    st = service.stats
+    now = time.time()
+    return {
+        "opened": st.opened,
+        "reopened": st.reopened,
+        "closed": dict(st.closed),
+        "paused": st.paused,
+        "open_failures": st.open_failures,
+        "bans": st.bans,
+        "banned": {m: round(t - now, 1) for m, t in sorted(st.banned.items()) if t > now},
     }
 
 

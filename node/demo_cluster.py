@@ -97,7 +97,11 @@ class NodeProc:
     def ready(self) -> bool:
         """Up, and connected to every neighbour it dials."""
         health = self.health()
-        return health is not None and set(self.neighbours) <= set(health["connected"])
+        return (
+            health is not None
+            and set(self.neighbours) <= set(health["connected"])
+            and bool(health["own_feed"]["ready"])
+        )
 
     def check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
@@ -108,6 +112,80 @@ class NodeProc:
         for client in self.clients.values():
             client.close()
         self.clients.clear()
+
+    # -- process control for fault tests (bench/soak.py) --------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id, or None if it is not running."""
+        return self.proc.pid if self.alive() and self.proc is not None else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def up(self) -> dict[str, Any] | None:
+        """The /health answer, or None while the API is not up (never raises)."""
+        if not self.alive():
+            return None
+        try:
+            response = httpx.get(f"{self.url}/health", timeout=2)
+        except httpx.HTTPError:
+            return None
+        return dict(response.json()) if response.status_code == 200 else None
+
+    def kill(self) -> int | None:
+        """SIGKILL the process if running and reap it; returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.wait(10)
+
+    def terminate(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, wait up to `timeout`, then SIGKILL; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.kill()
+
+    def memory_kb(self, field_name: str = "VmHWM") -> int:
+        """A /proc/<pid>/status memory field (VmHWM: peak RSS, VmRSS: now) in kB; 0 if gone."""
+        return proc_memory_kb(self.pid, field_name)
+
+    def log_tail(self, chars: int = 2000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def proc_memory_kb(pid: int | None, field_name: str = "VmRSS") -> int:
+    """A memory field of /proc/<pid>/status in kB (0 if the process is gone)."""
+    if pid is None:
+        return 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def child_pids(pid: int | None) -> list[int]:
+    """Every descendant of `pid` (intake workers), from /proc/<pid>/task/*/children."""
+    if pid is None:
+        return []
+    out: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            out += [int(c) for c in children.read_text().split()]
+        except OSError:
+            continue
+    return out + [g for c in out for g in child_pids(c)]
 
 
 class Cluster:

@@ -50,3 +50,7 @@ class TruncatedFrame(TransportError):
         super().__init__(f"stream ended after {received} of {expected} bytes")
         self.expected = expected
         self.received = received
+
+
+class NotReady(NoticenetError):
+    """The node cannot do this yet (it has not learned its own feed's head from its peers)."""

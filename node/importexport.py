@@ -38,6 +38,8 @@ from noticenet.protocol.kinds import RECORD_KINDS, spec
 from noticenet.protocol.normalise import normalise_date
 from noticenet.protocol.schema import from_map, to_map
 
+from .errors import NotReady
+
 if typing.TYPE_CHECKING:
     from .service import NodeService
 
@@ -386,6 +388,7 @@ async def import_records(
     are answered while a large import runs.
     """
     _schema(kind)
+    service.require_publishable()  # 503 for the whole import, before any row
     results = []
     for i, data in enumerate(rows):
         results.append(_import_one(service, kind, i, data, recipients))
@@ -404,6 +407,8 @@ def _import_one(
         if service.ledger.store.get(marker) is not None:
             return {"row": index, "status": "duplicate"}
         entry = service.publish(kind, record, recipients, extra={marker: b"\x01"})
+    except NotReady:
+        raise  # the node stopped publishing mid-import: 503; re-importing is idempotent
     except NoticenetError as exc:
         return {
             "row": index,

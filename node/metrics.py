@@ -94,6 +94,43 @@ class Metrics:
                 [({}, len(s.connected()))],
             ),
             (
+                "noticenet_sessions_total",
+                "counter",
+                "Replication sessions opened (`reopened`: again after one with the peer ended).",
+                [({"kind": "opened"}, s.stats.opened), ({"kind": "reopened"}, s.stats.reopened)],
+            ),
+            (
+                "noticenet_sessions_closed_total",
+                "counter",
+                "Replication sessions this node closed, by kind (fault: the peer broke the "
+                "protocol; stalled: no progress for stall_s).",
+                [({"kind": k}, n) for k, n in sorted(s.stats.closed.items())],
+            ),
+            (
+                "noticenet_session_pauses_total",
+                "counter",
+                "Times a peer's send queue filled and sending entries to it paused.",
+                [({}, s.stats.paused)],
+            ),
+            (
+                "noticenet_stream_open_failures_total",
+                "counter",
+                "Replication streams that could not be opened on a live connection.",
+                [({}, s.stats.open_failures)],
+            ),
+            (
+                "noticenet_peer_bans_total",
+                "counter",
+                "Times a member was banned for repeated protocol faults.",
+                [({}, s.stats.bans)],
+            ),
+            (
+                "noticenet_own_feed_ready",
+                "gauge",
+                "1 when this node publishes (its peers told it its own feed's head), else 0.",
+                [({}, int(s.own_feed_status().ready))],
+            ),
+            (
                 "noticenet_replication_entries_sent_total",
                 "counter",
                 "Entries sent.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -118,6 +119,7 @@ class AllowlistGate(ResourceManager):
         # Not `allowlist`: ResourceManager already uses that name for limits.
         self._allowed_ids: frozenset[str] = frozenset(allowed)
         self._deny_all = False
+        self._banned: dict[str, float] = {}  # peer id -> monotonic time the ban ends
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -126,7 +128,23 @@ class AllowlistGate(ResourceManager):
 
     def is_allowed(self, peer_id: str) -> bool:
         """Whether a connection from or to `peer_id` would be admitted now."""
-        return not self._deny_all and peer_id in self._allowed_ids
+        return (
+            not self._deny_all and peer_id in self._allowed_ids and not self.banned(peer_id)
+        )
+
+    def ban(self, peer_id: str, seconds: float) -> None:
+        """Refuse `peer_id` for `seconds` (a member that broke the protocol repeatedly)."""
+        self._banned[peer_id] = time.monotonic() + seconds
+
+    def banned(self, peer_id: str) -> bool:
+        """Whether `peer_id` is under a ban now."""
+        until = self._banned.get(peer_id)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        del self._banned[peer_id]
+        return False
 
     def set_allowed(self, peer_ids: Iterable[str]) -> frozenset[str]:
         """Replace the allowlist; return the ids that were removed."""
@@ -149,7 +167,7 @@ class AllowlistGate(ResourceManager):
         """Admit the connection if its peer is allowed (or not yet known)."""
         if self._deny_all:
             return None
-        if peer_id is not None and str(peer_id) not in self._allowed_ids:
+        if peer_id is not None and not self.is_allowed(str(peer_id)):
             logger.info("event=gate_refused peer=%s direction=%s", peer_id, direction)
             return None
         return super().open_connection(peer_id, endpoint_ip=endpoint_ip, direction=direction)

@@ -2,10 +2,15 @@
 
 `NodeService` owns the LevelDB store, the ledger, the publisher and the
 replicator, and carries out the replicator's actions over the transport.
-Every replication stream has a bounded outbox drained by its own writer
-task; a neighbour whose outbox overflows is cut off rather than buffered
-without bound. The replicator itself keeps no send queue (credit and
-cursors), so a healthy neighbour never comes near the bound.
+
+Every replication stream has an outbox drained by its own writer task. A
+full outbox never ends a session: it tells the replicator to hold back
+entries and announcements (`congested`) until the writer has drained it
+(`writable`); the replicator keeps no queue of its own, only cursors. Every
+session that ends, for whatever reason, is reopened with backoff while the
+peer is connected; a peer that breaks the protocol again and again is
+banned for a growing time. After a start, the node publishes only once its
+peers have told it how far its own feed reached (`protocol/own_feed.py`).
 """
 
 from __future__ import annotations
@@ -26,30 +31,72 @@ from noticenet.protocol.entry import Entry, decode_entry, entry_id
 from noticenet.protocol.errors import LedgerError, ProtocolError
 from noticenet.protocol.frames import Entries, Frame, decode_frame
 from noticenet.protocol.ledger import Ledger
+from noticenet.protocol.own_feed import OwnFeed, OwnFeedStatus
 from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.replication import Action, Close, Event, Replicator, Send
+from noticenet.protocol.replication import (
+    Action,
+    Close,
+    Event,
+    ReplicationConfig,
+    Replicator,
+    Send,
+)
 
 from . import logs
 from .arrivals import ArrivalLog
 from .config import NodeConfig
-from .errors import TransportError
+from .errors import NotReady, TransportError
 from .intake_pool import Checked, IntakePool
 from .leveldb_store import LevelDBStore
-from .transport import FramedStream, Transport, keep_connected, peer_id_from_seed
+from .outbox import Outbox
+from .transport import (
+    FramedStream,
+    Transport,
+    backoff_delay,
+    keep_connected,
+    peer_id_from_seed,
+)
 
 logger = logging.getLogger("noticenet.node")
-OUTBOX_FRAMES = 512
 POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
+REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
+REOPEN_CAP_S = 10.0  # ...up to this
+STABLE_SESSION_S = 30.0  # a session that lasted this long resets the backoff
+OPEN_FAILURES = 3  # failed stream opens in a row before the connection is dropped
+STRIKES_BEFORE_BAN = 2  # faulty sessions (`Close.fault`) before a member is banned
+BAN_BASE_S = 5.0  # the first ban; each further strike doubles it...
+BAN_CAP_S = 600.0  # ...up to this
+STRIKE_MEMORY_S = 3600.0  # a member's strikes are forgotten after this long without one
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """A frame as read: its bytes, its decoding (None if malformed), checks under way."""
+    """A frame as read: its bytes, its decoding (None if malformed), checks under way.
+
+    `admitted`: an Entries frame whose credit `Replicator.admit` has taken.
+    """
 
     data: bytes
     frame: Frame | None
     checks: list[Future[Checked]] = field(default_factory=list)
+    admitted: bool = False
+
+
+@dataclass
+class SessionStats:
+    """What happened to replication sessions since the start (for /metrics and /health)."""
+
+    opened: int = 0
+    reopened: int = 0  # sessions opened again after one with the same peer ended
+    closed: dict[str, int] = field(default_factory=dict)  # by kind: fault, stalled, ended
+    paused: int = 0  # times an outbox filled and the replicator held back
+    open_failures: int = 0
+    bans: int = 0
+    banned: dict[str, float] = field(default_factory=dict)  # member -> wall time the ban ends
+
+    def close(self, kind: str) -> None:
+        self.closed[kind] = self.closed.get(kind, 0) + 1
 
 
 class StaleEntry(LedgerError):
@@ -78,12 +125,20 @@ class NodeService:
         if self.ledger.roster is None:
             self.ledger.ingest(decode_entry(config.genesis.read_bytes()), self.clock())
         self.publisher = Publisher(self.ledger, config.member, keys)
-        self.replicator = Replicator(self.ledger, config.member)
+        self.replicator = Replicator(
+            self.ledger, config.member, ReplicationConfig(stall_ms=int(config.stall_s * 1000))
+        )
+        self.own_feed = OwnFeed(self.clock(), int(config.own_feed_wait_s * 1000), config.alone)
+        self.replicator.own_feed = self.own_feed  # peers' hellos tell it our feed's head
+        self._own_state: tuple[bool, bool] = (False, False)  # (ready, restored) last logged
+        self.stats = SessionStats()
+        self._strikes: dict[str, tuple[int, float]] = {}  # member -> (strikes, last at)
+        self._nursery: trio.Nursery | None = None
         self.intake: IntakePool | None = None  # worker processes while running
         self.arrivals = ArrivalLog(self.replicator) if config.log_arrivals else None
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
-        self._outboxes: dict[str, trio.MemorySendChannel[bytes]] = {}
+        self._outboxes: dict[str, Outbox] = {}
         self._scopes: dict[str, trio.CancelScope] = {}
         self._tick_wait: trio.CancelScope | None = None  # the ticker's sleep, woken early
         self._compact_due = False
@@ -98,6 +153,11 @@ class NodeService:
         if roster is None:
             return {}
         return {m.peer_id: m.id for m in roster.members if m.peer_id and m.id != self.config.member}
+
+    def _peer_of(self, member: str) -> str | None:
+        roster = self.ledger.roster
+        found = roster.member(member) if roster else None
+        return found.peer_id if found is not None and found.peer_id else None
 
     def _neighbours(self) -> list[tuple[str, str]]:
         roster = self.ledger.roster
@@ -126,6 +186,7 @@ class NodeService:
         try:
             async with transport, trio.open_nursery() as nursery:
                 self.transport = transport
+                self._nursery = nursery
                 self.listen_addrs = transport.listen_addrs
                 logs.event(
                     logger,
@@ -146,6 +207,7 @@ class NodeService:
                 await trio.sleep_forever()
         finally:
             self.transport = None
+            self._nursery = None
             if self.intake is not None:
                 self.intake.close()
                 self.intake = None
@@ -153,19 +215,39 @@ class NodeService:
             logs.event(logger, "node.stopped", member=self.config.member)
 
     async def _dial_side(self, peer_id: str) -> None:
-        """Of two connected peers, the one with the smaller peer id opens the stream."""
-        assert self.transport is not None
+        """Of two connected peers, the one with the smaller peer id opens the stream,
+        and opens it again, with backoff, whenever a session ends while connected."""
+        transport = self.transport
+        assert transport is not None
         self._dialing.add(peer_id)
+        if self.peer_id > peer_id:
+            return  # the other side opens; our `_inbound` serves it
+        rng = random.Random(f"{self.peer_id}/{peer_id}")
+        attempt = failures = sessions = 0
         while True:
-            await self.transport.wait_connected(peer_id)
-            if self.peer_id < peer_id:
-                try:
-                    stream = await self.transport.open_stream(peer_id)
-                except TransportError as exc:
-                    logs.event(logger, "stream.open_failed", peer=peer_id, error=type(exc).__name__)
-                else:
-                    await self._session(peer_id, stream)
-            await self.transport.wait_disconnected(peer_id)
+            await transport.wait_connected(peer_id)
+            began = trio.current_time()
+            try:
+                stream = await transport.open_stream(peer_id)
+            except TransportError as exc:
+                failures += 1
+                self.stats.open_failures += 1
+                logs.event(logger, "stream.open_failed", peer=peer_id, error=type(exc).__name__)
+                if failures >= OPEN_FAILURES:  # a connection that carries no stream: redial
+                    failures = 0
+                    await transport.disconnect(peer_id)
+            else:
+                failures = 0
+                sessions += 1
+                if sessions > 1:
+                    self.stats.reopened += 1
+                await self._session(peer_id, stream)
+            if trio.current_time() - began >= STABLE_SESSION_S:
+                attempt = 0
+            delay = backoff_delay(attempt, rng, REOPEN_BASE_S, REOPEN_CAP_S)
+            attempt += 1
+            logs.event(logger, "session.reopen_scheduled", peer=peer_id, delay_s=round(delay, 3))
+            await trio.sleep(delay)
 
     async def _inbound(self, peer_id: str, stream: FramedStream) -> None:
         await self._session(peer_id, stream)
@@ -176,19 +258,21 @@ class NodeService:
         if member is None or member in self._outboxes:
             await stream.abort()
             return
-        send, receive = trio.open_memory_channel[bytes](OUTBOX_FRAMES)
+        outbox = Outbox()
         inbox_send, inbox = trio.open_memory_channel[Inbound](INBOX_FRAMES)
-        self._outboxes[member] = send
+        self._outboxes[member] = outbox
+        self.stats.opened += 1
         try:
             async with trio.open_nursery() as nursery:
                 self._scopes[member] = nursery.cancel_scope
-                nursery.start_soon(self._writer, member, stream, receive, nursery.cancel_scope)
+                nursery.start_soon(self._writer, member, stream, outbox, nursery.cancel_scope)
                 self._perform(self.replicator.connect(member, self.clock()))
                 async with trio.open_nursery() as reading:
                     reading.start_soon(self._apply_frames, member, inbox)
                     await self._read_frames(member, stream, inbox_send)
                 nursery.cancel_scope.cancel()
         finally:
+            outbox.close()
             self._outboxes.pop(member, None)
             self._scopes.pop(member, None)
             self._perform(self.replicator.disconnect(member))
@@ -206,7 +290,10 @@ class NodeService:
         async with inbox:
             try:
                 async for data in stream:
-                    await inbox.send(self._precheck(data))
+                    item = self._precheck(member, data)
+                    if item is None:
+                        return
+                    await inbox.send(item)
             except TransportError as exc:
                 logs.event(
                     logger,
@@ -216,17 +303,24 @@ class NodeService:
                     detail=str(exc)[:200],
                 )
 
-    def _precheck(self, data: bytes) -> Inbound:
+    def _precheck(self, member: str, data: bytes) -> Inbound | None:
+        """Decode a frame as read; take an Entries frame's credit before any work on it
+        (None: refused, the session is closing), and start checking big ones."""
         try:
             frame = decode_frame(data)
         except ProtocolError:
             return Inbound(data, None)  # the replicator closes the session and says why
-        if self.intake is None or not isinstance(frame, Entries):
+        if not isinstance(frame, Entries):
             return Inbound(data, frame)
-        if len(frame.entries) < POOLED_FRAME_ENTRIES:
-            return Inbound(data, frame)
+        refused = self.replicator.admit(member, len(frame.entries))
+        if refused:
+            self._perform(refused)
+            return None
+        if self.intake is None or len(frame.entries) < POOLED_FRAME_ENTRIES:
+            return Inbound(data, frame, admitted=True)
         snapshot = self.ledger.snapshot(self.clock())
-        return Inbound(data, frame, self.intake.submit(list(frame.entries), snapshot))
+        checks = self.intake.submit(list(frame.entries), snapshot)
+        return Inbound(data, frame, checks, admitted=True)
 
     async def _apply_frames(self, member: str, inbox: trio.MemoryReceiveChannel[Inbound]) -> None:
         """Hand frames to the replicator in arrival order, with their checks if made ahead."""
@@ -257,7 +351,7 @@ class NodeService:
                     )
             self._perform(
                 self.replicator.receive_frame(
-                    member, item.frame, len(item.data), self.clock(), checked
+                    member, item.frame, len(item.data), self.clock(), checked, item.admitted
                 ),
                 began,
             )
@@ -266,13 +360,22 @@ class NodeService:
         self,
         member: str,
         stream: FramedStream,
-        outbox: trio.MemoryReceiveChannel[bytes],
+        outbox: Outbox,
         session: trio.CancelScope,
     ) -> None:
-        """Drain the outbox; a failed send ends this session only, never the node."""
+        """Drain the outbox, resuming the replicator when it has drained; a failed send
+        ends this session only, never the node."""
         try:
-            async for data in outbox:
+            while True:
+                try:
+                    data = await outbox.get()
+                except trio.EndOfChannel:
+                    return
                 await stream.send(data)
+                if outbox.drained:
+                    held = self.replicator.sessions.get(member)
+                    if held is not None and held.paused:
+                        self._perform(self.replicator.writable(member, self.clock()))
         except TransportError as exc:
             logs.event(
                 logger, "stream.error", peer=member, error=type(exc).__name__, detail=str(exc)[:200]
@@ -287,27 +390,55 @@ class NodeService:
             if isinstance(action, Send):
                 self._enqueue(action.peer, action.data)
             elif isinstance(action, Close):
-                logs.event(logger, "peer.closed", peer=action.peer, reason=action.reason)
-                scope = self._scopes.get(action.peer)
-                if scope is not None:
-                    scope.cancel()
+                self._closed(action)
             elif isinstance(action, Event):
                 logs.event(logger, action.name, **action.fields)
                 if action.name == "body.withheld" and action.fields.get("reason") == "revoked":
                     self._compact_due = True
         self._wake_ticker()
 
+    def _closed(self, close: Close) -> None:
+        """End a session the replicator closed; a fault counts against the peer."""
+        kind = "fault" if close.fault else "stalled"
+        logs.event(logger, "peer.closed", peer=close.peer, reason=close.reason, kind=kind)
+        self.stats.close(kind)
+        scope = self._scopes.get(close.peer)
+        if scope is not None:
+            scope.cancel()
+        if close.fault:
+            self._strike(close.peer)
+
+    def _strike(self, member: str) -> None:
+        """Count a faulty session; from STRIKES_BEFORE_BAN on, ban for a growing time."""
+        now = time.monotonic()
+        strikes, last = self._strikes.get(member, (0, now))
+        strikes = 1 if now - last > STRIKE_MEMORY_S else strikes + 1
+        self._strikes[member] = (strikes, now)
+        peer_id = self._peer_of(member)
+        if strikes < STRIKES_BEFORE_BAN or peer_id is None or self._nursery is None:
+            return
+        seconds = min(BAN_CAP_S, BAN_BASE_S * 2 ** (strikes - STRIKES_BEFORE_BAN))
+        self.stats.bans += 1
+        self.stats.banned[member] = time.time() + seconds
+        logs.event(logger, "peer.banned", peer=member, strikes=strikes, seconds=seconds)
+        if self.transport is not None:
+            self._nursery.start_soon(self.transport.ban, peer_id, seconds)
+
     def _enqueue(self, member: str, data: bytes) -> None:
+        """Queue a frame; a full outbox pauses the replicator's sends to that peer."""
         outbox = self._outboxes.get(member)
         if outbox is None:
             return
-        try:
-            outbox.send_nowait(data)
-        except trio.WouldBlock:
-            logs.event(logger, "peer.overflow", peer=member, frames=OUTBOX_FRAMES)
-            scope = self._scopes.get(member)
-            if scope is not None:
-                scope.cancel()
+        outbox.put(data)
+        if outbox.over_budget:
+            # Only a peer that sends to us but never reads gets here (acks pile up).
+            self._closed(Close(member, f"send queue over {outbox.budget_bytes} bytes", False))
+            return
+        session = self.replicator.sessions.get(member)
+        if outbox.full and session is not None and not session.paused:
+            self.replicator.congested(member)
+            self.stats.paused += 1
+            logs.event(logger, "peer.congested", peer=member, frames=len(outbox), bytes=outbox.size)
 
     async def _follow_roster(self, nursery: trio.Nursery, gated: set[str]) -> None:
         """When a new roster arrives, admit its members and drop those it removed."""
@@ -334,6 +465,7 @@ class NodeService:
                 await trio.sleep_forever()
             self._tick_wait = None
             self._perform(self.replicator.tick(self.clock()))
+            self.own_feed_status()
 
     def _wake_ticker(self) -> None:
         """Bring the ticker's next run forward to the replicator's deadline."""
@@ -353,7 +485,8 @@ class NodeService:
     def maintain(self) -> None:
         now = self.clock()
         purged = self.ledger.purge_expired(now)
-        receipts = self.publisher.publish_receipts(now)
+        ready = self.own_feed_status().ready  # receipts go in our own feed
+        receipts = self.publisher.publish_receipts(now) if ready else []
         if receipts:
             self._compact_due = True
             self._perform(self.replicator.published(now))
@@ -375,6 +508,7 @@ class NodeService:
 
         `extra`: node-local bookkeeping keys written in the same batch (imports).
         """
+        self.require_publishable()
         now = self.clock()
         entry = self.publisher.publish(kind, record, now, recipients, extra=extra)
         self._perform(self.replicator.published(now))
@@ -388,6 +522,8 @@ class NodeService:
         locally, it is a stale ceremony (the feed moved on since the proposal),
         and publishing it would freeze the commission's feed everywhere.
         """
+        if any(e.header.author == self.config.member for e in entries):
+            self.require_publishable()
         now = self.clock()
         for entry in entries:
             held = self.ledger.signed_header(entry.header.author, entry.header.seq)
@@ -403,4 +539,37 @@ class NodeService:
         return list(results)
 
     def connected(self) -> list[str]:
+        """Members with a replication session open now."""
         return sorted(self._outboxes)
+
+    def linked(self) -> list[str]:
+        """Members with a libp2p connection up (a session may be between two attempts)."""
+        if self.transport is None:
+            return []
+        peers = self._peers()
+        return sorted(peers[p] for p in self.transport.connected_peers() if p in peers)
+
+    # -- own feed ----------------------------------------------------------------
+
+    def own_feed_status(self) -> OwnFeedStatus:
+        """May this node extend its own feed now (see `protocol/own_feed.py`)? Logs changes."""
+        head = self.ledger.head(self.config.member)
+        local = 0 if head is None else head[0]
+        status = self.own_feed.status(local, max(1, len(self._neighbours())), self.clock())
+        state = (status.ready, status.restored)
+        if state != self._own_state:
+            logs.event(
+                logger,
+                "own_feed.ready" if status.ready else "own_feed.held",
+                local=status.local,
+                peers=status.peers,
+                heard=status.heard,
+            )
+            self._own_state = state
+        return status
+
+    def require_publishable(self) -> None:
+        """Raise NotReady (HTTP 503) while this node may not extend its own feed."""
+        status = self.own_feed_status()
+        if not status.ready:
+            raise NotReady(f"not publishing yet: {status.reason}")

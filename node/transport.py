@@ -298,6 +298,12 @@ class Transport:
                 logger.info("event=peer_evicted peer=%s", peer)
                 nursery.start_soon(self.disconnect, peer)
 
+    async def ban(self, peer_id: str, seconds: float) -> None:
+        """Disconnect `peer_id` and refuse it, both ways, for `seconds`."""
+        self._gate.ban(peer_id, seconds)
+        logger.info("event=peer_banned peer=%s seconds=%.1f", peer_id, seconds)
+        await self.disconnect(peer_id)
+
     # -- dialing and streams ------------------------------------------------
 
     async def connect(self, peer_id: str, addr: str) -> None:

@@ -12,6 +12,15 @@ per subscriber it holds one cursor per feed and reads the ledger when credit
 allows, so a slow neighbour costs a few integers. Governance feeds (roster,
 CCF) always go first.
 
+Back-pressure, never disconnection: when the driver's queue of frames to a
+peer is full it calls `congested`, and until it calls `writable` the
+replicator sends that peer only control frames (acks, subscriptions), which
+are few; the entries and announcements it held back are read from the
+ledger when the queue drains. A receiver checks a frame's entries against
+the credit it granted (`admit`) before doing any work on them. A session that
+owes us acks or asked-for entries for `stall_ms` is closed without fault, so
+the driver opens a new one; a session closed for a fault is the peer's doing.
+
 The driver (libp2p node or simulator) calls `connect`, `receive`, `tick`
 and `published`, and carries out the returned `Send` and `Close` actions.
 The replicator caches the ledger's frontier and rereads it whenever the
@@ -43,6 +52,7 @@ from .frames import (
 from .governance import THRESHOLD_FEEDS
 from .intake import Intake
 from .ledger import IngestResult, Ledger, Outcome
+from .own_feed import OwnFeed
 from .session import (
     Action,
     Close,
@@ -83,11 +93,14 @@ class Replicator:
         self._heads: dict[str, int] | None = None  # cached frontier; None: read the ledger
         self._heads_at = -1  # the ledger's `appends` the cache reflects
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
+        self._now = 0  # the time of the driver's latest call: when a `want` was sent
+        self.own_feed: OwnFeed | None = None  # set by a node that gates its publishing on it
 
     # -- driver interface ----------------------------------------------------
 
     def connect(self, peer: str, now_ms: int) -> list[Action]:
         """A stream to `peer` is open: greet it."""
+        self._now = now_ms
         self.sessions[peer] = Session(peer)
         hello = Hello(self.me, self._frontier(), self.config.credit)
         return [self._send(peer, hello), Event("peer.connected", {"peer": peer})]
@@ -115,12 +128,15 @@ class Replicator:
         size: int,
         now_ms: int,
         checked: list[Intake | NoticenetError] | None = None,
+        admitted: bool = False,
     ) -> list[Action]:
         """A frame of `size` bytes the driver decoded itself (see `receive`).
 
         For an Entries frame, `checked` may give `intake.check_wires` of its
-        entries, done ahead (a node does it on worker processes).
+        entries, done ahead (a node does it on worker processes), and
+        `admitted` says the driver already had `admit` take the frame's credit.
         """
+        self._now = now_ms
         session = self.sessions.get(peer)
         if session is None:
             return [Close(peer, "no session")]
@@ -128,11 +144,56 @@ class Replicator:
         if not session.hello and not isinstance(frame, Hello):
             return self._close(peer, "first frame must be hello")
         if isinstance(frame, Entries):
+            if not admitted:
+                refused = self.admit(peer, len(frame.entries))
+                if refused:
+                    return refused
             return self._on_entries(session, frame, now_ms, checked)
         return self._handle(session, frame, now_ms)
 
+    def admit(self, peer: str, entries: int) -> list[Action]:
+        """Take the credit of an Entries frame of `entries` before any work is done on it.
+
+        A peer may have at most the `credit` we granted in flight; a frame
+        beyond it closes the session (a fault) and costs nothing more. Returns
+        the actions of a refusal, or [] when the frame may be checked and
+        handed to `receive_frame(..., admitted=True)`.
+        """
+        session = self.sessions.get(peer)
+        if session is None:
+            return [Close(peer, "no session")]
+        if not session.hello:
+            return self._close(peer, "first frame must be hello")
+        if session.taken + entries > self.config.credit:
+            self._refuse("OverCredit")
+            left = self.config.credit - session.taken
+            return self._close(peer, f"{entries} entries exceed the credit left ({left})")
+        session.taken += entries
+        return []
+
+    def congested(self, peer: str) -> None:
+        """The driver's queue to `peer` is full: hold back entries and announcements."""
+        session = self.sessions.get(peer)
+        if session is not None:
+            session.paused = True
+
+    def writable(self, peer: str, now_ms: int) -> list[Action]:
+        """The queue to `peer` has drained: announce and send what was held back."""
+        self._now = now_ms
+        session = self.sessions.get(peer)
+        if session is None or not session.paused:
+            return []
+        session.paused = False
+        actions: list[Action] = []
+        if session.hello:
+            lazy = self._lazy(session, self._frontier())
+            if lazy:
+                actions.append(self._send(peer, Have(lazy)))
+        return actions + self._pump(session, now_ms)
+
     def published(self, now_ms: int) -> list[Action]:
         """Local entries were appended: push to subscribers, announce to the rest."""
+        self._now = now_ms
         return self._spread(self._frontier(), now_ms)
 
     def heads(self) -> dict[str, int]:
@@ -150,8 +211,29 @@ class Replicator:
         return self.sources.wants_tick
 
     def tick(self, now_ms: int) -> list[Action]:
-        """Timers: fetch overdue entries; resubscribe feeds whose eager source lags or is gone."""
-        return self.sources.tick(now_ms)
+        """Timers: fetch overdue entries; resubscribe feeds whose eager source lags or is gone;
+        close sessions that stalled (see `stalled`)."""
+        self._now = now_ms
+        actions = self.sources.tick(now_ms)
+        for peer in self.stalled(now_ms):
+            actions += self._close(peer, "stalled", fault=False)
+        return actions
+
+    def stalled(self, now_ms: int) -> list[str]:
+        """Peers that owe us an ack, or entries we asked for, since `stall_ms` or longer.
+
+        Such a session is stuck somewhere below us (a stream that stopped
+        moving, a peer that lost its state): a new session starts it afresh.
+        """
+        limit = self.config.stall_ms
+        out = []
+        for peer, session in self.sessions.items():
+            owed = [t for t in (session.wanted_at,) if t is not None]
+            if session.in_flight:
+                owed.append(session.in_flight[0])
+            if owed and now_ms - min(owed) >= limit:
+                out.append(peer)
+        return out
 
     # -- frames ------------------------------------------------------------
 
@@ -161,9 +243,10 @@ class Replicator:
         if isinstance(frame, Have):
             news = self.sources.news(session, frame.frontier)
             session.frontier.update(frame.frontier)
+            actions = self._own_head(session, frame.frontier)
             if len(session.frontier) > self.config.max_feeds:
                 return self._close(session.peer, "announced too many feeds")
-            actions = self.sources.adopt(session, news, now_ms)
+            actions += self.sources.adopt(session, news, now_ms)
             actions += self.sources.subscribe(session, frame.frontier, now_ms, news)
             self.sources.note_missing(session, frame.frontier, now_ms)
             return actions
@@ -192,7 +275,20 @@ class Replicator:
         session.hello = True
         session.credit = max(0, min(hello.credit, 65_536))
         session.frontier = dict(hello.frontier)
-        return self.sources.subscribe(session, hello.frontier, now_ms)
+        return self._own_head(session, hello.frontier) + self.sources.subscribe(
+            session, hello.frontier, now_ms
+        )
+
+    def _own_head(self, session: Session, announced: dict[str, int]) -> list[Action]:
+        """Tell the own-feed gate what a peer holds of our feed (Hello, and any Have)."""
+        if self.own_feed is None:
+            return []
+        head = announced.get(self.me, session.frontier.get(self.me, 0))
+        local = self._frontier().get(self.me, 0)
+        if self.own_feed.observe(session.peer, head, local):
+            fields: dict[str, object] = {"peer": session.peer, "local": local, "peers": head}
+            return [Event("store.behind_peers", fields)]
+        return []
 
     def _on_entries(
         self,
@@ -201,8 +297,7 @@ class Replicator:
         now_ms: int,
         checked: list[Intake | NoticenetError] | None = None,
     ) -> list[Action]:
-        if len(frame.entries) > self.config.credit:
-            return self._close(session.peer, f"{len(frame.entries)} entries exceed the credit")
+        session.wanted_at = None
         if checked is not None and len(checked) != len(frame.entries):
             raise ValueError("checked entries do not match the frame")
         session.unacked += len(frame.entries)
@@ -229,6 +324,7 @@ class Replicator:
             actions.extend(self._account(session, entry, result, regaps, at_end))
         self.counters.entries_received += len(frame.entries)
         actions.append(self._send(session.peer, Ack(session.unacked)))
+        session.taken = max(0, session.taken - session.unacked)
         session.unacked = 0
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
@@ -332,13 +428,9 @@ class Replicator:
         actions: list[Action] = []
         turn: list[Session] = []
         for session in self.sessions.values():
-            if not session.hello:
-                continue
-            lazy = {
-                a: s
-                for a, s in changed.items()
-                if a not in session.cursors and session.frontier.get(a, 0) < s
-            }
+            if not session.hello or session.paused:
+                continue  # a paused session hears of it all when it drains (`writable`)
+            lazy = self._lazy(session, changed)
             if lazy:
                 actions.append(self._send(session.peer, Have(lazy)))
             turn.append(session)
@@ -353,6 +445,15 @@ class Replicator:
             turn = more
         return actions
 
+    @staticmethod
+    def _lazy(session: Session, heads: dict[str, int]) -> dict[str, int]:
+        """The heads to announce to `session`: feeds it does not subscribe to and lacks."""
+        return {
+            a: s
+            for a, s in heads.items()
+            if a not in session.cursors and session.frontier.get(a, 0) < s
+        }
+
     def _pump(self, session: Session, now_ms: int) -> list[Action]:
         """Send subscribed entries to `session` while it has credit, in batched frames."""
         return self._pump_frames(session, now_ms)[0]
@@ -366,6 +467,8 @@ class Replicator:
         """
         max_bytes = min(max_bytes or self.config.batch_bytes, self.config.batch_bytes)
         actions: list[Action] = []
+        if session.paused:
+            return actions, False
         batch: list[bytes] = []
         size = 0
         ours = self._frontier()
@@ -399,15 +502,19 @@ class Replicator:
         return self._send(session.peer, Entries(tuple(batch)))
 
     def _send(self, peer: str, frame: Frame) -> Send:
+        if isinstance(frame, Want):
+            session = self.sessions.get(peer)
+            if session is not None and session.wanted_at is None:
+                session.wanted_at = self._now
         data = encode_frame(frame)
         assert len(data) <= MAX_FRAME_BYTES
         self.counters.frames_sent += 1
         self.counters.bytes_sent += len(data)
         return Send(peer, data)
 
-    def _close(self, peer: str, reason: str) -> list[Action]:
-        self._refuse("session-closed")
-        return [Close(peer, reason), *self.disconnect(peer)]
+    def _close(self, peer: str, reason: str, fault: bool = True) -> list[Action]:
+        self._refuse("session-closed" if fault else "session-stalled")
+        return [Close(peer, reason, fault), *self.disconnect(peer)]
 
     def _refuse(self, reason: str) -> None:
         self.counters.refused[reason] = self.counters.refused.get(reason, 0) + 1

@@ -16,8 +16,12 @@ class Send:
 
 @dataclass(frozen=True)
 class Close:
+    """End the session with `peer`; `fault`: the peer broke the protocol (count it against
+    the peer), else the session is merely stuck and the driver should open a new one."""
+
     peer: str
     reason: str
+    fault: bool = True
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ReplicationConfig:
     fetch_ms: int = 50  # ask an announcer for entries our source has not brought by then
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
+    stall_ms: int = 15_000  # a session owing us an ack or asked entries this long is reopened
 
 
 def priority(author: str) -> tuple[int, str]:
@@ -62,6 +67,9 @@ class Session:
     in_flight: deque[int] = field(default_factory=deque)  # send times of unacked Entries
     rtt_ms: int | None = None  # the shortest send-to-ack time seen: the link's round trip
     unvouched: dict[tuple[str, int], int] = field(default_factory=dict)  # (feed, seq): asks
+    taken: int = 0  # entries admitted from them (`Replicator.admit`) and not yet acked
+    paused: bool = False  # the driver's send queue to them is full: send only control frames
+    wanted_at: int | None = None  # when we last asked them for entries and none came since
 
     def acked(self, now_ms: int) -> None:
         """An Ack for our oldest unacked Entries frame: a round-trip sample."""

@@ -11,6 +11,7 @@ must come with a reason (a `Close` or an `Event`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -480,8 +481,28 @@ def test_a_frame_beyond_the_credit_is_refused_unread(wire: Wire, devnet: DevNet)
     victim = wire.nodes[VICTIM].replicator
     flood = junk(devnet, CONFIG.credit + 1, random.Random(6))
     wire.inject(ATTACKER, VICTIM, Entries(tuple(flood)))
-    assert closed(wire) == [f"{CONFIG.credit + 1} entries exceed the credit"]
+    assert closed(wire) == [f"{CONFIG.credit + 1} entries exceed the credit left (2048)"]
     assert "BadSignature" not in victim.counters.refused  # not one signature checked
+    assert victim.counters.refused["OverCredit"] == 1
+    honest_still_served(wire)
+
+
+def test_frames_that_together_exceed_the_credit_are_refused_before_any_check(
+    wire: Wire, devnet: DevNet
+) -> None:
+    """Credit is what the peer may have in flight, not a per-frame size: the driver asks
+    `admit` for each frame as it is read, before checking or acking any of them."""
+    attach(wire)
+    victim = wire.nodes[VICTIM].replicator
+    half = CONFIG.credit // 2
+    assert victim.admit(ATTACKER, half) == []
+    assert victim.admit(ATTACKER, half) == []
+    refused = victim.admit(ATTACKER, 1)
+    assert [a.reason for a in refused if isinstance(a, Close)] == [
+        "1 entries exceed the credit left (0)"
+    ]
+    assert all(a.fault for a in refused if isinstance(a, Close))
+    assert ATTACKER not in victim.sessions
     honest_still_served(wire)
 
 
@@ -593,7 +614,8 @@ class Service:
     """A NodeService of the local network, run in this trio process."""
 
     def __init__(self, net: LocalNet, member: str) -> None:
-        config = load_config(net.members[member].config)
+        # Publish as soon as one peer told us our feed's head (here only two nodes run).
+        config = dataclasses.replace(load_config(net.members[member].config), own_feed_wait_s=0)
         self.service = NodeService(config, config.keys(""))
         self.member = member
 
@@ -678,6 +700,7 @@ async def test_attacks_over_libp2p_leave_the_node_serving_others(
         await nursery.start(victim.service.run)
         await nursery.start(honest.service.run)
         await wait_for("DEU-FRA session", lambda: HONEST in victim.service.connected())
+        await wait_for("FRA publishes", lambda: honest.service.own_feed_status().ready)
         async with attacker.transport:
             # 1. an oversized frame: the framing refuses it before reading the payload
             stream = await attacker.session()

@@ -163,9 +163,12 @@ class Cluster:
         def ready() -> list[str] | None:
             if not node.alive():
                 raise AssertionError(f"{member} exited early:\n{node.log_text()[-3000:]}")
-            return node.connected() or None
+            health = node.health()
+            if not health or not health["own_feed"]["ready"]:
+                return None
+            return list(health["connected"]) or None
 
-        return poll(f"{member} to connect to a neighbour", ready, timeout)
+        return poll(f"{member} to connect to a neighbour and publish", ready, timeout)
 
     def converged(self, members: list[str] | None = None) -> dict[str, int] | None:
         """The common frontier if every listed node has the same one, else None."""

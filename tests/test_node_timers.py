@@ -26,6 +26,7 @@ class Timers:
     def __init__(self) -> None:
         self.deadline: int | None = None
         self.ticks: list[int] = []
+        self.sessions: dict[str, object] = {}  # none: the ticker's own-feed check reads it
 
     def tick(self, now_ms: int) -> list[Action]:
         self.ticks.append(now_ms)
