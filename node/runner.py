@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 from pathlib import Path
@@ -17,9 +18,14 @@ from .users import Users
 logger = logging.getLogger("noticenet.node")
 
 
-async def run_node(config_path: Path, passphrase: str | None = None) -> None:
-    """Run until SIGINT or SIGTERM, then stop cleanly."""
+async def run_node(config_path: Path, passphrase: str | None = None, alone: bool = False) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly.
+
+    `alone`: publish without first hearing the own feed's head from a peer.
+    """
     config = load_config(config_path)
+    if alone:
+        config = dataclasses.replace(config, alone=True)
     service = NodeService(config, config.keys(passphrase))
     tokens = config.tokens_file or config.data_dir / "tokens.json"
     users = Users(tokens)
