@@ -783,3 +783,39 @@ async def test_a_dead_intake_worker_costs_the_node_nothing(
         assert events(node_log, "intake.pooled")  # the new pool checks frames again
         assert not set(workers) & set(spawned_children())
         nursery.cancel_scope.cancel()
+
+
+async def test_a_member_that_breaks_the_protocol_again_is_banned(
+    localnet: LocalNet, node_log: pytest.LogCaptureFixture
+) -> None:
+    """Frames beyond the credit are refused as read, before any entry is checked or queued
+    for the intake workers; the second such session bans the member, both ways."""
+    victim = Service(localnet, VICTIM)
+    attacker = Attacker(localnet, victim, max_frame=16 * 1024 * 1024)
+    flood = junk(localnet.devnet, 3_000, random.Random(11))  # 3,000 > the 2,048 granted
+    async with trio.open_nursery() as nursery:
+        await nursery.start(victim.service.run)
+        async with attacker.transport:
+            for attempt in (1, 2):
+                stream = await attacker.session()
+                with trio.fail_after(SAFETY), contextlib.suppress(TransportError):
+                    await stream.send(encode_frame(Hello(OTHER, {}, 100)))
+                    await stream.send(encode_frame(Entries(tuple(flood))))
+                await wait_for(
+                    f"close {attempt}", lambda n=attempt: len(events(node_log, "peer.closed")) >= n
+                )
+                if attempt == 1:  # not yet banned: the session ends, the connection stays
+                    await attacker.transport.disconnect(victim.peer_id)
+                await wait_for("disconnected", lambda: not attacker.transport.connected_peers())
+            closes = events(node_log, "peer.closed", peer=OTHER, kind="fault")
+            assert "exceed the credit left" in closes[0]
+            assert victim.service.stats.closed == {"fault": 2}
+            counters = victim.service.replicator.counters
+            assert counters.refused["OverCredit"] == 2
+            assert "BadSignature" not in counters.refused  # not one entry was checked
+            assert events(node_log, "peer.banned", peer=OTHER)
+            assert victim.service.stats.bans == 1
+            with pytest.raises(TransportError):  # refused at the gate while banned
+                await attacker.session()
+            attacker.release.set()
+        nursery.cancel_scope.cancel()
