@@ -28,6 +28,7 @@ Reads only: nothing here writes to the store.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,23 @@ def summarise(ledger: Ledger) -> dict[str, int]:
         "evidence": tally.evidence,
         "problems": len(tally.problems),
     }
+
+
+def check_recent(ledger: Ledger, tail: int) -> list[Problem]:
+    """The start-up subset of the pass: cheap enough for every start.
+
+    Every feed's header keys are walked for gaps (seqs 1..head), its frontier
+    must name its last header, and only its last `tail` entries get the full
+    per-entry checks (signature, chain, body, maps, indexing). The `#GOV`
+    rosters are verified in full (few), and no frontier may lack a feed.
+    The whole-table scans (`e/`, bodies, indexes, expiry) are left to
+    `verify_ledger`.
+    """
+    tally = _Tally()
+    rosters = _roster_history(ledger, tally)
+    authors = _walk_feeds(ledger, tally, rosters, True, tail=max(1, tail))
+    _check_frontiers(ledger, tally, authors)
+    return tally.problems
 
 
 def _audit(ledger: Ledger, check_signatures: bool) -> _Tally:
@@ -209,10 +227,17 @@ class _Feed:
     last: tuple[int, bytes] | None = None  # (seq, id) of the last header seen
 
 
-def _walk_feeds(ledger: Ledger, tally: _Tally, rosters: _Rosters, signatures: bool) -> set[str]:
-    """Check every header of the h/ table, feed by feed (keys sort that way); the authors."""
+def _walk_feeds(
+    ledger: Ledger, tally: _Tally, rosters: _Rosters, signatures: bool, tail: int | None = None
+) -> set[str]:
+    """Check every header of the h/ table, feed by feed (keys sort that way); the authors.
+
+    With `tail`, every row is checked for gaps but only each feed's last `tail`
+    rows get `_check_row` (the row before them gives the chain's `prev`).
+    """
     authors: set[str] = set()
     feed: _Feed | None = None
+    rows: deque[tuple[int, bytes, bool]] = deque(maxlen=None if tail is None else tail + 1)
     for k, raw in ledger.store.iterate(b"h/"):
         where = _parse_header_key(k)
         if where is None:
@@ -221,14 +246,42 @@ def _walk_feeds(ledger: Ledger, tally: _Tally, rosters: _Rosters, signatures: bo
         author, seq = where
         if feed is None or feed.author != author:
             if feed is not None:
-                _check_frontier(ledger, tally, feed)
+                _end_feed(ledger, tally, feed, rows, rosters, signatures)
             feed = _Feed(author)
             authors.add(author)
             tally.feeds += 1
-        _check_row(ledger, tally, feed, seq, raw, rosters, signatures)
+        tally.entries += 1
+        in_order = seq == feed.expected_seq
+        if not in_order:
+            gap = f"seq {seq} follows {feed.expected_seq - 1}: gap in feed"
+            tally.add(author, seq, entry_id(raw), gap)
+        feed.expected_seq = seq + 1
+        if tail is None:
+            _check_row(ledger, tally, feed, seq, raw, in_order, rosters, signatures)
+        else:
+            rows.append((seq, raw, in_order))
     if feed is not None:
-        _check_frontier(ledger, tally, feed)
+        _end_feed(ledger, tally, feed, rows, rosters, signatures)
     return authors
+
+
+def _end_feed(
+    ledger: Ledger,
+    tally: _Tally,
+    feed: _Feed,
+    rows: deque[tuple[int, bytes, bool]],
+    rosters: _Rosters,
+    signatures: bool,
+) -> None:
+    """Check the buffered last rows of a feed (tail mode), then its frontier."""
+    if rows:
+        if rows.maxlen is not None and len(rows) == rows.maxlen:
+            seq, raw, _ = rows.popleft()  # only the chain link of the first checked row
+            feed.last = (seq, entry_id(raw))
+        for seq, raw, in_order in rows:
+            _check_row(ledger, tally, feed, seq, raw, in_order, rosters, signatures)
+        rows.clear()
+    _check_frontier(ledger, tally, feed)
 
 
 def _parse_header_key(k: bytes) -> tuple[str, int] | None:
@@ -253,14 +306,12 @@ def _check_row(
     feed: _Feed,
     seq: int,
     raw: bytes,
+    in_order: bool,
     rosters: _Rosters,
     signatures: bool,
 ) -> None:
+    """The per-entry checks; the caller has counted the row and reported any gap."""
     author, eid = feed.author, entry_id(raw)
-    tally.entries += 1
-    in_order = seq == feed.expected_seq
-    if not in_order:
-        tally.add(author, seq, eid, f"seq {seq} follows {feed.expected_seq - 1}: gap in feed")
     decoded = _decode_header(tally, author, seq, eid, raw)
     header = None if decoded is None else decoded[0]
     if decoded is not None:
@@ -276,7 +327,6 @@ def _check_row(
         _check_findable(ledger, tally, decoded, eid, author, seq)
     if ledger.store.get(key(b"e", eid)) != position(author, seq):
         tally.add(author, seq, eid, "e/<id> does not map back to this position")
-    feed.expected_seq = seq + 1
     feed.last = (seq, eid)
 
 

@@ -85,3 +85,15 @@ class NotFound(LedgerError):
 
 class StoreError(NoticenetError):
     """The key-value store failed or is corrupt."""
+
+
+class StoreMissing(StoreError):
+    """A node's store does not exist: `init` or `localnet create` makes it, `repair` restores it."""
+
+
+class StoreDamaged(StoreError):
+    """A node's store does not open, or its quick integrity check fails: `repair` mends it."""
+
+
+class StoreForeign(StoreError):
+    """A node's store belongs to another member or another network."""
