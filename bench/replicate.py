@@ -56,6 +56,7 @@ from rich.table import Table
 from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, create_localnet
+from noticenet.node.store_open import repair_store
 from noticenet.node.users import Users
 from noticenet.protocol.codec import encode
 from noticenet.protocol.entry import Entry
@@ -460,8 +461,9 @@ def profile(net: LocalNet, count: int, seconds: float) -> dict[str, Any] | None:
     if not Path(spy).exists():
         console.print("[yellow]profile skipped: `pip install py-spy` (not a dependency)[/]")
         return None
-    sink_dir = load_config(net.members[SINK].config).data_dir
-    shutil.rmtree(sink_dir / "ledger", ignore_errors=True)
+    sink = load_config(net.members[SINK].config)
+    shutil.rmtree(sink.data_dir / "ledger", ignore_errors=True)
+    repair_store(sink, sink.keys(""))  # a node never creates its store: an empty one, genesis only
     out = net.root / "deu.pyspy.txt"
     with running(net, (SOURCE, SINK)) as nodes:
         nodes[SOURCE].start()

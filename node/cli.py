@@ -1,7 +1,7 @@
 """The `noticenet` command line (typer).
 
 Offline commands work on files: `init`, `node run`, `localnet create`,
-`users`, `verify`, the CCF ceremony rounds. Online commands talk to your
+`users`, `verify`, `repair`, the CCF ceremony rounds. Online commands talk to your
 node's HTTP API with a token (`--api`, `--token`, or $NOTICENET_API and
 $NOTICENET_TOKEN). Every command has `--help`; most have `--json`.
 """
@@ -102,6 +102,8 @@ def init(
         emit_json(identity)
         return
     out.print(f"wrote {folder}/member.key (locked), {folder}/node.toml, {folder}/identity.json")
+    if genesis is not None:
+        out.print(f"created the store {folder}/data/ledger with the genesis roster")
     out.print("send identity.json to the governance for the roster:")
     out.print(json.dumps(identity, indent=1), highlight=False)
     if genesis is None:
@@ -125,6 +127,61 @@ def verify(config: ConfigOpt, as_json: JsonOpt = False) -> None:
         out.print("[green]ledger verifies[/]" if not problems else f"{len(problems)} problem(s)")
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def repair(
+    config: ConfigOpt,
+    keep_old: Annotated[
+        bool,
+        typer.Option(
+            "--keep-old",
+            help="keep the old store aside as ledger.damaged (it may hold revoked bodies)",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Offline: rebuild the node's store from every entry that verifies (stop the node first).
+
+    Each feed is kept up to its first missing or bad entry; the node fetches the
+    rest back from its peers when it next runs. A missing store is created with
+    the genesis roster (how a wiped member comes back).
+    """
+    from .config import load_config
+    from .store_open import repair_store
+
+    cfg = load_config(config)
+    with out.status("repairing the store (re-checking every entry)…"):
+        report = repair_store(cfg, cfg.keys(), keep_old=keep_old)
+    rows = [
+        {"author": f.author, "held": f.held, "kept": f.kept, "dropped": f.dropped, "cut": f.cut}
+        for f in report.feeds
+    ]
+    if as_json:
+        emit_json(
+            {
+                "store": str(report.path),
+                "created": report.created,
+                "leveldb_repaired": report.leveldb_repaired,
+                "feeds": rows,
+                "evidence": report.evidence,
+            }
+        )
+        return
+    if report.created:
+        out.print(f"no store was there: created {report.path} with the genesis roster")
+    for r in rows:
+        cut = f" (cut: {r['cut']})" if r["cut"] else ""
+        out.print(f"{r['author']}: kept {r['kept']}, dropped {r['dropped']}{cut}", highlight=False)
+    if report.leveldb_repaired:
+        out.print("LevelDB's own repair ran first: the store did not open")
+    aside = f"kept aside at {report.kept_aside}" if report.kept_aside else "removed"
+    out.print(
+        f"kept {report.kept}, dropped {report.dropped}; the old store was {aside}. "
+        "Start the node: it fetches what was dropped from its peers.",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -159,8 +216,20 @@ def emulate(
 
 
 @node_app.command("run")
-def node_run(config: ConfigOpt, verbose: bool = False) -> None:
-    """Run the node in the foreground until SIGINT/SIGTERM."""
+@friendly
+def node_run(
+    config: ConfigOpt,
+    verbose: bool = False,
+    alone: Annotated[
+        bool,
+        typer.Option(help="publish without first hearing this node's feed head from a peer"),
+    ] = False,
+) -> None:
+    """Run the node in the foreground until SIGINT/SIGTERM.
+
+    After a start the node publishes only once its peers have told it how far its own
+    feed reached (a restored store must not fork it); `--alone` is for a network of one.
+    """
     import logging
 
     import trio
@@ -169,10 +238,11 @@ def node_run(config: ConfigOpt, verbose: bool = False) -> None:
     from .runner import run_node
 
     logs.setup(logging.DEBUG if verbose else logging.INFO)
-    trio.run(run_node, config)
+    trio.run(run_node, config, None, alone)
 
 
 @net_app.command("create")
+@friendly
 def localnet_create(
     root: Path, seed: str = "noticenet-local", neighbours: int = 3, as_json: JsonOpt = False
 ) -> None:

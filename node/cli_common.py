@@ -40,7 +40,9 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except NoticenetError as exc:
-            err.print(f"[red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            err.print(
+                f"[red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from noticenet.protocol.records import check_member_id
 
 from .config import ConfigError, load_config
 from .leveldb_store import LevelDBStore
+from .store_open import create_store, has_store
 
 
 def init_member(
@@ -44,6 +45,9 @@ def init_member(
     if key_file.exists() and not force:
         raise ConfigError(f"{key_file} exists; use --force to replace it (the old key is lost)")
     keys = MemberKeys.generate()
+    if genesis is not None and not has_store(folder / "data"):
+        # first: a genesis that does not verify against the anchor stops init here
+        create_store(folder / "data", member, bytes.fromhex(anchor), keys, genesis.read_bytes())
     _write(key_file, lock(keys.seed, passphrase, INTERACTIVE), secret=True)
     _write(folder / "node.toml", _toml(member, genesis, anchor, listen, api, neighbours).encode())
     identity = {

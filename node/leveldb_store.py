@@ -88,12 +88,17 @@ def _reason(exc: BaseException) -> str:
     return str(arg)
 
 
-def _open(path: str, create_if_missing: bool) -> Any:
+def _open(path: str, create_if_missing: bool, paranoid: bool = False) -> Any:
     """Open the plyvel database at `path`, mapping every failure to StoreError."""
     try:
         # A bloom filter: most of an ingest's reads are misses (guards, statuses,
         # cancellations), and a miss then skips the table's data blocks.
-        return plyvel.DB(path, create_if_missing=create_if_missing, bloom_filter_bits=10)
+        return plyvel.DB(
+            path,
+            create_if_missing=create_if_missing,
+            bloom_filter_bits=10,
+            paranoid_checks=paranoid or None,
+        )
     except plyvel.IOError as exc:
         reason = _reason(exc)
         hint = " (is another process or store using this directory?)" if "lock" in reason else ""
@@ -115,17 +120,27 @@ class LevelDBStore(KVStore):
 
     costly_misses = True
 
-    def __init__(self, path: str | os.PathLike[str], create_if_missing: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        create_if_missing: bool = True,
+        paranoid: bool = False,
+    ) -> None:
+        """`paranoid` (nodes): LevelDB's paranoid checks on open (a damaged write-ahead
+        log or MANIFEST refuses to open instead of being skipped) and checksums
+        verified on every block read, so damaged table bytes raise instead of
+        being served."""
         self.path = os.fspath(path)
+        self.paranoid = paranoid
         self._lock = threading.RLock()
-        self._db: Any = _open(self.path, create_if_missing)
+        self._db: Any = _open(self.path, create_if_missing, paranoid)
 
     def get(self, key: bytes) -> bytes | None:
         """The value stored under `key`, or None."""
         check_key(key)
         try:
             with self._lock:
-                value: bytes | None = self._handle().get(key)
+                value: bytes | None = self._handle().get(key, verify_checksums=self.paranoid)
         except (plyvel.Error, RuntimeError) as exc:
             raise StoreError(f"LevelDB get failed: {_reason(exc)}") from exc
         return value
@@ -157,6 +172,7 @@ class LevelDBStore(KVStore):
                     include_start=True,
                     include_stop=upper_inclusive,
                     reverse=reverse,
+                    verify_checksums=self.paranoid,
                 )
         except (plyvel.Error, RuntimeError) as exc:
             raise StoreError(f"LevelDB iterator failed: {_reason(exc)}") from exc
@@ -264,7 +280,24 @@ class LevelDBStore(KVStore):
         for name in _INFO_LOGS:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self.path, name))
-        self._db = _open(self.path, create_if_missing=False)
+        self._db = _open(self.path, create_if_missing=False, paranoid=self.paranoid)
+
+    def scan(self) -> int:
+        """Read every key and value once with block checksums verified; the key count.
+
+        Raises StoreError on the first damaged block. Bypasses the block cache.
+        """
+        with self._lock:
+            raw = self._handle().iterator(verify_checksums=True, fill_cache=False)
+        count = 0
+        try:
+            for _ in raw:
+                count += 1
+        except (plyvel.Error, RuntimeError) as exc:
+            raise StoreError(f"LevelDB store at {self.path} is corrupt: {_reason(exc)}") from exc
+        finally:
+            raw.close()
+        return count
 
     def close(self) -> None:
         """Close the database and its iterators; idempotent."""

@@ -8,7 +8,7 @@ Layout::
     root/genesis.cbor             the first roster entry
     root/<MEMBER>/node.toml       the node's config
     root/<MEMBER>/member.key      its locked seed
-    root/<MEMBER>/data/           its LevelDB store
+    root/<MEMBER>/data/ledger/    its LevelDB store, created with the genesis roster
     root/ccf/{block,revoke}-<i>.key, {block,revoke}.pub   commissioners' key packages
 """
 
@@ -22,9 +22,11 @@ from pathlib import Path
 
 from noticenet.crypto.keyfile import MIN_LIMITS, lock
 from noticenet.protocol.devnet import DEFAULT_MEMBERS, DevNet, make_devnet
+from noticenet.protocol.errors import StoreError
 from noticenet.protocol.governance import Role
 
 from .ceremony_cli import write_key_package, write_public_package
+from .store_open import create_store
 from .transport import peer_id_from_seed
 
 MemberRow = tuple[str, Role, str, tuple[str, ...]]
@@ -78,8 +80,14 @@ def create_localnet(
     """
     from noticenet.protocol.devnet import member_keys
 
-    root.mkdir(parents=True, exist_ok=True)
     ids = [m[0] for m in members]
+    for member_id in ids:
+        if (root / member_id / "data" / "ledger").exists():
+            raise StoreError(
+                f"{root / member_id / 'data' / 'ledger'} exists: a local network is created "
+                "once (remove the folder, or choose another)"
+            )
+    root.mkdir(parents=True, exist_ok=True)
     ports = free_ports(2 * len(ids))
     listen = {m: f"/ip4/127.0.0.1/tcp/{ports[i]}" for i, m in enumerate(ids)}
     api = {m: f"127.0.0.1:{ports[len(ids) + i]}" for i, m in enumerate(ids)}
@@ -119,6 +127,13 @@ def create_localnet(
                     "",
                 ]
             )
+        )
+        create_store(
+            folder / "data",
+            member.id,
+            devnet.governance.public_key,
+            member.keys,
+            devnet.genesis.to_wire(),
         )
         out[member.id] = LocalMember(
             member.id, folder / "node.toml", api[member.id], listen[member.id], peer_ids[member.id]

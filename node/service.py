@@ -27,10 +27,9 @@ from typing import Any
 import trio
 
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol.entry import Entry, decode_entry, entry_id
+from noticenet.protocol.entry import Entry, entry_id
 from noticenet.protocol.errors import LedgerError, ProtocolError
 from noticenet.protocol.frames import Entries, Frame, decode_frame
-from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.own_feed import OwnFeed, OwnFeedStatus
 from noticenet.protocol.publisher import Publisher
 from noticenet.protocol.replication import (
@@ -47,8 +46,8 @@ from .arrivals import ArrivalLog
 from .config import NodeConfig
 from .errors import NotReady, TransportError
 from .intake_pool import Checked, IntakePool
-from .leveldb_store import LevelDBStore
 from .outbox import Outbox
+from .store_open import open_node_store
 from .transport import (
     FramedStream,
     Transport,
@@ -119,11 +118,7 @@ class NodeService:
         self.config = config
         self.keys = keys
         self.clock = clock
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = LevelDBStore(str(config.data_dir / "ledger"))
-        self.ledger = Ledger.of_member(self.store, config.anchor, config.member, keys)
-        if self.ledger.roster is None:
-            self.ledger.ingest(decode_entry(config.genesis.read_bytes()), self.clock())
+        self.store, self.ledger = open_node_store(config, keys)  # strict, checked; never creates
         self.publisher = Publisher(self.ledger, config.member, keys)
         self.replicator = Replicator(
             self.ledger, config.member, ReplicationConfig(stall_ms=int(config.stall_s * 1000))

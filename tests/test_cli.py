@@ -24,6 +24,7 @@ from noticenet.node.cli import app
 from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
+from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.entry import decode_entry
 from noticenet.protocol.ledger import Ledger
 from noticenet.protocol.publisher import Publisher
@@ -88,7 +89,7 @@ def test_init_writes_a_locked_key_and_a_config(tmp_path: Path) -> None:
         env=env,
         code=1,
     )
-    invoke(
+    wrong = invoke(  # the genesis must verify against the anchor: the store starts with it
         "init",
         "--member",
         "FRA",
@@ -100,8 +101,16 @@ def test_init_writes_a_locked_key_and_a_config(tmp_path: Path) -> None:
         "--anchor",
         "ab" * 32,
         env=env,
+        code=1,
     )
-    assert load_config(folder / "node.toml").anchor == bytes.fromhex("ab" * 32)
+    assert "error:" in wrong.output
+    devnet = make_devnet(now_ms=now() - 60_000)  # a genesis issued in the past
+    genesis.write_bytes(devnet.genesis.to_wire())
+    anchor = devnet.governance.public_key.hex()
+    args = ("init", "--member", "FRA", "--dir", str(folder), "--force", "--genesis", str(genesis))
+    invoke(*args, "--anchor", anchor, env=env)
+    assert load_config(folder / "node.toml").anchor == bytes.fromhex(anchor)
+    assert (folder / "data" / "ledger" / "CURRENT").exists()  # init made the store
 
 
 @pytest.fixture
