@@ -7,8 +7,11 @@ polls HTTP under a deadline (see test_network.poll); nothing sleeps.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +90,33 @@ def test_a_node_restored_from_an_older_copy_does_not_fork_its_feed(pair: Cluster
     for member in (FRA, DEU):
         metrics = pair[member].get("/metrics").text
         assert "noticenet_equivocations 0" in metrics
+
+
+def test_a_wiped_node_fetches_its_feed_back_before_publishing(pair: Cluster) -> None:
+    """FRA's store is lost: `noticenet repair` makes an empty one (node run never does),
+    and FRA takes its feed back from DEU before it publishes at the next seq."""
+    fra = pair[FRA]
+    import_rows(pair, FRA, "W", 30)
+    before = converge(pair)[FRA]
+    stop(pair, FRA)
+    data_dir = load_config(fra.config).data_dir
+    shutil.rmtree(data_dir / "ledger")
+    refused = run_cli("node", "run", "-c", str(fra.config))
+    assert refused.returncode != 0 and "repair" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert run_cli("repair", "-c", str(fra.config)).returncode == 0
+    pair.start(FRA)
+    assert fra.frontier()[FRA] == before
+    import_rows(pair, FRA, "X", 1)
+    assert converge(pair)[FRA] in (before + 1, before + 2)  # a fresh key epoch, perhaps
+    for member in (FRA, DEU):
+        assert "noticenet_equivocations 0" in pair[member].get("/metrics").text
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from noticenet.node.cli import main; main()", *args]
+    env = {**os.environ, "NOTICENET_PASSPHRASE": ""}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_a_node_alone_does_not_publish_until_told_to(tmp_path: Path) -> None:
