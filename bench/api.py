@@ -44,17 +44,17 @@ from noticenet.node.demo_cluster import NodeProc, poll
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import MemberRow, create_localnet
 from noticenet.node.users import Users
-from noticenet.protocol.codec import encode
-from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.indexes import index_hash
-from noticenet.protocol.keyspace import key, position, seq_bytes
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.mrz import compose_mrz
-from noticenet.protocol.normalise import normalise_document_number
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import TravelDocument
-from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
-from noticenet.protocol.validation import DAY_MS
+from noticenet.protocol.identifiers.mrz import compose_mrz
+from noticenet.protocol.identifiers.normalise import normalise_document_number
+from noticenet.protocol.index.indexes import index_hash
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.ledger.validation import DAY_MS
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import TravelDocument
+from noticenet.protocol.records.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.store.keyspace import key, position, seq_bytes
 
 console = Console(width=None if sys.stdout.isatty() else 132)
 MEMBERS: tuple[MemberRow, ...] = (
@@ -153,7 +153,7 @@ def fill(store: LevelDBStore, template: Entry, index_key: bytes, count: int) -> 
         fid = blake2b256(n.to_bytes(8, "big"), person=b"bench-filler")
         ikey = b"i/document/" + index_hash(index_key, "document", ("ZZZ", f"Z{n:08d}")) + b"/" + fid
         # No h/ row: copies of one signed header would fail the node's start-up check
-        # (protocol/integrity.py); the filler only has to make the index tables big.
+        # (protocol/ledger/integrity.py); the filler only has to make the index tables big.
         batch.put(b"e/" + fid, position("FILLER", n + 1))
         batch.put(b"b/" + fid, body)
         batch.put(expiry + fid, b"")

@@ -34,20 +34,20 @@ from rich.table import Table
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.protocol import ceremony
-from noticenet.protocol.ceremony import Commitment, Nonces, Proposal, Share
+from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf.ceremony import Commitment, Nonces, Proposal, Share
 from noticenet.protocol.devnet import DevNet, make_devnet
-from noticenet.protocol.entry import Entry
-from noticenet.protocol.governance import CCFAction
-from noticenet.protocol.guard_tags import tags_for
-from noticenet.protocol.kinds import spec
-from noticenet.protocol.kvstore import KVStore, MemoryStore
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Notice, Person, TravelDocument, Vehicle
-from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
-from noticenet.protocol.validation import DAY_MS
-from noticenet.protocol.vin import vin_check_digit
+from noticenet.protocol.identifiers.vin import vin_check_digit
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.ledger.validation import DAY_MS
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import CCFAction
+from noticenet.protocol.records.kinds import spec
+from noticenet.protocol.records.records import Notice, Person, TravelDocument, Vehicle
+from noticenet.protocol.records.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.store.kvstore import KVStore, MemoryStore
 
 NOW = 1_800_000_000_000
 BATCH = 1000

@@ -23,11 +23,11 @@ from rich.table import Table
 from noticenet.crypto import sender_keys
 from noticenet.crypto.hashing import blake2b256
 from noticenet.protocol.devnet import make_devnet
-from noticenet.protocol.entry import Entry
-from noticenet.protocol.guard_tags import tags_for
-from noticenet.protocol.records import TravelDocument
-from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
-from noticenet.protocol.validation import validate_entry
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.ledger.validation import validate_entry
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import TravelDocument
+from noticenet.protocol.records.sealing import Draft, EpochKeying, seal_entry
 
 NOW = 1_800_000_000_000
 DAY = 86_400_000

@@ -64,17 +64,16 @@ from noticenet.crypto.hashing import blake2b256
 from noticenet.node.intake_pool import IntakePool
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.service import INBOX_FRAMES
-from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import make_devnet, member_keys
-from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.indexes import index_hash
-from noticenet.protocol.intake import Intake
-from noticenet.protocol.keyspace import header_key, key, position, seq_bytes
-from noticenet.protocol.kvstore import KVStore, MemoryStore
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.mrz import compose_mrz
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import (
+from noticenet.protocol.identifiers.mrz import compose_mrz
+from noticenet.protocol.identifiers.vin import vin_check_digit
+from noticenet.protocol.index.indexes import index_hash
+from noticenet.protocol.ledger.intake import Intake
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import (
     ArrestWarrant,
     Firearm,
     Notice,
@@ -82,7 +81,8 @@ from noticenet.protocol.records import (
     TravelDocument,
     Vehicle,
 )
-from noticenet.protocol.vin import vin_check_digit
+from noticenet.protocol.store.keyspace import header_key, key, position, seq_bytes
+from noticenet.protocol.store.kvstore import KVStore, MemoryStore
 
 NOW = 1_800_000_000_000
 SEED = b"noticenet-devnet"  # make_devnet's default: member keys derive from it

@@ -58,14 +58,14 @@ from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, create_localnet
 from noticenet.node.store_open import repair_store
 from noticenet.node.users import Users
-from noticenet.protocol.codec import encode
-from noticenet.protocol.entry import Entry
-from noticenet.protocol.keyspace import Txn, header_key, key, position, seq_bytes
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.mrz import compose_mrz
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import TravelDocument
-from noticenet.protocol.schema import to_json
+from noticenet.protocol.identifiers.mrz import compose_mrz
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import TravelDocument
+from noticenet.protocol.records.schema import to_json
+from noticenet.protocol.store.keyspace import Txn, header_key, key, position, seq_bytes
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared"

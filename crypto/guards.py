@@ -3,7 +3,7 @@
 A revocation carries guard tags; every node refuses an entry whose tags hit
 one. The key is a network secret shared by members (wrapped to each on the
 roster), so a relay or an outsider cannot test guesses of a name against the
-tags. Callers pass identifiers already normalised (`noticenet.protocol.normalise`).
+tags. Callers pass identifiers already normalised (`noticenet.protocol.identifiers.normalise`).
 """
 
 from __future__ import annotations

@@ -21,12 +21,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from noticenet.crypto.errors import NoticenetError
-
-from . import api_ccf, api_checks, api_io, api_ops, api_records, logs
-from .api_common import error_body, status_for
-from .metrics import Metrics
-from .service import NodeService
-from .users import Users
+from noticenet.node import api_ccf, api_checks, api_io, api_ops, api_records, logs
+from noticenet.node.api_common import error_body, status_for
+from noticenet.node.metrics import Metrics
+from noticenet.node.service import NodeService
+from noticenet.node.users import Users
 
 logger = logging.getLogger("noticenet.api")
 

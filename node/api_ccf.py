@@ -18,23 +18,22 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.protocol import ceremony
+from noticenet.node.api_common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
+from noticenet.node.service import NodeService
+from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.errors import SchemaError
-from noticenet.protocol.governance import CCFAction, CCFActionName
-from noticenet.protocol.indexes import lookup
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.normalise import (
+from noticenet.protocol.identifiers.normalise import (
     name_key,
     normalise_country,
     normalise_date,
     normalise_document_number,
     person_key,
 )
-from noticenet.protocol.schema import to_json
-
-from .api_common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
-from .service import NodeService
+from noticenet.protocol.index.indexes import lookup
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.records.governance import CCFAction, CCFActionName
+from noticenet.protocol.records.schema import to_json
+from noticenet.protocol.store.keyspace import key
 
 router = APIRouter(prefix="/ccf", tags=["commission"])
 

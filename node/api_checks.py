@@ -12,12 +12,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NotARecipient
+from noticenet.node.api_common import Border, Officer, Svc, hits, record_view
 from noticenet.protocol.errors import NotFound, SchemaError
-from noticenet.protocol.normalise import normalise_country
-from noticenet.protocol.records import DNARecord
-from noticenet.protocol.schema import from_map
-
-from .api_common import Border, Officer, Svc, hits, record_view
+from noticenet.protocol.identifiers.normalise import normalise_country
+from noticenet.protocol.records.records import DNARecord
+from noticenet.protocol.records.schema import from_map
 
 router = APIRouter(tags=["checks"])
 

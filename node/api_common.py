@@ -17,6 +17,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from noticenet.crypto.errors import NotARecipient, NoticenetError
+from noticenet.node import logs
+from noticenet.node.errors import NotReady
+from noticenet.node.service import NodeService, StaleEntry
+from noticenet.node.users import Forbidden, Unauthenticated, User, Users
 from noticenet.protocol.errors import (
     CodecError,
     MRZError,
@@ -26,14 +30,9 @@ from noticenet.protocol.errors import (
     UnknownAuthor,
     ValidationError,
 )
-from noticenet.protocol.kinds import parse_body
-from noticenet.protocol.records import Update
-from noticenet.protocol.schema import to_json
-
-from . import logs
-from .errors import NotReady
-from .service import NodeService, StaleEntry
-from .users import Forbidden, Unauthenticated, User, Users
+from noticenet.protocol.records.kinds import parse_body
+from noticenet.protocol.records.records import Update
+from noticenet.protocol.records.schema import to_json
 
 audit = logging.getLogger("noticenet.audit")
 MAX_LIMIT = 500

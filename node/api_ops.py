@@ -10,14 +10,13 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.protocol.entry import decode_entry
+from noticenet.node.api_common import Admin, Conflict, Officer, Svc, get_users
+from noticenet.node.metrics import replication_lag
+from noticenet.node.service import NodeService
+from noticenet.node.users import ROLES, AuthError
 from noticenet.protocol.errors import NotFound, SchemaError
-from noticenet.protocol.ledger import IngestResult
-
-from .api_common import Admin, Conflict, Officer, Svc, get_users
-from .metrics import replication_lag
-from .service import NodeService
-from .users import ROLES, AuthError
+from noticenet.protocol.ledger.ledger import IngestResult
+from noticenet.protocol.records.entry import decode_entry
 
 router = APIRouter(tags=["operations"])
 

@@ -7,13 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from noticenet.protocol.errors import NotFound, SchemaError
-from noticenet.protocol.kinds import RECORD_KINDS, spec
-from noticenet.protocol.receipts import purge_status
-from noticenet.protocol.records import Cancellation, Update
-from noticenet.protocol.schema import from_map, to_map
-
-from .api_common import (
+from noticenet.node.api_common import (
     Conflict,
     Issuer,
     Officer,
@@ -23,8 +17,13 @@ from .api_common import (
     readable,
     record_view,
 )
-from .service import NodeService
-from .users import Forbidden
+from noticenet.node.service import NodeService
+from noticenet.node.users import Forbidden
+from noticenet.protocol.ccf.receipts import purge_status
+from noticenet.protocol.errors import NotFound, SchemaError
+from noticenet.protocol.records.kinds import RECORD_KINDS, spec
+from noticenet.protocol.records.records import Cancellation, Update
+from noticenet.protocol.records.schema import from_map, to_map
 
 router = APIRouter(tags=["records"])
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import time
 
-from noticenet.protocol.replication import Replicator
-
-from . import logs
+from noticenet.node import logs
+from noticenet.protocol.replication.replicator import Replicator
 
 logger = logging.getLogger("noticenet.node")
 ARRIVED = "entry.arrived"

@@ -23,8 +23,9 @@ from typing import Any, cast, get_args
 
 from noticenet.crypto import frost, keyfile
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol import ceremony
-from noticenet.protocol.ceremony import (
+from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf.ceremony import (
     CeremonyError,
     Commitment,
     Nonces,
@@ -32,13 +33,11 @@ from noticenet.protocol.ceremony import (
     Share,
     SignedPositions,
 )
-from noticenet.protocol.codec import decode, encode
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import CodecError, SchemaError
-from noticenet.protocol.governance import CCFAction, CCFActionName
-from noticenet.protocol.ledger import Ledger, Reader
-
-from .leveldb_store import LevelDBStore
+from noticenet.protocol.ledger.ledger import Ledger, Reader
+from noticenet.protocol.records.codec import decode, encode
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import CCFAction, CCFActionName
 
 VERSION = 1
 

@@ -14,8 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from noticenet.crypto.errors import NoticenetError
-
-from .api_client import API_ENV, DEFAULT_API, TOKEN_ENV, ApiClient
+from noticenet.node.api_client import API_ENV, DEFAULT_API, TOKEN_ENV, ApiClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 

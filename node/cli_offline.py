@@ -9,14 +9,13 @@ from typing import Any
 
 from noticenet.crypto.keyfile import INTERACTIVE, lock
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol.audit import summarise, verify_ledger
+from noticenet.node.config import ConfigError, load_config
+from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store_open import create_store, has_store
 from noticenet.protocol.errors import StoreError
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.records import check_member_id
-
-from .config import ConfigError, load_config
-from .leveldb_store import LevelDBStore
-from .store_open import create_store, has_store
+from noticenet.protocol.ledger.audit import summarise, verify_ledger
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.records.records import check_member_id
 
 
 def init_member(
@@ -35,7 +34,7 @@ def init_member(
 
     Returns the public identity the governance puts on the roster.
     """
-    from .p2p_host import peer_id_from_seed
+    from noticenet.node.p2p_host import peer_id_from_seed
 
     check_member_id(member)
     if genesis is not None and len(bytes.fromhex(anchor or "00")) != 32:

@@ -64,7 +64,7 @@ class NodeConfig:
     intake_workers: int | None = None  # None: one per core; 0: no worker processes
     log_arrivals: bool = False  # an `entry.arrived` line per entry gained (emulation)
     stall_s: float = 15.0  # a session owing acks or asked entries this long is reopened
-    own_feed_wait_s: float = 10.0  # see protocol/own_feed.py
+    own_feed_wait_s: float = 10.0  # see protocol/replication/own_feed.py
     alone: bool = False  # publish without hearing our feed's head from a peer
     dial: dict[str, str] = field(default_factory=dict)  # member -> multiaddr dialled instead
     extra: dict[str, object] = field(default_factory=dict)

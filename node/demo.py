@@ -13,13 +13,19 @@ from rich.console import Console
 from rich.table import Table
 
 from noticenet.crypto.errors import NotARecipient
-from noticenet.protocol.bootstrap import threshold_entry
+from noticenet.protocol.ccf.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.errors import NotFound, ReentryBlocked
-from noticenet.protocol.governance import CCF_FEED, CCFAction
-from noticenet.protocol.guard_tags import tags_for
-from noticenet.protocol.mrz import compose_mrz
-from noticenet.protocol.records import ArrestWarrant, Diffusion, Notice, Person, TravelDocument
+from noticenet.protocol.identifiers.mrz import compose_mrz
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.records.governance import CCF_FEED, CCFAction
+from noticenet.protocol.records.records import (
+    ArrestWarrant,
+    Diffusion,
+    Notice,
+    Person,
+    TravelDocument,
+)
 from noticenet.simulations.simnet import SimNetwork
 
 

@@ -23,11 +23,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from noticenet.node.config import load_config
+from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
+from noticenet.node.users import ROLES, Users
 from noticenet.protocol.devnet import DEFAULT_MEMBERS
-
-from .config import load_config
-from .localnet import LocalNet, MemberRow, create_localnet
-from .users import ROLES, Users
 
 T = TypeVar("T")
 POLL_S = 0.05

@@ -19,10 +19,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from noticenet.protocol.mrz import compose_mrz
-
-from .ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
-from .demo_cluster import Cluster, poll
+from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
+from noticenet.node.demo_cluster import Cluster, poll
+from noticenet.protocol.identifiers.mrz import compose_mrz
 
 SIGNERS = (1, 3, 5)
 SUBJECT = {

@@ -31,17 +31,16 @@ import trio
 
 from noticenet.crypto.errors import NotARecipient, NoticenetError
 from noticenet.crypto.hashing import blake2b256
-from noticenet.protocol.codec import encode
+from noticenet.node.errors import NotReady
 from noticenet.protocol.errors import NotFound, SchemaError
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.kinds import RECORD_KINDS, spec
-from noticenet.protocol.normalise import normalise_date
-from noticenet.protocol.schema import from_map, to_map
-
-from .errors import NotReady
+from noticenet.protocol.identifiers.normalise import normalise_date
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.kinds import RECORD_KINDS, spec
+from noticenet.protocol.records.schema import from_map, to_map
+from noticenet.protocol.store.keyspace import key
 
 if typing.TYPE_CHECKING:
-    from .service import NodeService
+    from noticenet.node.service import NodeService
 
 FORMATS = ("jsonl", "csv", "rednotice")
 META_COLUMNS = ("id", "author", "issued_at")
@@ -399,7 +398,7 @@ async def import_records(
 def _import_one(
     service: NodeService, kind: str, index: int, data: Any, recipients: tuple[str, ...]
 ) -> dict[str, Any]:
-    from .api_common import status_for
+    from noticenet.node.api_common import status_for
 
     try:
         record: Any = from_map(spec(kind).schema, data, kind, hexed=True)
@@ -424,7 +423,7 @@ async def export_views(
     service: NodeService, kind: str, author: str = ""
 ) -> AsyncIterator[dict[str, Any]]:
     """Every readable record of `kind` (oldest first), never a blocked or revoked one."""
-    from .api_common import record_view
+    from noticenet.node.api_common import record_view
 
     _schema(kind)
     ledger = service.ledger

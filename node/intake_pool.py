@@ -1,7 +1,7 @@
 """Worker processes that check incoming entries ahead of the ledger's write.
 
 Verifying, decrypting, parsing and indexing an entry needs no ledger state
-beyond a `Snapshot` (protocol/intake.py), so it can run on every core. The
+beyond a `Snapshot` (protocol/ledger/intake.py), so it can run on every core. The
 ledger's own process keeps only the chain checks and the write. Workers are
 spawned, not forked: the node's trio loop and libp2p threads must not be
 copied into a child.
@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 import trio
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.protocol.intake import Intake, Snapshot, check_wires
+from noticenet.protocol.ledger.intake import Intake, Snapshot, check_wires
 
 Checked = list[Intake | NoticenetError]
 

@@ -52,7 +52,7 @@ from typing import Any
 import plyvel
 
 from noticenet.protocol.errors import StoreError
-from noticenet.protocol.kvstore import (
+from noticenet.protocol.store.kvstore import (
     MAX_KEY_BYTES,
     KeyRange,
     KVStore,

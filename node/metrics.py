@@ -13,9 +13,8 @@ from typing import Any
 
 import trio
 
+from noticenet.node.service import NodeService
 from noticenet.protocol.errors import StoreError
-
-from .service import NodeService
 
 STORE_SCAN_S = 15.0
 CHUNK = 5_000

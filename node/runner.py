@@ -9,11 +9,11 @@ from pathlib import Path
 
 import trio
 
-from . import logs
-from .api import create_app, serve_api
-from .config import load_config
-from .service import NodeService
-from .users import Users
+from noticenet.node import logs
+from noticenet.node.api import create_app, serve_api
+from noticenet.node.config import load_config
+from noticenet.node.service import NodeService
+from noticenet.node.users import Users
 
 logger = logging.getLogger("noticenet.node")
 

@@ -10,7 +10,7 @@ entries and announcements (`congested`) until the writer has drained it
 session that ends, for whatever reason, is reopened with backoff while the
 peer is connected; a peer that breaks the protocol again and again is
 banned for a growing time. After a start, the node publishes only once its
-peers have told it how far its own feed reached (`protocol/own_feed.py`).
+peers have told it how far its own feed reached (`protocol/replication/own_feed.py`).
 """
 
 from __future__ import annotations
@@ -27,33 +27,32 @@ from typing import Any
 import trio
 
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol.entry import Entry, entry_id
+from noticenet.node import logs
+from noticenet.node.arrivals import ArrivalLog
+from noticenet.node.config import NodeConfig
+from noticenet.node.errors import NotReady, TransportError
+from noticenet.node.intake_pool import Checked, IntakePool
+from noticenet.node.outbox import Outbox
+from noticenet.node.store_open import open_node_store
+from noticenet.node.transport import (
+    FramedStream,
+    Transport,
+    backoff_delay,
+    keep_connected,
+    peer_id_from_seed,
+)
 from noticenet.protocol.errors import LedgerError, ProtocolError
-from noticenet.protocol.frames import Entries, Frame, decode_frame
-from noticenet.protocol.own_feed import OwnFeed, OwnFeedStatus
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.replication import (
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry, entry_id
+from noticenet.protocol.replication.frames import Entries, Frame, decode_frame
+from noticenet.protocol.replication.own_feed import OwnFeed, OwnFeedStatus
+from noticenet.protocol.replication.replicator import (
     Action,
     Close,
     Event,
     ReplicationConfig,
     Replicator,
     Send,
-)
-
-from . import logs
-from .arrivals import ArrivalLog
-from .config import NodeConfig
-from .errors import NotReady, TransportError
-from .intake_pool import Checked, IntakePool
-from .outbox import Outbox
-from .store_open import open_node_store
-from .transport import (
-    FramedStream,
-    Transport,
-    backoff_delay,
-    keep_connected,
-    peer_id_from_seed,
 )
 
 logger = logging.getLogger("noticenet.node")
@@ -547,7 +546,8 @@ class NodeService:
     # -- own feed ----------------------------------------------------------------
 
     def own_feed_status(self) -> OwnFeedStatus:
-        """May this node extend its own feed now (see `protocol/own_feed.py`)? Logs changes."""
+        """May this node extend its own feed now (see protocol/replication/own_feed.py)?
+        Logs changes."""
         head = self.ledger.head(self.config.member)
         local = 0 if head is None else head[0]
         status = self.own_feed.status(local, max(1, len(self._neighbours())), self.clock())

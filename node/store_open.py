@@ -6,7 +6,7 @@
   missing one refuses.
 - `open_node_store` opens it with LevelDB's paranoid checks, refuses a store
   of another member or network, and runs the quick integrity check
-  (protocol/integrity.py). Every refusal is one `StoreError` line naming the
+  (protocol/ledger/integrity.py). Every refusal is one `StoreError` line naming the
   damage and the command that mends it.
 - `repair_store` runs LevelDB's RepairDB if the store does not open, then
   re-ingests every entry that verifies, feed by feed, into a fresh store
@@ -34,23 +34,17 @@ import plyvel
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol.codec import decode
-from noticenet.protocol.entry import Entry, decode_entry, decode_signed_header, entry_id
+from noticenet.node import logs
+from noticenet.node.config import NodeConfig
+from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.errors import StoreDamaged, StoreError, StoreForeign, StoreMissing
-from noticenet.protocol.governance import GOVERNANCE_FEED, THRESHOLD_FEEDS
-from noticenet.protocol.integrity import (
-    describe,
-    quick_check,
-    read_identity,
-    write_identity,
-)
-from noticenet.protocol.keyspace import Txn, feed_prefix, header_key, key, parse_position
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.validation import check_body
-
-from . import logs
-from .config import NodeConfig
-from .leveldb_store import LevelDBStore
+from noticenet.protocol.ledger.integrity import describe, quick_check, read_identity, write_identity
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.validation import check_body
+from noticenet.protocol.records.codec import decode
+from noticenet.protocol.records.entry import Entry, decode_entry, decode_signed_header, entry_id
+from noticenet.protocol.records.governance import GOVERNANCE_FEED, THRESHOLD_FEEDS
+from noticenet.protocol.store.keyspace import Txn, feed_prefix, header_key, key, parse_position
 
 logger = logging.getLogger("noticenet.node")
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.keys import MemberKeys
 from noticenet.crypto.threshold import ThresholdGroup
-
-from .bootstrap import GroupSpec, MemberSpec, build_roster, genesis
-from .entry import Entry
-from .governance import Role, Roster
+from noticenet.protocol.ccf.bootstrap import GroupSpec, MemberSpec, build_roster, genesis
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import Role, Roster
 
 DEFAULT_MEMBERS: tuple[tuple[str, Role, str, tuple[str, ...]], ...] = (
     ("FRA", "member", "France NCB", ()),

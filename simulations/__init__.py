@@ -17,6 +17,6 @@ __all__ = ["run_scenario"]
 
 def run_scenario(*args: Any, **kwargs: Any) -> RunResult:
     """See `noticenet.simulations.runner.run_scenario`."""
-    from .runner import run_scenario as run
+    from noticenet.simulations.runner import run_scenario as run
 
     return run(*args, **kwargs)

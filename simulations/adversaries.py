@@ -24,10 +24,10 @@ import random
 from collections.abc import Callable
 
 from noticenet.crypto.hashing import blake2b256
-from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.errors import ReentryBlocked
-from noticenet.protocol.frames import Entries, decode_frame, encode_frame
-from noticenet.protocol.governance import THRESHOLD_FEEDS
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.governance import THRESHOLD_FEEDS
+from noticenet.protocol.replication.frames import Entries, decode_frame, encode_frame
 
 from . import recordgen
 from .scenario import AdversarySpec

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 
-from noticenet.protocol.bootstrap import threshold_entry
-from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
-from noticenet.protocol.guard_tags import tags_for
+from noticenet.protocol.ccf.bootstrap import threshold_entry
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
 
 from .members import CCF
 from .world import CCFRecord, Publication, World

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from noticenet.node import logs
 from noticenet.node.demo_cluster import Cluster, poll
-from noticenet.protocol.schema import to_json
+from noticenet.protocol.records.schema import to_json
 
 from . import recordgen
 from .stats import percentile, ratio, summary

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from noticenet.protocol.governance import THRESHOLD_FEEDS
+from noticenet.protocol.records.governance import THRESHOLD_FEEDS
 
 from .members import CCF
 from .stats import percentile, ratio, summary
@@ -344,7 +344,7 @@ def _reentry(world: World) -> dict[str, Any]:
 
 
 def _has_body(world: World, node: str, eid: bytes) -> bool:
-    from noticenet.protocol.keyspace import key
+    from noticenet.protocol.store.keyspace import key
 
     return world.net.nodes[node].ledger.store.get(key(b"b", eid)) is not None
 

@@ -7,7 +7,7 @@ re-entry of its subject. A hit is a resurrection.
 
 from __future__ import annotations
 
-from noticenet.protocol.keyspace import key
+from noticenet.protocol.store.keyspace import key
 
 from .simnet import SimNode
 from .world import World

@@ -12,7 +12,8 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from noticenet.protocol.records import (
+from noticenet.protocol.identifiers.vin import vin_check_digit
+from noticenet.protocol.records.records import (
     ArrestWarrant,
     Diffusion,
     Firearm,
@@ -21,7 +22,6 @@ from noticenet.protocol.records import (
     TravelDocument,
     Vehicle,
 )
-from noticenet.protocol.vin import vin_check_digit
 
 # (canonical spelling, variants a clerk elsewhere might type)
 FORENAMES: tuple[tuple[str, tuple[str, ...]], ...] = (

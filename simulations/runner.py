@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from noticenet.protocol.devnet import make_devnet
-from noticenet.protocol.replication import ReplicationConfig
+from noticenet.protocol.replication.replicator import ReplicationConfig
 
 from . import adversaries, ccf, faults, metrics, monitor, workload
 from .geo import place

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from noticenet.protocol.session import ReplicationConfig
+from noticenet.protocol.replication.session import ReplicationConfig
 
 from .latency import LatencyModel
 from .members import INTERPOL_MEMBERS
@@ -58,7 +58,7 @@ class NetworkSpec:
     retransmit_ms: float = 200.0  # "frame": delay a retransmission adds (TCP's minimum RTO)
     loss_model: str = "tcp"  # tcp | frame (see simulations/simnet.py)
     tick_ms: int = 250
-    # replication settings, defaulting to a node's (protocol.session.ReplicationConfig):
+    # replication settings, defaulting to a node's (protocol.replication.session.ReplicationConfig):
     lag_ms: int = _NODE.lag_ms  # switch eager source after this lag
     fetch_ms: int = _NODE.fetch_ms  # take an overdue announced entry from its announcer
     frame_kb: int = _NODE.batch_bytes // 1024  # Entries frames at most this big

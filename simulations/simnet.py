@@ -26,13 +26,12 @@ from typing import Any
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import ProtocolError
-from noticenet.protocol.frames import Entries, decode_frame
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import IngestResult, Ledger, Reader
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.replication import (
+from noticenet.protocol.ledger.ledger import IngestResult, Ledger, Reader
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.replication.frames import Entries, decode_frame
+from noticenet.protocol.replication.replicator import (
     Action,
     Close,
     Event,
@@ -40,6 +39,7 @@ from noticenet.protocol.replication import (
     Replicator,
     Send,
 )
+from noticenet.protocol.store.kvstore import MemoryStore
 
 Latency = Callable[[str, str], float]
 FrameFilter = Callable[[str, bytes], bytes | None]  # (peer, frame) -> frame to send, or None

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from noticenet.protocol.ledger import Ledger
+from noticenet.protocol.ledger.ledger import Ledger
 
 from .world import World
 

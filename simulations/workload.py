@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any
 
-from noticenet.protocol.kinds import spec
+from noticenet.protocol.records.kinds import spec
 
 from . import recordgen
 from .geo import place

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from noticenet.protocol.devnet import DevNet, make_devnet
-from noticenet.protocol.kvstore import KVStore, MemoryStore
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.store.kvstore import KVStore, MemoryStore
 
 NOW = 1_800_000_000_000
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -21,10 +21,10 @@ import cbor2
 
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.devnet import member_keys
-from noticenet.protocol.entry import decode_entry
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Firearm, TravelDocument
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import decode_entry
+from noticenet.protocol.records.records import Firearm, TravelDocument
 
 MEMBER = "FRA"
 NOW = 1_800_000_000_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from noticenet.protocol.kinds import NOTICE_COLOURS
-from noticenet.protocol.records import (
+from noticenet.protocol.records.kinds import NOTICE_COLOURS
+from noticenet.protocol.records.records import (
     ArrestWarrant,
     Diffusion,
     DNARecord,

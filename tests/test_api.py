@@ -23,10 +23,10 @@ from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
 from noticenet.node.cli import app as cli_app
 from noticenet.node.demo_cluster import Cluster, poll
 from noticenet.node.localnet import MemberRow
-from noticenet.protocol.ceremony import ConflictingProposal
-from noticenet.protocol.entry import Entry
-from noticenet.protocol.mrz import compose_mrz
-from noticenet.protocol.schema import to_json
+from noticenet.protocol.ccf.ceremony import ConflictingProposal
+from noticenet.protocol.identifiers.mrz import compose_mrz
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.schema import to_json
 
 from .samples import CODIS_SAMPLE, diffusion, records
 

@@ -6,15 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from noticenet.protocol.audit import Problem, summarise, verify_ledger
-from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry, entry_id
-from noticenet.protocol.keyspace import header_key, key
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import Draft, seal_entry
+from noticenet.protocol.ledger.audit import Problem, summarise, verify_ledger
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry, entry_id
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import Draft, seal_entry
+from noticenet.protocol.store.keyspace import header_key, key
 
 from .conftest import NOW
 from .samples import document, firearm, notice, vehicle
@@ -176,9 +176,9 @@ def test_roster_chain_verifies_each_roster_against_the_one_before(
     make_ledger: Make, devnet: DevNet
 ) -> None:
     from noticenet.crypto.threshold import ThresholdGroup
-    from noticenet.protocol.bootstrap import build_roster, threshold_entry
+    from noticenet.protocol.ccf.bootstrap import build_roster, threshold_entry
     from noticenet.protocol.devnet import group_spec
-    from noticenet.protocol.governance import GOVERNANCE_FEED
+    from noticenet.protocol.records.governance import GOVERNANCE_FEED
 
     ledger, _ = make_ledger("FRA")
     rotated = ThresholdGroup.dealt(5, 3)
@@ -274,7 +274,7 @@ def _damage_index_list(ledger: Ledger, entries: list[Entry]) -> bytes:
 
 
 def _damage_listed_index(ledger: Ledger, entries: list[Entry]) -> bytes:
-    from noticenet.protocol.codec import decode
+    from noticenet.protocol.records.codec import decode
 
     listed = decode(ledger.store.get(key(b"r", entries[0].id)) or b"")
     ledger.store.delete(bytes(listed[0]))
@@ -283,8 +283,8 @@ def _damage_listed_index(ledger: Ledger, entries: list[Entry]) -> bytes:
 
 def _damage_never_indexed(ledger: Ledger, entries: list[Entry]) -> bytes:
     """As a body this node could read but stored unread (and so unindexed) would be."""
-    from noticenet.protocol import indexes
-    from noticenet.protocol.keyspace import Txn
+    from noticenet.protocol.index import indexes
+    from noticenet.protocol.store.keyspace import Txn
 
     txn = Txn(ledger.store)
     indexes.remove(txn, entries[0].id)

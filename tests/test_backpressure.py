@@ -13,9 +13,9 @@ import trio
 
 from noticenet.node.outbox import Outbox
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.frames import Ack, Entries, Have, Hello, decode_frame
-from noticenet.protocol.own_feed import OwnFeed
-from noticenet.protocol.replication import Close, ReplicationConfig, Send
+from noticenet.protocol.replication.frames import Ack, Entries, Have, Hello, decode_frame
+from noticenet.protocol.replication.own_feed import OwnFeed
+from noticenet.protocol.replication.replicator import Close, ReplicationConfig, Send
 
 from .samples import document
 from .test_byzantine import NOW, Wire, heads, make_node
@@ -123,19 +123,19 @@ def test_a_peer_asked_for_entries_it_announced_and_silent_is_stalled(devnet: Dev
 
 
 def _hello(member: str, frontier: dict[str, int]) -> bytes:
-    from noticenet.protocol.frames import encode_frame
+    from noticenet.protocol.replication.frames import encode_frame
 
     return encode_frame(Hello(member, frontier, 4096))
 
 
 def _want(author: str, seq: int) -> bytes:
-    from noticenet.protocol.frames import Want, encode_frame
+    from noticenet.protocol.replication.frames import Want, encode_frame
 
     return encode_frame(Want({author: seq}))
 
 
 def _ack(n: int) -> bytes:
-    from noticenet.protocol.frames import encode_frame
+    from noticenet.protocol.replication.frames import encode_frame
 
     return encode_frame(Ack(n))
 

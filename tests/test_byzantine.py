@@ -31,11 +31,15 @@ from noticenet.node.config import load_config
 from noticenet.node.localnet import LocalNet, create_localnet
 from noticenet.node.service import NodeService
 from noticenet.node.transport import FramedStream, Transport, TransportError
-from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.feed_wire import splice_wire, wire_feed
-from noticenet.protocol.frames import (
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import Draft, seal_entry
+from noticenet.protocol.replication.feed_wire import splice_wire, wire_feed
+from noticenet.protocol.replication.frames import (
     Ack,
     Dont,
     Entries,
@@ -46,11 +50,7 @@ from noticenet.protocol.frames import (
     decode_frame,
     encode_frame,
 )
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.replication import (
+from noticenet.protocol.replication.replicator import (
     UNVOUCHED_ASKS,
     Action,
     Close,
@@ -59,7 +59,7 @@ from noticenet.protocol.replication import (
     Replicator,
     Send,
 )
-from noticenet.protocol.sealing import Draft, seal_entry
+from noticenet.protocol.store.kvstore import MemoryStore
 
 from .samples import diffusion, document
 

@@ -17,19 +17,11 @@ from noticenet.crypto import frost
 from noticenet.crypto.errors import BadSignature
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.protocol import ceremony
-from noticenet.protocol.audit import verify_ledger
-from noticenet.protocol.bootstrap import threshold_entry
-from noticenet.protocol.ceremony import (
-    BelowThreshold,
-    Commitment,
-    Nonces,
-    Proposal,
-    Share,
-)
-from noticenet.protocol.codec import encode
+from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf.bootstrap import threshold_entry
+from noticenet.protocol.ccf.ceremony import BelowThreshold, Commitment, Nonces, Proposal, Share
+from noticenet.protocol.ccf.receipts import purge_status
 from noticenet.protocol.devnet import DevNet, make_devnet
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import (
     BodyMismatch,
     NotAuthorised,
@@ -37,16 +29,18 @@ from noticenet.protocol.errors import (
     ReentryBlocked,
     SchemaError,
 )
-from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.kinds import parse_body
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.mirrored_store import MirroredStore
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.receipts import purge_status
-from noticenet.protocol.records import Update
-from noticenet.protocol.schema import to_map
-from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
+from noticenet.protocol.records.kinds import parse_body
+from noticenet.protocol.records.records import Update
+from noticenet.protocol.records.schema import to_map
+from noticenet.protocol.records.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.store.keyspace import key
+from noticenet.protocol.store.mirrored_store import MirroredStore
 
 from .conftest import NOW
 from .samples import document, firearm, notice, person, vehicle
@@ -561,8 +555,8 @@ def test_revoked_body_leaves_the_leveldb_files(
 
 def test_block_and_unblock_converge_in_either_order(make_ledger, devnet) -> None:  # type: ignore[no-untyped-def]
     """Block and unblock travel in different feeds; the later decision wins either way."""
-    from noticenet.protocol.bootstrap import threshold_entry
-    from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
+    from noticenet.protocol.ccf.bootstrap import threshold_entry
+    from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
 
     from .conftest import NOW
     from .samples import document

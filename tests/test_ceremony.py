@@ -10,8 +10,8 @@ import pytest
 from noticenet.crypto import frost
 from noticenet.node import ceremony_cli as cli
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.protocol import ceremony
-from noticenet.protocol.ceremony import (
+from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf.ceremony import (
     BadShare,
     ConflictingProposal,
     Proposal,
@@ -20,14 +20,14 @@ from noticenet.protocol.ceremony import (
     SignedPositions,
     WrongGroupKey,
 )
-from noticenet.protocol.codec import encode
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import decode_entry
 from noticenet.protocol.errors import CodecError, SchemaError
-from noticenet.protocol.governance import CCF_BLOCK_FEED, CCF_FEED, GroupKey
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import encode
+from noticenet.protocol.records.entry import decode_entry
+from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, GroupKey
+from noticenet.protocol.store.keyspace import key
 
 from .conftest import NOW
 from .samples import notice

@@ -25,9 +25,9 @@ from noticenet.node.config import load_config
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
 from noticenet.protocol.devnet import make_devnet
-from noticenet.protocol.entry import decode_entry
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import decode_entry
 
 from .samples import notice
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noticenet.protocol.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
 from noticenet.protocol.errors import CodecError
+from noticenet.protocol.records.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
 
 scalars = st.one_of(
     st.integers(min_value=-(2**64), max_value=2**64 - 1),

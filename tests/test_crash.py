@@ -20,11 +20,11 @@ from typing import IO
 import cbor2
 import pytest
 
-from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import TravelDocument
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.records import TravelDocument
+from noticenet.protocol.store.keyspace import key
 
 from .crash_publisher import MEMBER, NOW, open_ledger
 

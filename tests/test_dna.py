@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noticenet.protocol.dna import (
+from noticenet.protocol.errors import SchemaError
+from noticenet.protocol.identifiers.dna import (
     CODIS20,
     ESS,
     LOCI_SETS,
@@ -17,7 +18,6 @@ from noticenet.protocol.dna import (
     match,
     profile_index_keys,
 )
-from noticenet.protocol.errors import SchemaError
 
 
 def random_alleles(rng: random.Random, loci: tuple[str, ...]) -> dict[str, tuple[str, str]]:

@@ -8,14 +8,20 @@ import pytest
 
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import BadSignature, DecryptionFailed, NotARecipient
-from noticenet.protocol.codec import decode, encode
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry, decode_entry
 from noticenet.protocol.errors import BodyMismatch, CodecError, ProtocolError, SchemaError
-from noticenet.protocol.guard_tags import tags_for
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, open_body, seal_entry
-from noticenet.protocol.validation import validate_entry
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.ledger.validation import validate_entry
+from noticenet.protocol.records.codec import decode, encode
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import (
+    ChosenKeying,
+    Draft,
+    EpochKeying,
+    open_body,
+    seal_entry,
+)
 
 from .conftest import NOW
 from .edits import DROP, Change, edited
@@ -115,7 +121,7 @@ def test_flipped_signature_bit_is_a_bad_signature(devnet: DevNet) -> None:
 
 def _aad_by_encoding(entry: Entry) -> bytes:
     """The AAD by its definition: the header map without body_hash and body_len."""
-    from noticenet.protocol.codec import encode
+    from noticenet.protocol.records.codec import encode
 
     fields = entry.header.to_map()
     del fields["body_hash"], fields["body_len"]

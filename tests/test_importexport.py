@@ -22,9 +22,9 @@ from noticenet.node.importexport import (
     write_jsonl,
 )
 from noticenet.protocol.errors import SchemaError
-from noticenet.protocol.kinds import RECORD_KINDS, spec
-from noticenet.protocol.records import Notice
-from noticenet.protocol.schema import from_map, to_json
+from noticenet.protocol.records.kinds import RECORD_KINDS, spec
+from noticenet.protocol.records.records import Notice
+from noticenet.protocol.records.schema import from_map, to_json
 
 from .samples import diffusion, records
 

@@ -1,4 +1,4 @@
-"""Entries checked ahead (protocol/intake.py) store exactly what in-process ingest stores."""
+"""Entries checked ahead (protocol/ledger/intake.py) store exactly what in-process ingest stores."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from collections.abc import Callable
 import pytest
 
 from noticenet.crypto.errors import BadSignature
-from noticenet.protocol.bootstrap import build_roster, threshold_entry
+from noticenet.protocol.ccf.bootstrap import build_roster, threshold_entry
 from noticenet.protocol.devnet import DevNet, group_spec
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import CodecError, UnknownAuthor
-from noticenet.protocol.governance import GOVERNANCE_FEED
-from noticenet.protocol.intake import Intake, check_wires
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation, KeyEpoch
+from noticenet.protocol.ledger.intake import Intake, check_wires
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import GOVERNANCE_FEED
+from noticenet.protocol.records.records import Cancellation, KeyEpoch
 
 from .conftest import NOW
 from .samples import diffusion, document, records
@@ -159,7 +159,7 @@ def test_an_epoch_taken_in_through_an_intake_serves_the_next_snapshot(make_ledge
 
 
 def decode_kind(wire: bytes) -> str:
-    from noticenet.protocol.entry import decode_entry
+    from noticenet.protocol.records.entry import decode_entry
 
     return decode_entry(wire).header.kind
 
@@ -170,7 +170,7 @@ def test_a_non_reader_looks_at_each_epoch_once(
     """EUROPOL (a partner scoped to some kinds) is not wrapped into FRA's notice epoch:
     it learns that once, and the workers' snapshot says so, instead of every entry
     sending the ledger back to parse the epoch's body."""
-    import noticenet.protocol.epoch_keys as epoch_keys_module
+    import noticenet.protocol.ledger.epoch_keys as epoch_keys_module
 
     fra, pub = make_ledger("FRA")
     for i in range(4):

@@ -16,13 +16,13 @@ import pytest
 from noticenet.crypto.errors import BadSignature
 from noticenet.node.intake_pool import PARENT_CHECK_S, IntakePool
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.intake import Intake, check_wires
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import Draft, seal_entry
+from noticenet.protocol.ledger.intake import Intake, check_wires
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import Draft, seal_entry
+from noticenet.protocol.store.kvstore import MemoryStore
 
 from .conftest import NOW
 from .samples import document, records

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.protocol.errors import StoreError
-from noticenet.protocol.keyspace import Txn
-from noticenet.protocol.kvstore import MAX_KEY_BYTES, KVStore, MemoryStore, prefix_upper_bound
-from noticenet.protocol.mirrored_store import MIRROR_CAPACITY, MirroredStore
+from noticenet.protocol.store.keyspace import Txn
+from noticenet.protocol.store.kvstore import MAX_KEY_BYTES, KVStore, MemoryStore, prefix_upper_bound
+from noticenet.protocol.store.mirrored_store import MIRROR_CAPACITY, MirroredStore
 
 # Tables the mirrored backends hold in memory: prefixes of keys the tests below use.
 MIRRORED = (b"p/", b"s/", b"ab", b"a\xff", b"ke", b"ol", b"ne", b"\xff\xff")

@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import (
     ChainError,
     Expired,
@@ -22,14 +20,16 @@ from noticenet.protocol.errors import (
     SchemaError,
     UnknownAuthor,
 )
-from noticenet.protocol.intake import check_wires
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.mirrored_store import MirroredStore
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation, Firearm, Update
-from noticenet.protocol.schema import to_map
-from noticenet.protocol.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.intake import check_wires
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import Cancellation, Firearm, Update
+from noticenet.protocol.records.schema import to_map
+from noticenet.protocol.records.sealing import Draft, EpochKeying, seal_entry
+from noticenet.protocol.store.kvstore import MemoryStore
+from noticenet.protocol.store.mirrored_store import MirroredStore
 
 from .conftest import NOW
 from .samples import diffusion, document, notice, person, records, vehicle

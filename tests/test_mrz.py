@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from noticenet.protocol.errors import MRZError, SchemaError
-from noticenet.protocol.mrz import (
+from noticenet.protocol.identifiers.mrz import (
     MRZ,
     MRZCheckDigitError,
     check_digit,

@@ -27,12 +27,12 @@ from noticenet.node.config import load_config
 from noticenet.node.localnet import LocalNet, create_localnet
 from noticenet.node.transport import Transport, TransportError
 from noticenet.node.users import Users
-from noticenet.protocol.entry import Entry, decode_entry
-from noticenet.protocol.frames import Entries, Hello, encode_frame
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import TravelDocument
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.records.records import TravelDocument
+from noticenet.protocol.replication.frames import Entries, Hello, encode_frame
+from noticenet.protocol.store.kvstore import MemoryStore
 
 STARTUP_S = 90.0  # 7 processes importing libp2p + FastAPI on a loaded 2-core machine
 CONVERGE_S = 30.0
@@ -334,9 +334,9 @@ def test_sigterm_stops_a_node_cleanly_and_it_restarts(cluster: Cluster) -> None:
 def test_a_new_roster_gates_out_a_removed_member(cluster: Cluster) -> None:
     """Runs last: a governance-signed roster without BRA reaches every node, which then
     drop BRA's connection and refuse it from then on."""
-    from noticenet.protocol.bootstrap import build_roster, threshold_entry
+    from noticenet.protocol.ccf.bootstrap import build_roster, threshold_entry
     from noticenet.protocol.devnet import group_spec
-    from noticenet.protocol.governance import GOVERNANCE_FEED
+    from noticenet.protocol.records.governance import GOVERNANCE_FEED
 
     devnet = cluster.net.devnet
     cluster.start(*[m for m, n in cluster.nodes.items() if not n.alive()])

@@ -17,7 +17,7 @@ import trio.testing
 from noticenet.node.config import load_config
 from noticenet.node.localnet import create_localnet
 from noticenet.node.service import NodeService
-from noticenet.protocol.replication import Action
+from noticenet.protocol.replication.replicator import Action
 
 
 class Timers:

@@ -11,10 +11,10 @@ from anyascii import anyascii
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noticenet.protocol import normalise
 from noticenet.protocol.errors import SchemaError
-from noticenet.protocol.mrz import parse_mrz
-from noticenet.protocol.normalise import (
+from noticenet.protocol.identifiers import normalise
+from noticenet.protocol.identifiers.mrz import parse_mrz
+from noticenet.protocol.identifiers.normalise import (
     MAKE_ALIASES,
     ORGANISATION_CODES,
     name_key,

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import NotFound
-from noticenet.protocol.keyspace import key
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.store.keyspace import key
 
 from .conftest import NOW
 from .samples import document

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from noticenet.protocol.errors import SchemaError
-from noticenet.protocol.kinds import parse_body
-from noticenet.protocol.records import MAX_TEXT, Cancellation
-from noticenet.protocol.schema import to_map
+from noticenet.protocol.records.kinds import parse_body
+from noticenet.protocol.records.records import MAX_TEXT, Cancellation
+from noticenet.protocol.records.schema import to_map
 
 from .edits import Change, edited
 from .samples import diffusion, dna, document, notice, records

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import ChainError, ImplausibleTime, NotAuthorised, UnknownAuthor
-from noticenet.protocol.intake import check_wires
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import ChosenKeying, Draft, Keying, seal_entry
-from noticenet.protocol.validation import EARLIEST_MS, MAX_CLOCK_SKEW_MS
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.intake import check_wires
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.ledger.validation import EARLIEST_MS, MAX_CLOCK_SKEW_MS
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import ChosenKeying, Draft, Keying, seal_entry
 
 from .conftest import NOW
 from .samples import diffusion, document, firearm, notice

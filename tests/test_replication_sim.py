@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from noticenet.protocol.bootstrap import threshold_entry
+from noticenet.protocol.ccf.bootstrap import threshold_entry
 from noticenet.protocol.devnet import make_devnet
-from noticenet.protocol.frames import Dont, Entries, decode_frame
-from noticenet.protocol.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
-from noticenet.protocol.replication import ReplicationConfig, Session
+from noticenet.protocol.records.governance import CCF_FEED, THRESHOLD_FEEDS, CCFAction
+from noticenet.protocol.replication.frames import Dont, Entries, decode_frame
+from noticenet.protocol.replication.replicator import ReplicationConfig, Session
 from noticenet.simulations.simnet import MSS, NetConfig, SimNetwork
 
 from .samples import document, notice, person, vehicle

@@ -17,15 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from noticenet.crypto.errors import BadSignature, NoticenetError
-from noticenet.protocol import validation
-from noticenet.protocol.audit import verify_ledger
 from noticenet.protocol.devnet import DevNet
-from noticenet.protocol.entry import Entry
-from noticenet.protocol.kvstore import MemoryStore
-from noticenet.protocol.ledger import Ledger, Outcome
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.records import Cancellation
-from noticenet.protocol.sealing import Draft, seal_entry
+from noticenet.protocol.ledger import validation
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.ledger import Ledger, Outcome
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import Cancellation
+from noticenet.protocol.records.sealing import Draft, seal_entry
+from noticenet.protocol.store.kvstore import MemoryStore
 
 from .conftest import NOW
 from .samples import document, vehicle

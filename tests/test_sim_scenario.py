@@ -8,7 +8,7 @@ import numpy as np
 import pycountry
 import pytest
 
-from noticenet.protocol.normalise import name_key
+from noticenet.protocol.identifiers.normalise import name_key
 from noticenet.simulations.geo import great_circle_km, place
 from noticenet.simulations.latency import FIBRE_KM_PER_MS, LatencyModel, lookup, one_way_table
 from noticenet.simulations.members import INTERPOL_MEMBERS, roster

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from noticenet.protocol.keyspace import key
+from noticenet.protocol.store.keyspace import key
 from noticenet.simulations.runner import build, play
 from noticenet.simulations.scenario import load_scenario
 from noticenet.simulations.statediff import explain

@@ -22,11 +22,11 @@ from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.localnet import LocalNet, create_localnet
 from noticenet.node.service import NodeService
 from noticenet.node.store_open import ledger_path, open_node_store, repair_store
-from noticenet.protocol.audit import verify_ledger
-from noticenet.protocol.entry import Entry
 from noticenet.protocol.errors import StoreDamaged, StoreError, StoreForeign, StoreMissing
-from noticenet.protocol.integrity import quick_check
-from noticenet.protocol.records import Cancellation
+from noticenet.protocol.ledger.audit import verify_ledger
+from noticenet.protocol.ledger.integrity import quick_check
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.records import Cancellation
 
 from .samples import document
 
@@ -48,7 +48,7 @@ def fill(net: LocalNet, count: int, compact: bool = False) -> list[Entry]:
     """
     config = config_of(net)
     store, ledger = open_node_store(config, config.keys(""))
-    from noticenet.protocol.publisher import Publisher
+    from noticenet.protocol.ledger.publisher import Publisher
 
     fra = Publisher(ledger, "FRA", config.keys(""))
     deu = Publisher(ledger, "DEU", net.devnet.member("DEU").keys)
@@ -234,7 +234,7 @@ def test_repair_keeps_tombstones_header_only_entries_and_the_node_runs(net: Loca
     entries = fill(net, 12)
     config = config_of(net)
     store, ledger = open_node_store(config, config.keys(""))
-    from noticenet.protocol.publisher import Publisher
+    from noticenet.protocol.ledger.publisher import Publisher
 
     now = int(time.time() * 1000)
     Publisher(ledger, "FRA", config.keys("")).publish(

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from noticenet.crypto import aead
-from noticenet.protocol.codec import decode, decode_stored, encode
-from noticenet.protocol.entry import decode_signed_header, decode_stored_header
 from noticenet.protocol.errors import CodecError, SchemaError
-from noticenet.protocol.keyspace import Txn, key
-from noticenet.protocol.kinds import parse_body, parse_stored_body
-from noticenet.protocol.ledger import Ledger
-from noticenet.protocol.publisher import Publisher
-from noticenet.protocol.schema import from_stored, to_map
+from noticenet.protocol.ledger.ledger import Ledger
+from noticenet.protocol.ledger.publisher import Publisher
+from noticenet.protocol.records.codec import decode, decode_stored, encode
+from noticenet.protocol.records.entry import decode_signed_header, decode_stored_header
+from noticenet.protocol.records.kinds import parse_body, parse_stored_body
+from noticenet.protocol.records.schema import from_stored, to_map
+from noticenet.protocol.store.keyspace import Txn, key
 
 from .conftest import NOW
 from .samples import diffusion, document, records

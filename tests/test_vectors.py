@@ -26,15 +26,15 @@ from nacl.public import PrivateKey, SealedBox
 
 from noticenet.crypto import sender_keys
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol import normalise
-from noticenet.protocol.codec import decode
-from noticenet.protocol.entry import Entry, Header, decode_entry
 from noticenet.protocol.errors import CodecError
-from noticenet.protocol.guard_tags import tags_for
-from noticenet.protocol.kinds import parse_body
-from noticenet.protocol.schema import from_map
-from noticenet.protocol.sealing import open_body
-from noticenet.protocol.validation import check_chain, validate_entry
+from noticenet.protocol.identifiers import normalise
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.ledger.validation import check_chain, validate_entry
+from noticenet.protocol.records.codec import decode
+from noticenet.protocol.records.entry import Entry, Header, decode_entry
+from noticenet.protocol.records.kinds import parse_body
+from noticenet.protocol.records.schema import from_map
+from noticenet.protocol.records.sealing import open_body
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 SIGNING_CONTEXT = b"noticenet/v1/header\x00"

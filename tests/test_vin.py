@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from noticenet.protocol.errors import SchemaError, VINError
-from noticenet.protocol.vin import (
+from noticenet.protocol.identifiers.vin import (
     VinCheck,
     is_north_american,
     region_of,

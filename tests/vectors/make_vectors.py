@@ -26,9 +26,11 @@ import nacl.signing
 from noticenet.crypto import guards as crypto_guards
 from noticenet.crypto import sender_keys
 from noticenet.crypto.keys import MemberKeys
-from noticenet.protocol import normalise
-from noticenet.protocol.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
-from noticenet.protocol.entry import (
+from noticenet.protocol.errors import CodecError
+from noticenet.protocol.identifiers import normalise
+from noticenet.protocol.index.guard_tags import identifiers, tags_for
+from noticenet.protocol.records.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
+from noticenet.protocol.records.entry import (
     MAX_AUDIENCE,
     MAX_BODY_BYTES,
     MAX_ENTRY_BYTES,
@@ -37,11 +39,9 @@ from noticenet.protocol.entry import (
     SIGNING_CONTEXT,
     Entry,
 )
-from noticenet.protocol.errors import CodecError
-from noticenet.protocol.governance import GOVERNANCE_FEED, GroupKey, MemberEntry, Roster
-from noticenet.protocol.guard_tags import identifiers, tags_for
-from noticenet.protocol.kinds import RECORD_KINDS, spec
-from noticenet.protocol.records import (
+from noticenet.protocol.records.governance import GOVERNANCE_FEED, GroupKey, MemberEntry, Roster
+from noticenet.protocol.records.kinds import RECORD_KINDS, spec
+from noticenet.protocol.records.records import (
     ArrestWarrant,
     Cancellation,
     Diffusion,
@@ -52,8 +52,8 @@ from noticenet.protocol.records import (
     TravelDocument,
     Vehicle,
 )
-from noticenet.protocol.schema import to_map
-from noticenet.protocol.sealing import ChosenKeying, Draft, EpochKeying, seal_entry
+from noticenet.protocol.records.schema import to_map
+from noticenet.protocol.records.sealing import ChosenKeying, Draft, EpochKeying, seal_entry
 
 VECTORS_DIR = Path(__file__).resolve().parent
 FILES = ("codec", "keys", "entries", "guards")
@@ -484,7 +484,7 @@ def entries() -> list[tuple[str, Entry, Any]]:
     out.append(("SLTD record (FRA 2, broadcast)", sltd, document))
 
     # No date of birth, so no person guard tag: these vectors then do not move when the
-    # name-key rules of protocol/normalise.py are tuned (guards.json covers those).
+    # name-key rules of protocol/identifiers/normalise.py are tuned (guards.json covers those).
     subject = Person(name="ERIKSSON", forename="Anna Maria", nationalities=("SWE",), sex="F")
     diffusion = Diffusion(
         purpose="locate",
@@ -589,7 +589,7 @@ def _raw_tag(domain: str, parts: tuple[str, ...]) -> dict[str, Any]:
 
 
 def guard_vectors() -> dict[str, Any]:
-    """Guard tags from parts, and from records through protocol/normalise.py."""
+    """Guard tags from parts, and from records through protocol/identifiers/normalise.py."""
     raw = [
         _raw_tag("person", ("mr n rxn", "1974-08-12")),
         _raw_tag("document", ("UTO", "L898902C3")),

@@ -1,0 +1,516 @@
+"""The CCF's offline signing ceremony, as small serialisable steps (sans-IO).
+
+1. `propose`: the next entry of a CCF feed (exact seq and prev), the action it
+   carries and the group key it needs. Every commissioner reads `describe()`.
+2. `commit` (round one): each signer keeps secret `Nonces` and sends a
+   `Commitment`.
+3. `sign_share` (round two): each signer signs the exact header signing bytes
+   of the entry the proposal produces, given everyone's commitments.
+4. `aggregate`: anyone combines the shares into that entry, one plain
+   Ed25519 signature under the group key.
+
+Every record names its proposal's digest (BLAKE2b-256 of its canonical
+encoding), so nothing made for one proposal can serve another. Records travel
+as small canonical CBOR files (`to_bytes` / `from_bytes`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from noticenet.crypto import frost
+from noticenet.crypto.errors import BadShare, ThresholdError
+from noticenet.crypto.hashing import blake2b256
+from noticenet.crypto.keys import verify
+from noticenet.protocol.ccf.bootstrap import threshold_entry
+from noticenet.protocol.errors import CodecError, NotFound, ProtocolError, SchemaError
+from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.records.codec import decode, encode
+from noticenet.protocol.records.entry import Entry
+from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
+from noticenet.protocol.records.schema import from_map, to_map
+
+if TYPE_CHECKING:
+    from noticenet.protocol.ledger.ledger import Ledger
+
+__all__ = [
+    "BadShare",
+    "BelowThreshold",
+    "CeremonyError",
+    "Commitment",
+    "ConflictingProposal",
+    "Nonces",
+    "Proposal",
+    "ProposalMismatch",
+    "Share",
+    "SignedPositions",
+    "WrongGroupKey",
+    "aggregate",
+    "commit",
+    "feed_for",
+    "guard_tags_for",
+    "guards_for_targets",
+    "propose",
+    "sign_share",
+    "with_guards",
+]
+
+VERSION = 1
+_PERSON = b"nn-ccf-proposal"
+
+
+class CeremonyError(ProtocolError):
+    """A ceremony step was given records or keys that do not belong together."""
+
+
+class ProposalMismatch(CeremonyError):
+    """A commitment, share or nonce was made for another proposal."""
+
+
+class WrongGroupKey(CeremonyError):
+    """A key package belongs to another group than the one the proposal needs."""
+
+
+class BelowThreshold(CeremonyError, ThresholdError):
+    """Fewer signers than the group's threshold: no signature can come of it."""
+
+
+class ConflictingProposal(CeremonyError):
+    """This signer already signed another proposal for the same position of the feed."""
+
+
+# --- encoding helpers ---
+
+
+def _doc(data: bytes, kind: str, names: Iterable[str]) -> dict[str, Any]:
+    """Decode a record file: a canonical map of exactly `type`, `v` and `names`."""
+    doc = decode(data)
+    if not isinstance(doc, dict) or doc.get("type") != kind:
+        raise CodecError(f"not a {kind} record")
+    if doc.get("v") != VERSION:
+        raise CodecError(f"unknown {kind} version {doc.get('v')!r}")
+    if set(doc) != {"type", "v", *names}:
+        raise SchemaError(f"{kind}: fields are {sorted(doc)}")
+    return doc
+
+
+def _bytes(doc: Mapping[str, Any], name: str, size: int = 32) -> bytes:
+    value = doc[name]
+    if not isinstance(value, bytes) or len(value) != size:
+        raise SchemaError(f"{name} must be {size} bytes")
+    return value
+
+
+def _int(doc: Mapping[str, Any], name: str) -> int:
+    value = doc[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SchemaError(f"{name} must be an integer")
+    return value
+
+
+def _crypto(build: Any, *args: Any) -> Any:
+    """Build a FROST value, reporting a malformed one as a SchemaError."""
+    try:
+        return build(*args)
+    except frost.InvalidEncoding as exc:
+        raise SchemaError(f"malformed {build.__name__}: {exc}") from None
+
+
+def _hex(value: bytes) -> str:
+    return value.hex()
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def feed_for(action: str) -> str:
+    """The feed that carries a CCF action: blocks under the block key, the rest under revoke."""
+    return CCF_BLOCK_FEED if action == "block" else CCF_FEED
+
+
+# --- the proposal ---
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Exactly what will be signed: the next entry of `feed` carrying `action`."""
+
+    feed: str
+    seq: int
+    prev: bytes | None
+    issued_at: int
+    action: CCFAction
+    group_key: bytes
+    threshold: int
+
+    def __post_init__(self) -> None:
+        if self.feed != feed_for(self.action.action):
+            raise SchemaError(f"a {self.action.action} goes in {feed_for(self.action.action)}")
+        if self.seq < 1 or (self.seq == 1) != (self.prev is None):
+            raise SchemaError("seq starts at 1 and prev is null exactly for seq 1")
+        if self.prev is not None and len(self.prev) != 32:
+            raise SchemaError("prev is a 32-byte entry id")
+        if len(self.group_key) != 32 or self.threshold < 1:
+            raise SchemaError("a group key is 32 bytes with a threshold of at least 1")
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "type": "ccf-proposal",
+            "v": VERSION,
+            "feed": self.feed,
+            "seq": self.seq,
+            "prev": self.prev,
+            "issued_at": self.issued_at,
+            "action": to_map(self.action),
+            "group_key": self.group_key,
+            "threshold": self.threshold,
+        }
+
+    def to_bytes(self) -> bytes:
+        return encode(self.to_map())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Proposal:
+        names = ("feed", "seq", "prev", "issued_at", "action", "group_key", "threshold")
+        doc = _doc(data, "ccf-proposal", names)
+        if not isinstance(doc["feed"], str):
+            raise SchemaError("feed must be text")
+        prev = None if doc["prev"] is None else _bytes(doc, "prev")
+        return cls(
+            feed=doc["feed"],
+            seq=_int(doc, "seq"),
+            prev=prev,
+            issued_at=_int(doc, "issued_at"),
+            action=from_map(CCFAction, doc["action"], "action"),
+            group_key=_bytes(doc, "group_key"),
+            threshold=_int(doc, "threshold"),
+        )
+
+    @property
+    def digest(self) -> bytes:
+        """BLAKE2b-256 of the canonical encoding: the name every record carries."""
+        return blake2b256(self.to_bytes(), person=_PERSON)
+
+    def entry(self, signature: bytes) -> Entry:
+        """The entry this proposal produces, with `signature` over its header."""
+        head = None if self.prev is None else (self.seq - 1, self.prev)
+        return threshold_entry(
+            self.feed, head, self.issued_at, self.action.action, self.action, lambda _: signature
+        )
+
+    @property
+    def message(self) -> bytes:
+        """The exact bytes the group signs: the header signing bytes of `entry`."""
+        return self.entry(bytes(64)).header.signing_bytes()
+
+    def describe(self, labels: Mapping[bytes, str] | None = None) -> list[str]:
+        """Readable lines: what is deleted or hidden, what is guarded, who must sign."""
+        a, labels = self.action, labels or {}
+        lines = [
+            f"CCF {a.action}: entry {self.seq} of {self.feed}, issued {_when(self.issued_at)}",
+            f"proposal digest {_hex(self.digest)}",
+            f"reason {a.reason}; decision {a.decision}",
+        ]
+        effect = {
+            "block": "hides everywhere, until unblocked, the body of",
+            "unblock": "lifts the block on",
+            "revoke": "deletes for good the body, indexes and plaintext of",
+            "readmit": "concerns",
+        }[a.action]
+        if a.targets:
+            count = f"{len(a.targets)} entr{'y' if len(a.targets) == 1 else 'ies'}"
+            lines.append(f"{effect} {count}:")
+            lines += [f"  {_hex(t)} {labels.get(t, '')}".rstrip() for t in a.targets]
+        if a.guards:
+            lines.append(f"refuses on every node, on every way in, {len(a.guards)} identifier(s):")
+            lines += [f"  guard tag {_hex(g)}" for g in a.guards]
+        elif a.action == "revoke":
+            lines.append("guards no identifier: the same records may be entered again")
+        if a.admit is not None:
+            lines.append(f"lets exactly entry {_hex(a.admit)} through the guards")
+        lines.append(f"needs {self.threshold} shares of group key {_hex(self.group_key)}")
+        return lines
+
+
+def propose(
+    head: tuple[int, bytes] | None, now_ms: int, action: CCFAction, group_key: GroupKey
+) -> Proposal:
+    """The proposal for the entry after `head` (the feed's (seq, id), None if empty)."""
+    seq, prev = (1, None) if head is None else (head[0] + 1, head[1])
+    return Proposal(
+        feed_for(action.action),
+        seq,
+        prev,
+        now_ms,
+        action,
+        group_key.public_key,
+        group_key.threshold,
+    )
+
+
+# --- records exchanged between commissioners ---
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """Round one's public output, tied to one proposal."""
+
+    proposal: bytes
+    commitment: frost.SigningCommitment
+
+    @property
+    def identifier(self) -> int:
+        return self.commitment.identifier
+
+    def to_bytes(self) -> bytes:
+        c = self.commitment
+        return encode(
+            {
+                "type": "ccf-commitment",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": c.identifier,
+                "hiding": c.hiding,
+                "binding": c.binding,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Commitment:
+        doc = _doc(data, "ccf-commitment", ("proposal", "identifier", "hiding", "binding"))
+        commitment = _crypto(
+            frost.SigningCommitment,
+            _int(doc, "identifier"),
+            _bytes(doc, "hiding"),
+            _bytes(doc, "binding"),
+        )
+        return cls(_bytes(doc, "proposal"), commitment)
+
+
+@dataclass(frozen=True)
+class Share:
+    """Round two's output from one signer, tied to one proposal."""
+
+    proposal: bytes
+    share: frost.SignatureShare
+
+    @property
+    def identifier(self) -> int:
+        return self.share.identifier
+
+    def to_bytes(self) -> bytes:
+        s = self.share
+        return encode(
+            {
+                "type": "ccf-share",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": s.identifier,
+                "share": s.share,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Share:
+        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"))
+        share = _crypto(frost.SignatureShare, _int(doc, "identifier"), _bytes(doc, "share"))
+        return cls(_bytes(doc, "proposal"), share)
+
+
+@dataclass(frozen=True)
+class Nonces:
+    """A signer's secret round-one nonces for one proposal: use once, then destroy."""
+
+    proposal: bytes
+    nonces: frost.SigningNonces = field(repr=False)
+
+    def to_bytes(self) -> bytes:
+        n = self.nonces
+        return encode(
+            {
+                "type": "ccf-nonces",
+                "v": VERSION,
+                "proposal": self.proposal,
+                "identifier": n.commitment.identifier,
+                "hiding": n.hiding,
+                "binding": n.binding,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Nonces:
+        doc = _doc(data, "ccf-nonces", ("proposal", "identifier", "hiding", "binding"))
+        hiding, binding = _bytes(doc, "hiding"), _bytes(doc, "binding")
+        commitment = _crypto(
+            frost.SigningCommitment,
+            _int(doc, "identifier"),
+            _crypto(frost.base_mult, _crypto(frost.decode_scalar, hiding)),
+            _crypto(frost.base_mult, _crypto(frost.decode_scalar, binding)),
+        )
+        nonces = _crypto(frost.SigningNonces, hiding, binding, commitment)
+        return cls(_bytes(doc, "proposal"), nonces)
+
+
+@dataclass
+class SignedPositions:
+    """The feed positions a signer has signed a share for, and for which proposal.
+
+    Two different threshold-signed entries at one position of a CCF feed are
+    an equivocation: every node keeps both as evidence and freezes the feed,
+    which stops all later blocks and revocations. Two ceremonies started
+    together (both read the same head) would each propose the same seq. A
+    signer that signs at most one proposal per (group key, feed, seq) makes
+    that impossible whenever any two quorums share a signer (2t > n); it
+    also turns the second ceremony's failure into a clear refusal. Signing
+    the same proposal again (a retried round two) is allowed.
+    """
+
+    signed: dict[tuple[bytes, str, int], bytes] = field(default_factory=dict)
+
+    def admit(self, proposal: Proposal) -> bool:
+        """Record `proposal` as this signer's choice for its position; False if already so.
+
+        Raises ConflictingProposal, recording nothing, if another was chosen there.
+        """
+        position = (proposal.group_key, proposal.feed, proposal.seq)
+        held = self.signed.get(position)
+        if held is not None and held != proposal.digest:
+            raise ConflictingProposal(
+                f"already signed proposal {_hex(held)[:16]} for entry {proposal.seq} of "
+                f"{proposal.feed}; proposal {_hex(proposal.digest)[:16]} would fork the feed. "
+                f"Propose again on the feed's new head once that entry is published"
+            )
+        self.signed[position] = proposal.digest
+        return held is None
+
+    def to_bytes(self) -> bytes:
+        rows = [[g, f, s, d] for (g, f, s), d in sorted(self.signed.items())]
+        return encode({"type": "ccf-signed-positions", "v": VERSION, "signed": rows})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedPositions:
+        doc = _doc(data, "ccf-signed-positions", ("signed",))
+        rows = doc["signed"]
+        if not isinstance(rows, list):
+            raise SchemaError("signed must be a list")
+        signed: dict[tuple[bytes, str, int], bytes] = {}
+        for row in rows:
+            if not isinstance(row, list) or len(row) != 4 or not isinstance(row[1], str):
+                raise SchemaError("a signed position is [group_key, feed, seq, digest]")
+            cells = dict(zip(("group_key", "feed", "seq", "digest"), row, strict=True))
+            position = (_bytes(cells, "group_key"), row[1], _int(cells, "seq"))
+            if position in signed:
+                raise SchemaError(f"position {row[2]} of {row[1]} is listed twice")
+            signed[position] = _bytes(cells, "digest")
+        return cls(signed)
+
+
+# --- the steps ---
+
+
+def _check_group(proposal: Proposal, group_key: bytes, threshold: int) -> None:
+    if group_key != proposal.group_key or threshold != proposal.threshold:
+        raise WrongGroupKey(
+            f"key package is for group {_hex(group_key)[:16]} ({threshold} of n); "
+            f"the proposal needs {_hex(proposal.group_key)[:16]} ({proposal.threshold} of n)"
+        )
+
+
+def _check_digest(proposal: Proposal, records: Iterable[Commitment | Share | Nonces]) -> None:
+    digest = proposal.digest
+    for record in records:
+        if record.proposal != digest:
+            what = type(record).__name__.lower()
+            raise ProposalMismatch(
+                f"a {what} was made for proposal {_hex(record.proposal)[:16]}, "
+                f"not {_hex(digest)[:16]}"
+            )
+
+
+def _check_count(proposal: Proposal, count: int, what: str) -> None:
+    if count < proposal.threshold:
+        raise BelowThreshold(f"{count} {what}, the {proposal.feed} key needs {proposal.threshold}")
+
+
+def commit(
+    proposal: Proposal, key_package: frost.KeyPackage, randomness: tuple[bytes, bytes] | None = None
+) -> tuple[Nonces, Commitment]:
+    """Round one for `proposal`: secret nonces to keep, a commitment to send."""
+    _check_group(proposal, key_package.group_public_key, key_package.threshold)
+    hiding, binding = randomness if randomness is not None else (None, None)
+    nonces, commitment = frost.commit(key_package, hiding, binding)
+    return Nonces(proposal.digest, nonces), Commitment(proposal.digest, commitment)
+
+
+def sign_share(
+    proposal: Proposal,
+    key_package: frost.KeyPackage,
+    nonces: Nonces,
+    commitments: Sequence[Commitment],
+) -> Share:
+    """Round two: this signer's share of the signature over `proposal.message`."""
+    _check_group(proposal, key_package.group_public_key, key_package.threshold)
+    _check_digest(proposal, [nonces, *commitments])
+    _check_count(proposal, len(commitments), "commitments")
+    share = frost.sign(
+        key_package, nonces.nonces, proposal.message, [c.commitment for c in commitments]
+    )
+    return Share(proposal.digest, share)
+
+
+def aggregate(
+    proposal: Proposal,
+    commitments: Sequence[Commitment],
+    shares: Sequence[Share],
+    public_package: frost.PublicKeyPackage,
+) -> Entry:
+    """The signed entry; BadShare names a signer whose share does not verify."""
+    _check_group(proposal, public_package.group_public_key, public_package.threshold)
+    _check_digest(proposal, [*commitments, *shares])
+    _check_count(proposal, len(commitments), "commitments")
+    _check_count(proposal, len(shares), "shares")
+    message = proposal.message
+    signature = frost.aggregate(
+        [c.commitment for c in commitments], message, [s.share for s in shares], public_package
+    )
+    verify(proposal.group_key, message, signature)
+    return proposal.entry(signature)
+
+
+# --- guards ---
+
+
+def guard_tags_for(record: Any, guard_key: bytes) -> tuple[bytes, ...]:
+    """The guard tags of a decrypted record (an update counts as the record it carries)."""
+    from noticenet.protocol.ledger.intake import indexed_record
+
+    return tags_for(indexed_record(record), guard_key)
+
+
+def guards_for_targets(ledger: Ledger, targets: Iterable[bytes]) -> tuple[bytes, ...]:
+    """Every guard tag of the targets' records, read on a node that can decrypt them."""
+    guard_key = ledger.guard_key
+    if guard_key is None:
+        raise CeremonyError("this node holds no guard key: it cannot compute guard tags")
+    tags: set[bytes] = set()
+    for target in targets:
+        tags.update(guard_tags_for(_target_record(ledger, target), guard_key))
+    return tuple(sorted(tags))
+
+
+def _target_record(ledger: Ledger, target: bytes) -> Any:
+    """A target's record, even while blocked: a block hides it from answers, not from the CCF."""
+    try:
+        return ledger.read_held(target)[1]
+    except NotFound:
+        raise NotFound(f"this node holds no body for target {_hex(target)}") from None
+
+
+def with_guards(action: CCFAction, guards: Iterable[bytes]) -> CCFAction:
+    """`action` guarding `guards` as well (sorted, unique)."""
+    return dataclasses.replace(action, guards=tuple(sorted(set(action.guards) | set(guards))))
