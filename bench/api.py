@@ -39,11 +39,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from noticenet.crypto.hashing import blake2b256
+from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
-from noticenet.node.demo_cluster import NodeProc, poll
-from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import MemberRow, create_localnet
-from noticenet.node.users import Users
+from noticenet.node.demo.cluster import NodeProc, poll
+from noticenet.node.demo.localnet import MemberRow, create_localnet
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.identifiers.mrz import compose_mrz
 from noticenet.protocol.identifiers.normalise import normalise_document_number
 from noticenet.protocol.index.indexes import index_hash

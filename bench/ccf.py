@@ -33,7 +33,7 @@ from rich.table import Table
 
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.threshold import ThresholdGroup
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.ccf.ceremony import Commitment, Nonces, Proposal, Share
 from noticenet.protocol.devnet import DevNet, make_devnet

@@ -62,8 +62,8 @@ from rich.table import Table
 
 from noticenet.crypto.hashing import blake2b256
 from noticenet.node.intake_pool import IntakePool
-from noticenet.node.leveldb_store import LevelDBStore
 from noticenet.node.service import INBOX_FRAMES
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.devnet import make_devnet, member_keys
 from noticenet.protocol.identifiers.mrz import compose_mrz
 from noticenet.protocol.identifiers.vin import vin_check_digit
@@ -205,8 +205,9 @@ def _code_digest() -> str:
 
     h = hashlib.blake2b(digest_size=8)
     for package in (noticenet.crypto, noticenet.protocol):
-        for path in sorted(Path(package.__path__[0]).glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        root = Path(package.__path__[0])
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
 
@@ -317,7 +318,7 @@ OWN_TIME: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
     (
         "LevelDB (plyvel, store)",
         lambda f, n: (
-            "plyvel" in f or f.endswith("leveldb_store.py") or "write_batch" in n or "Batch" in n
+            "plyvel" in f or f.endswith("store/leveldb.py") or "write_batch" in n or "Batch" in n
         ),
     ),
     ("normalise, guard tags", lambda f, n: f.endswith(("normalise.py", "guard_tags.py"))),
@@ -352,8 +353,8 @@ LOOKUP_STEPS: tuple[tuple[str, str, str], ...] = (
     ("    parse_body (strict: must not show)", "kinds.py", "parse_body"),
     ("      MRZ re-check in TravelDocument (must not show)", "records.py", "_check_mrz_agrees"),
     ("Entry.signed_header (re-encodes the header)", "entry.py", "signed_header"),
-    ("LevelDBStore.get", "leveldb_store.py", "get"),
-    ("LevelDBStore.iterate + drain", "leveldb_store.py", "_drain"),
+    ("LevelDBStore.get", "store/leveldb.py", "get"),
+    ("LevelDBStore.iterate + drain", "store/leveldb.py", "_drain"),
 )
 
 

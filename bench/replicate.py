@@ -53,11 +53,11 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
-from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import LocalNet, create_localnet
-from noticenet.node.store_open import repair_store
-from noticenet.node.users import Users
+from noticenet.node.demo.localnet import LocalNet, create_localnet
+from noticenet.node.store.leveldb import LevelDBStore
+from noticenet.node.store.opening import repair_store
 from noticenet.protocol.identifiers.mrz import compose_mrz
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher
@@ -99,7 +99,7 @@ class NodeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-c", "from noticenet.node.cli import main; main()"]
+        command = [sys.executable, "-c", "from noticenet.node.cli.main import main; main()"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*command, "node", "run", "-c", str(self.config)],

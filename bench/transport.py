@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import trio
 
-from noticenet.node.transport import FramedStream, Transport, peer_id_from_seed
+from noticenet.node.p2p.transport import FramedStream, Transport, peer_id_from_seed
 
 SEED_SENDER, SEED_RECEIVER = b"\x51" * 32, b"\x52" * 32
 ENTRY_LEN = struct.Struct(">H")

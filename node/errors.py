@@ -1,7 +1,7 @@
 """Errors raised by the node's network layer (transport and framing).
 
 They derive from `NoticenetError`, so callers can catch one root type; the
-libp2p exceptions underneath never leak out of `noticenet.node.transport`.
+libp2p exceptions underneath never leak out of `noticenet.node.p2p.transport`.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from pathlib import Path
 import trio
 
 from noticenet.node import logs
-from noticenet.node.api import create_app, serve_api
+from noticenet.node.api.app import create_app, serve_api
+from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
 from noticenet.node.service import NodeService
-from noticenet.node.users import Users
 
 logger = logging.getLogger("noticenet.node")
 

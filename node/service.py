@@ -32,15 +32,15 @@ from noticenet.node.arrivals import ArrivalLog
 from noticenet.node.config import NodeConfig
 from noticenet.node.errors import NotReady, TransportError
 from noticenet.node.intake_pool import Checked, IntakePool
-from noticenet.node.outbox import Outbox
-from noticenet.node.store_open import open_node_store
-from noticenet.node.transport import (
+from noticenet.node.p2p.outbox import Outbox
+from noticenet.node.p2p.transport import (
     FramedStream,
     Transport,
     backoff_delay,
     keep_connected,
     peer_id_from_seed,
 )
+from noticenet.node.store.opening import open_node_store
 from noticenet.protocol.errors import LedgerError, ProtocolError
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, entry_id

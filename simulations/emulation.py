@@ -5,9 +5,9 @@ the same one-way latencies (`simulations/latency.py`) and the same records
 published at the same times run twice:
 
 - in the simulator (`SimNetwork`, virtual time, no processing time), and
-- as real `NodeService` processes on 127.0.0.1 (`node/demo_cluster.py`), each
+- as real `NodeService` processes on 127.0.0.1 (`node/demo/cluster.py`), each
   link's latency injected in the sending node's transport
-  (`[link_delay_ms]` in node.toml, a delay line in `node/transport.py`), the
+  (`[link_delay_ms]` in node.toml, a delay line in `node/p2p/transport.py`), the
   records published over the HTTP API.
 
 Each delivery's latency is the time from the record being handed to
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noticenet.node import logs
-from noticenet.node.demo_cluster import Cluster, poll
+from noticenet.node.demo.cluster import Cluster, poll
 from noticenet.protocol.records.schema import to_json
 
 from . import recordgen

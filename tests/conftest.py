@@ -24,7 +24,7 @@ def devnet() -> DevNet:
 def open_store(kind: str, path: Path) -> KVStore:
     if kind == "memory":
         return MemoryStore()
-    from noticenet.node.leveldb_store import LevelDBStore
+    from noticenet.node.store.leveldb import LevelDBStore
 
     return LevelDBStore(str(path))
 

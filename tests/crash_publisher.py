@@ -19,7 +19,7 @@ from typing import Any
 
 import cbor2
 
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.devnet import member_keys
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher

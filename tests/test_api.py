@@ -19,10 +19,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
-from noticenet.node.cli import app as cli_app
-from noticenet.node.demo_cluster import Cluster, poll
-from noticenet.node.localnet import MemberRow
+from noticenet.node.ccf.ceremony_files import cmd_aggregate, cmd_commit, cmd_sign
+from noticenet.node.cli.main import app as cli_app
+from noticenet.node.demo.cluster import Cluster, poll
+from noticenet.node.demo.localnet import MemberRow
 from noticenet.protocol.ccf.ceremony import ConflictingProposal
 from noticenet.protocol.identifiers.mrz import compose_mrz
 from noticenet.protocol.records.entry import Entry

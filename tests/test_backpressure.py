@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from noticenet.node.outbox import Outbox
+from noticenet.node.p2p.outbox import Outbox
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.replication.frames import Ack, Entries, Have, Hello, decode_frame
 from noticenet.protocol.replication.own_feed import OwnFeed

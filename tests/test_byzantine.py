@@ -28,9 +28,9 @@ import pytest
 import trio
 
 from noticenet.node.config import load_config
-from noticenet.node.localnet import LocalNet, create_localnet
+from noticenet.node.demo.localnet import LocalNet, create_localnet
+from noticenet.node.p2p.transport import FramedStream, Transport, TransportError
 from noticenet.node.service import NodeService
-from noticenet.node.transport import FramedStream, Transport, TransportError
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher

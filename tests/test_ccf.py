@@ -16,7 +16,7 @@ import pytest
 from noticenet.crypto import frost
 from noticenet.crypto.errors import BadSignature
 from noticenet.crypto.threshold import ThresholdGroup
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.ccf.bootstrap import threshold_entry
 from noticenet.protocol.ccf.ceremony import BelowThreshold, Commitment, Nonces, Proposal, Share

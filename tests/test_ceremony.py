@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from noticenet.crypto import frost
-from noticenet.node import ceremony_cli as cli
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.ccf import ceremony_files as cli
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.ccf.ceremony import (
     BadShare,

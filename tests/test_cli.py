@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 
 from noticenet.crypto.keyfile import unlock
 from noticenet.crypto.keys import MemberKeys
-from noticenet.node.ceremony_cli import read_proposal
-from noticenet.node.cli import app
+from noticenet.node.ccf.ceremony_files import read_proposal
+from noticenet.node.cli.main import app
 from noticenet.node.config import load_config
-from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
+from noticenet.node.demo.localnet import LocalNet, MemberRow, create_localnet
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher

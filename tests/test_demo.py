@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from noticenet.node.demo import run_demo
+from noticenet.simulations.tour import run_demo
 
 
 def test_demo_outcome() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from noticenet.node.demo_cluster import Cluster, ClusterError
-from noticenet.node.demo_network import run_network_demo
+from noticenet.node.demo.cluster import Cluster, ClusterError
+from noticenet.node.demo.network import run_network_demo
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
 

@@ -3,7 +3,7 @@ one small scenario run both in the simulator and as real node processes.
 
 The delay-line tests run on trio's MockClock (autojump): virtual time, no
 real sleeps. The real-process test starts 6 node processes on 127.0.0.1;
-its waits poll HTTP under deadlines (`node/demo_cluster.py`).
+its waits poll HTTP under deadlines (`node/demo/cluster.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import trio
 import trio.testing
 
 from noticenet.node.config import ConfigError, load_config
-from noticenet.node.framing import HEADER
-from noticenet.node.localnet import create_localnet
-from noticenet.node.transport import (
+from noticenet.node.demo.localnet import create_localnet
+from noticenet.node.p2p.framing import HEADER
+from noticenet.node.p2p.transport import (
     DelayedFramedStream,
     FrameTooLarge,
     Transport,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from noticenet.node.importexport import (
+from noticenet.node.api.importexport import (
     ALPHA3,
     columns,
     content_hash,

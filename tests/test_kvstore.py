@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.store.keyspace import Txn
 from noticenet.protocol.store.kvstore import MAX_KEY_BYTES, KVStore, MemoryStore, prefix_upper_bound

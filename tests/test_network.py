@@ -23,10 +23,10 @@ import httpx
 import pytest
 import trio
 
+from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
-from noticenet.node.localnet import LocalNet, create_localnet
-from noticenet.node.transport import Transport, TransportError
-from noticenet.node.users import Users
+from noticenet.node.demo.localnet import LocalNet, create_localnet
+from noticenet.node.p2p.transport import Transport, TransportError
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, decode_entry
@@ -69,7 +69,7 @@ class NodeProcess:
         self.starts = 0
 
     def start(self) -> None:
-        command = [sys.executable, "-c", "from noticenet.node.cli import main; main()"]
+        command = [sys.executable, "-c", "from noticenet.node.cli.main import main; main()"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*command, "node", "run", "-c", str(self.config)],

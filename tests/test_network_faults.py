@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from noticenet.node.config import load_config
-from noticenet.node.localnet import create_localnet
+from noticenet.node.demo.localnet import create_localnet
 
 from .test_network import CONVERGE_S, STOP_S, Cluster, poll, sltd
 
@@ -114,7 +114,7 @@ def test_a_wiped_node_fetches_its_feed_back_before_publishing(pair: Cluster) -> 
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from noticenet.node.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from noticenet.node.cli.main import main; main()", *args]
     env = {**os.environ, "NOTICENET_PASSPHRASE": ""}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 

@@ -15,7 +15,7 @@ import trio
 import trio.testing
 
 from noticenet.node.config import load_config
-from noticenet.node.localnet import create_localnet
+from noticenet.node.demo.localnet import create_localnet
 from noticenet.node.service import NodeService
 from noticenet.protocol.replication.replicator import Action
 

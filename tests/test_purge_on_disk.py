@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import NotFound
 from noticenet.protocol.ledger.audit import verify_ledger

@@ -66,7 +66,7 @@ def test_same_seed_same_metrics_bytes(tmp_path: Path) -> None:
 
 def test_cli_writes_metrics_plots_and_report(tmp_path: Path) -> None:
     """`noticenet simulate` itself, with the options docs/simulation.md shows."""
-    from noticenet.node.cli import app
+    from noticenet.node.cli.main import app
 
     path = tmp_path / "small.toml"
     path.write_text(SMALL)

@@ -1,4 +1,4 @@
-"""A damaged or missing store is found, refused and repaired (node/store_open.py).
+"""A damaged or missing store is found, refused and repaired (node/store/opening.py).
 
 Real LevelDB stores under tmp_path, made by `create_localnet` (the only way,
 with `init`, that a store comes to exist), filled through the ledger, then
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from noticenet.node.config import NodeConfig, load_config
-from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.localnet import LocalNet, create_localnet
+from noticenet.node.demo.localnet import LocalNet, create_localnet
 from noticenet.node.service import NodeService
-from noticenet.node.store_open import ledger_path, open_node_store, repair_store
+from noticenet.node.store.leveldb import LevelDBStore
+from noticenet.node.store.opening import ledger_path, open_node_store, repair_store
 from noticenet.protocol.errors import StoreDamaged, StoreError, StoreForeign, StoreMissing
 from noticenet.protocol.ledger.audit import verify_ledger
 from noticenet.protocol.ledger.integrity import quick_check
@@ -268,7 +268,7 @@ def test_node_run_on_a_damaged_store_prints_one_line(net: LocalNet) -> None:
     os.remove(ledger_path(config.data_dir) / "CURRENT")
     env = {**os.environ, "NOTICENET_PASSPHRASE": ""}
     done = subprocess.run(
-        [sys.executable, "-c", "from noticenet.node.cli import main; main()"]
+        [sys.executable, "-c", "from noticenet.node.cli.main import main; main()"]
         + ["node", "run", "-c", str(net.members["FRA"].config)],
         capture_output=True,
         text=True,
@@ -281,7 +281,7 @@ def test_node_run_on_a_damaged_store_prints_one_line(net: LocalNet) -> None:
     assert "Traceback" not in done.stderr and "StoreDamaged" in lines[0]
     assert f"noticenet repair -c {net.members['FRA'].config}" in lines[0]
     repaired = subprocess.run(
-        [sys.executable, "-c", "from noticenet.node.cli import main; main()"]
+        [sys.executable, "-c", "from noticenet.node.cli.main import main; main()"]
         + ["repair", "-c", str(net.members["FRA"].config)],
         capture_output=True,
         text=True,

@@ -22,8 +22,8 @@ from libp2p.peer.peerinfo import PeerInfo
 from nacl.signing import SigningKey
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.framing import HEADER
-from noticenet.node.p2p_host import (
+from noticenet.node.p2p.framing import HEADER
+from noticenet.node.p2p.host import (
     AllowlistGate,
     Libp2pByteStream,
     build_host,
@@ -31,7 +31,7 @@ from noticenet.node.p2p_host import (
     parse_dial_addr,
     parse_peer_id,
 )
-from noticenet.node.transport import (
+from noticenet.node.p2p.transport import (
     REPLICATE_PROTOCOL,
     FramedStream,
     FrameTooLarge,

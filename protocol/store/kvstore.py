@@ -2,7 +2,7 @@
 
 The ledger logic (append, chain checks, bodies, tombstones, guards, indexes) is
 written once against `KVStore`; a node runs it on LevelDB
-(`noticenet.node.leveldb_store.LevelDBStore`), tests and simulations on
+(`noticenet.node.store.leveldb.LevelDBStore`), tests and simulations on
 `MemoryStore`. Both backends give the same semantics:
 
 - keys and values are `bytes`; keys are ordered bytewise;

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NotARecipient
-from noticenet.node.api_common import Border, Officer, Svc, hits, record_view
+from noticenet.node.api.common import Border, Officer, Svc, hits, record_view
 from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.identifiers.normalise import normalise_country
 from noticenet.protocol.records.records import DNARecord

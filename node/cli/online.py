@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from noticenet.node.cli_common import (
+from noticenet.node.api.importexport import FORMATS, read_rows, write_csv, write_jsonl
+from noticenet.node.cli.common import (
     ApiOpt,
     JsonOpt,
     TokenOpt,
@@ -19,7 +20,6 @@ from noticenet.node.cli_common import (
     read_json_file,
     records_table,
 )
-from noticenet.node.importexport import FORMATS, read_rows, write_csv, write_jsonl
 
 check_app = typer.Typer(help="Border checks against your node.", no_args_is_help=True)
 dna_app = typer.Typer(help="DNA profiles.", no_args_is_help=True)

@@ -10,10 +10,10 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.api_common import Admin, Conflict, Officer, Svc, get_users
-from noticenet.node.metrics import replication_lag
+from noticenet.node.api.common import Admin, Conflict, Officer, Svc, get_users
+from noticenet.node.api.metrics import replication_lag
+from noticenet.node.api.users import ROLES, AuthError
 from noticenet.node.service import NodeService
-from noticenet.node.users import ROLES, AuthError
 from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.ledger.ledger import IngestResult
 from noticenet.protocol.records.entry import decode_entry

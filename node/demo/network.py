@@ -19,8 +19,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
-from noticenet.node.demo_cluster import Cluster, poll
+from noticenet.node.ccf.ceremony_files import cmd_aggregate, cmd_commit, cmd_sign
+from noticenet.node.demo.cluster import Cluster, poll
 from noticenet.protocol.identifiers.mrz import compose_mrz
 
 SIGNERS = (1, 3, 5)

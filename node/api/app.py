@@ -1,7 +1,7 @@
 """The node's HTTP API (FastAPI, served by hypercorn's trio worker in the node's trio run).
 
-Routes live by concern in `api_records`, `api_checks`, `api_ops`, `api_ccf`
-and `api_io`; `api_common` holds roles, the audit log and record views.
+Routes live by concern in `records`, `checks`, `ops`, `ccf` and `bulk` (this
+package); `common` holds roles, the audit log and record views.
 Every route names the least role it needs (see `users.ROLES`) and `/health`
 needs none. Answers never contain a body the CCF has blocked or revoked.
 Errors come back as `{"error": type, "detail": one line}` with a 4xx status;
@@ -21,11 +21,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node import api_ccf, api_checks, api_io, api_ops, api_records, logs
-from noticenet.node.api_common import error_body, status_for
-from noticenet.node.metrics import Metrics
+from noticenet.node import logs
+from noticenet.node.api import bulk, ccf, checks, ops, records
+from noticenet.node.api.common import error_body, status_for
+from noticenet.node.api.metrics import Metrics
+from noticenet.node.api.users import Users
 from noticenet.node.service import NodeService
-from noticenet.node.users import Users
 
 logger = logging.getLogger("noticenet.api")
 
@@ -47,7 +48,7 @@ def create_app(service: NodeService, users: Users) -> FastAPI:
     app.state.service = service
     app.state.users = users
     app.state.metrics = Metrics(service)
-    for module in (api_ops, api_records, api_checks, api_ccf, api_io):
+    for module in (ops, records, checks, ccf, bulk):
         app.include_router(module.router)
     _install_error_handlers(app)
     _document_bearer_auth(app)

@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.api_common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
+from noticenet.node.api.common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
 from noticenet.node.service import NodeService
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.errors import SchemaError

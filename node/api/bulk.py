@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from noticenet.node.api_common import Issuer, Officer, Svc
-from noticenet.node.importexport import export_views, import_records, write_jsonl
+from noticenet.node.api.common import Issuer, Officer, Svc
+from noticenet.node.api.importexport import export_views, import_records, write_jsonl
 
 router = APIRouter(tags=["import and export"])
 

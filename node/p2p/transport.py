@@ -1,6 +1,6 @@
 """The transport the replication protocol runs over: frames between allowed peers.
 
-`Transport` owns one libp2p host (see `p2p_host`) for the lifetime of an
+`Transport` owns one libp2p host (see `host`) for the lifetime of an
 `async with` block: it listens, dials, gates peers by an allowlist, and hands
 out `FramedStream`s (see `framing`) for the `/noticenet/replicate/1`
 protocol. It knows nothing of what the frames mean. `keep_connected` keeps a
@@ -42,13 +42,8 @@ from noticenet.node.errors import (
     TransportError,
     TruncatedFrame,
 )
-from noticenet.node.framing import (
-    DEFAULT_MAX_FRAME,
-    ByteStream,
-    FramedStream,
-    check_max_frame,
-)
-from noticenet.node.p2p_host import (
+from noticenet.node.p2p.framing import DEFAULT_MAX_FRAME, ByteStream, FramedStream, check_max_frame
+from noticenet.node.p2p.host import (
     DEFAULT_LISTEN,
     REPLICATE_PROTOCOL,
     AllowlistGate,

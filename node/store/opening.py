@@ -36,7 +36,7 @@ from noticenet.crypto.errors import NoticenetError
 from noticenet.crypto.keys import MemberKeys
 from noticenet.node import logs
 from noticenet.node.config import NodeConfig
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.errors import StoreDamaged, StoreError, StoreForeign, StoreMissing
 from noticenet.protocol.ledger.integrity import describe, quick_check, read_identity, write_identity
 from noticenet.protocol.ledger.ledger import Ledger

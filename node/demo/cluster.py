@@ -23,14 +23,14 @@ from typing import Any, TypeVar
 
 import httpx
 
+from noticenet.node.api.users import ROLES, Users
 from noticenet.node.config import load_config
-from noticenet.node.localnet import LocalNet, MemberRow, create_localnet
-from noticenet.node.users import ROLES, Users
+from noticenet.node.demo.localnet import LocalNet, MemberRow, create_localnet
 from noticenet.protocol.devnet import DEFAULT_MEMBERS
 
 T = TypeVar("T")
 POLL_S = 0.05
-NODE_COMMAND = ("-c", "from noticenet.node.cli import main; main()", "node", "run", "-c")
+NODE_COMMAND = ("-c", "from noticenet.node.cli.main import main; main()", "node", "run", "-c")
 
 
 class ClusterError(RuntimeError):

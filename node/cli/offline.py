@@ -10,8 +10,8 @@ from typing import Any
 from noticenet.crypto.keyfile import INTERACTIVE, lock
 from noticenet.crypto.keys import MemberKeys
 from noticenet.node.config import ConfigError, load_config
-from noticenet.node.leveldb_store import LevelDBStore
-from noticenet.node.store_open import create_store, has_store
+from noticenet.node.store.leveldb import LevelDBStore
+from noticenet.node.store.opening import create_store, has_store
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.ledger.audit import summarise, verify_ledger
 from noticenet.protocol.ledger.ledger import Ledger
@@ -34,7 +34,7 @@ def init_member(
 
     Returns the public identity the governance puts on the roster.
     """
-    from noticenet.node.p2p_host import peer_id_from_seed
+    from noticenet.node.p2p.host import peer_id_from_seed
 
     check_member_id(member)
     if genesis is not None and len(bytes.fromhex(anchor or "00")) != 32:

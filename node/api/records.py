@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from noticenet.node.api_common import (
+from noticenet.node.api.common import (
     Conflict,
     Issuer,
     Officer,
@@ -17,8 +17,8 @@ from noticenet.node.api_common import (
     readable,
     record_view,
 )
+from noticenet.node.api.users import Forbidden
 from noticenet.node.service import NodeService
-from noticenet.node.users import Forbidden
 from noticenet.protocol.ccf.receipts import purge_status
 from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.records.kinds import RECORD_KINDS, spec

@@ -398,7 +398,7 @@ async def import_records(
 def _import_one(
     service: NodeService, kind: str, index: int, data: Any, recipients: tuple[str, ...]
 ) -> dict[str, Any]:
-    from noticenet.node.api_common import status_for
+    from noticenet.node.api.common import status_for
 
     try:
         record: Any = from_map(spec(kind).schema, data, kind, hexed=True)
@@ -423,7 +423,7 @@ async def export_views(
     service: NodeService, kind: str, author: str = ""
 ) -> AsyncIterator[dict[str, Any]]:
     """Every readable record of `kind` (oldest first), never a blocked or revoked one."""
-    from noticenet.node.api_common import record_view
+    from noticenet.node.api.common import record_view
 
     _schema(kind)
     ledger = service.ledger

@@ -40,7 +40,7 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.transport.exceptions import MuxerUpgradeFailure
 
 from noticenet.node.errors import TransportError
-from noticenet.node.framing import FramedStream
+from noticenet.node.p2p.framing import FramedStream
 
 logger = logging.getLogger("noticenet.node.transport")
 

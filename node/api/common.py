@@ -18,9 +18,9 @@ from fastapi import Depends, Request
 
 from noticenet.crypto.errors import NotARecipient, NoticenetError
 from noticenet.node import logs
+from noticenet.node.api.users import Forbidden, Unauthenticated, User, Users
 from noticenet.node.errors import NotReady
 from noticenet.node.service import NodeService, StaleEntry
-from noticenet.node.users import Forbidden, Unauthenticated, User, Users
 from noticenet.protocol.errors import (
     CodecError,
     MRZError,

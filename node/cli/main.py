@@ -16,9 +16,9 @@ from typing import Annotated
 
 import typer
 
-from noticenet.node import cli_online
-from noticenet.node.cli_ccf import ccf_app
-from noticenet.node.cli_common import ConfigOpt, JsonOpt, emit_json, err, friendly, out
+from noticenet.node.cli import online
+from noticenet.node.cli.ccf import ccf_app
+from noticenet.node.cli.common import ConfigOpt, JsonOpt, emit_json, err, friendly, out
 from noticenet.simulations.cli import simulate_command
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(net_app, name="localnet")
 app.add_typer(users_app, name="users")
 app.add_typer(ccf_app, name="ccf")
-cli_online.register(app)
+online.register(app)
 app.command("simulate")(simulate_command)
 
 
@@ -51,12 +51,12 @@ def demo(
 ) -> None:
     """Run the demonstration: seven node processes, border check, CCF revocation, re-entry."""
     if offline:
-        from noticenet.node.demo import run_demo
+        from noticenet.simulations.tour import run_demo
 
         facts = run_demo()
         ok = bool(facts["hit"] and facts["gone"] and facts["reentry_refused"])
     else:
-        from noticenet.node.demo_network import run_network_demo
+        from noticenet.node.demo.network import run_network_demo
 
         facts = run_network_demo(root.resolve())
         ok = bool(facts.get("revoked_everywhere") and facts.get("reentry_status") == 409)
@@ -78,7 +78,7 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a real member's keys (locked with argon2id) and node.toml."""
-    from noticenet.node.cli_offline import init_member
+    from noticenet.node.cli.offline import init_member
 
     passphrase = os.environ.get("NOTICENET_PASSPHRASE")
     if passphrase is None:
@@ -113,7 +113,7 @@ def init(
 @friendly
 def verify(config: ConfigOpt, as_json: JsonOpt = False) -> None:
     """Offline: re-check every signature, chain, body and index in the node's store."""
-    from noticenet.node.cli_offline import verify_store
+    from noticenet.node.cli.offline import verify_store
 
     with out.status("verifying the ledger (signatures, chains, bodies, indexes)…"):
         summary, problems = verify_store(config)
@@ -148,7 +148,7 @@ def repair(
     the genesis roster (how a wiped member comes back).
     """
     from noticenet.node.config import load_config
-    from noticenet.node.store_open import repair_store
+    from noticenet.node.store.opening import repair_store
 
     cfg = load_config(config)
     with out.status("repairing the store (re-checking every entry)…"):
@@ -246,7 +246,7 @@ def localnet_create(
     root: Path, seed: str = "noticenet-local", neighbours: int = 3, as_json: JsonOpt = False
 ) -> None:
     """Write keys, configs and a genesis roster for a local network under ROOT."""
-    from noticenet.node.localnet import create_localnet
+    from noticenet.node.demo.localnet import create_localnet
 
     net = create_localnet(root, seed.encode(), neighbours=neighbours)
     rows = {
@@ -289,8 +289,8 @@ def users_revoke(config: ConfigOpt, name: str) -> None:
 
 
 def _users(config: Path):  # type: ignore[no-untyped-def]
+    from noticenet.node.api.users import Users
     from noticenet.node.config import load_config
-    from noticenet.node.users import Users
 
     cfg = load_config(config)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from noticenet.node.ceremony_cli import (
+from noticenet.node.ccf.ceremony_files import (
     CeremonyFileError,
     cmd_aggregate,
     cmd_commit,
@@ -27,7 +27,7 @@ from noticenet.node.ceremony_cli import (
     cmd_sign,
     read_key_package,
 )
-from noticenet.node.cli_common import ApiOpt, JsonOpt, TokenOpt, client, emit_json, friendly, out
+from noticenet.node.cli.common import ApiOpt, JsonOpt, TokenOpt, client, emit_json, friendly, out
 
 ccf_app = typer.Typer(
     help="The CCF: signing ceremony and data-subject requests.", no_args_is_help=True

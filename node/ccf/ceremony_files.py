@@ -23,7 +23,7 @@ from typing import Any, cast, get_args
 
 from noticenet.crypto import frost, keyfile
 from noticenet.crypto.keys import MemberKeys
-from noticenet.node.leveldb_store import LevelDBStore
+from noticenet.node.store.leveldb import LevelDBStore
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.ccf.ceremony import (
     CeremonyError,

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from noticenet.crypto.keyfile import MIN_LIMITS, lock
-from noticenet.node.ceremony_cli import write_key_package, write_public_package
-from noticenet.node.store_open import create_store
-from noticenet.node.transport import peer_id_from_seed
+from noticenet.node.ccf.ceremony_files import write_key_package, write_public_package
+from noticenet.node.p2p.transport import peer_id_from_seed
+from noticenet.node.store.opening import create_store
 from noticenet.protocol.devnet import DEFAULT_MEMBERS, DevNet, make_devnet
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.records.governance import Role

@@ -1,4 +1,4 @@
-"""`make demo`: a readable tour of what noticenet does, in one process.
+"""`noticenet demo --offline`: a readable tour of what noticenet does, in one process.
 
 Seven members (five bureaus, Europol as a partner scoped to SLTD and
 vehicles, and the CCF) replicate over the simulated network driver, which
@@ -26,7 +26,8 @@ from noticenet.protocol.records.records import (
     Person,
     TravelDocument,
 )
-from noticenet.simulations.simnet import SimNetwork
+
+from .simnet import SimNetwork
 
 
 def run_demo(console: Console | None = None) -> dict[str, object]:

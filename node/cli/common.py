@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.api_client import API_ENV, DEFAULT_API, TOKEN_ENV, ApiClient
+from noticenet.node.cli.client import API_ENV, DEFAULT_API, TOKEN_ENV, ApiClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
