@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from .result import RunResult
 
 __all__ = ["run_scenario"]
 

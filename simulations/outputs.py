@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from .result import RunResult
 
 
 def metrics_json(metrics: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from .result import RunResult
 
 DPI = 110
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import RunResult
+    from .result import RunResult
 
 # Figures quoted in the issue that asked for these simulations (docs/simulation.md).
 ANCHOR_GOSSIPSUB_MSGS_PER_DELIVERY = 6.29  # libp2p gossipsub, simulated 1,000-node run

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from . import adversaries, ccf, faults, metrics, monitor, workload
 from .geo import place
 from .latency import lookup, one_way_table
 from .members import Member, roster
-from .metrics import Series
+from .result import RunResult
 from .scenario import Scenario, load_scenario
 from .simnet import NetConfig, SimNetwork
 from .topology import build_links
@@ -29,16 +28,6 @@ from .world import World
 CONNECT_MS = 30_000  # let every link say hello before anything is published
 WARMUP_MS = 10 * 60_000
 Progress = Callable[[float], None]
-
-
-@dataclass
-class RunResult:
-    scenario: Scenario
-    metrics: dict[str, Any]
-    series: Series
-    world: World
-    wall_s: float
-    files: list[Path]
 
 
 def run_scenario(
