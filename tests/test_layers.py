@@ -7,8 +7,8 @@ body of an `if TYPE_CHECKING:` block. The rules:
 - layers run one way: crypto <- protocol <- node <- simulations. The one
   exception is `noticenet.node.cli`, the `noticenet` command, which joins the
   node and the simulations; simulations may not import it.
-- crypto and protocol do no I/O: none of IO_MODULES (crypto may use
-  `os.urandom` and nothing else of `os`), and no call of the builtin `open`.
+- crypto and protocol do no I/O: none of IO_MODULES (of `os` they may use
+  `os.urandom`, their randomness, and nothing else), no call of the builtin `open`.
 - protocol's sub-packages form the DAG in PROTOCOL_DAG.
 - no import cycle between modules, at any size.
 - every `noticenet.*` import names a module or package that exists.
@@ -32,7 +32,7 @@ IO_MODULES = frozenset(
     "multiaddr multiprocessing os pathlib plyvel random secrets select selectors shutil "
     "signal socket sqlite3 ssl subprocess tempfile threading time trio urllib".split()
 )
-OS_ALLOWED_IN_CRYPTO = frozenset({"urandom"})  # key generation draws from the OS
+OS_ALLOWED = frozenset({"urandom"})  # keys, nonces and salts are drawn from the OS
 
 # What each protocol sub-package (or top-level protocol module) may import of protocol.
 PROTOCOL_DAG: dict[str, frozenset[str]] = {
@@ -114,6 +114,8 @@ def parse(name: str, path: Path, known: Iterable[str], root: Path = ROOT) -> Mod
                     module.external.setdefault(alias.name.split(".")[0], node.lineno)
                     if alias.name == "os":
                         os_names.add(alias.asname or "os")
+                    elif alias.name.startswith("os."):
+                        module.os_uses.setdefault(alias.name[3:], node.lineno)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = name.split(".")
@@ -188,12 +190,11 @@ def rule_violations(modules: Mapping[str, Module]) -> list[str]:
             problems.append(f"{where}: is in no part of protocol named in PROTOCOL_DAG")
         if mine in ("crypto", "protocol"):
             for ext, line in sorted(m.external.items()):
-                if ext in IO_MODULES and not (mine == "crypto" and ext == "os"):
+                if ext in IO_MODULES and ext != "os":
                     problems.append(f"{where}:{line}: {mine} does no I/O but imports {ext}")
-            if mine == "crypto":
-                for attr, line in sorted(m.os_uses.items()):
-                    if attr not in OS_ALLOWED_IN_CRYPTO:
-                        problems.append(f"{where}:{line}: crypto uses os.{attr} (only urandom)")
+            for attr, line in sorted(m.os_uses.items()):
+                if attr not in OS_ALLOWED:
+                    problems.append(f"{where}:{line}: {mine} uses os.{attr} (only urandom)")
             for line in m.opens:
                 problems.append(f"{where}:{line}: {mine} does no I/O but calls open()")
     return problems
@@ -283,7 +284,8 @@ def test_the_check_reports_each_kind_of_violation(tmp_path: Path) -> None:
         "protocol/records/__init__.py": "",
         "protocol/records/codec.py": "from noticenet.protocol.store import kv\n",
         "protocol/store/__init__.py": "",
-        "protocol/store/kv.py": "import trio\nfrom noticenet.protocol.errors import E\n",
+        "protocol/store/kv.py": "import trio\nfrom noticenet.protocol.errors import E\n"
+        "import os.path\nimport os\nsalt = os.urandom(16)\n",
         "protocol/ledger/__init__.py": "",
         "protocol/ledger/ledger.py": "from . import enforcement\nfrom typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from noticenet.node import service\n",
@@ -305,6 +307,7 @@ def test_the_check_reports_each_kind_of_violation(tmp_path: Path) -> None:
         "crypto/bad.py:3: crypto uses os.remove",
         "protocol.records imports noticenet.protocol.store.kv",
         "store/kv.py:1: protocol does no I/O but imports trio",
+        "store/kv.py:3: protocol uses os.path (only urandom)",
         "enforcement.py:3: protocol does no I/O but calls open()",
         "node/service.py:1: node imports noticenet.simulations.simnet, a higher layer",
         "node/service.py:2: imports noticenet.node.gone, which does not exist",
@@ -314,7 +317,8 @@ def test_the_check_reports_each_kind_of_violation(tmp_path: Path) -> None:
     ]
     for line in expected:
         assert line in report, f"missing {line!r} in:\n{report}"
-    assert "crypto/keys.py" not in report  # os.urandom is allowed in crypto
+    assert "crypto/keys.py" not in report  # os.urandom is allowed
+    assert "os.urandom" not in report
     assert "node/cli/main.py:1: node imports" not in report  # the command joins the two
     assert "noticenet.node.service" not in report  # TYPE_CHECKING imports do not count
 
