@@ -7,14 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol.entry import decode_entry
 from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.ledger import IngestResult
 
-from .api_common import Admin, Conflict, Officer, Svc, get_users
+from .api_common import Admin, Conflict, Officer, StrictRequest, Svc, get_users
 from .metrics import replication_lag
 from .service import NodeService
 from .users import ROLES, AuthError
@@ -22,13 +22,13 @@ from .users import ROLES, AuthError
 router = APIRouter(tags=["operations"])
 
 
-class EntriesRequest(BaseModel):
+class EntriesRequest(StrictRequest):
     entries: list[str] = Field(
         description="wire entries (canonical CBOR) in hex", max_length=10_000
     )
 
 
-class NewUser(BaseModel):
+class NewUser(StrictRequest):
     name: str = Field(min_length=1, max_length=64)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import SchemaError
+from .schema import check_text
 
 if TYPE_CHECKING:
     from .dna import DNAProfile
@@ -24,7 +25,53 @@ COUNTRY = re.compile(r"[A-Z]{3}")
 DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 DOCUMENT_TYPE = re.compile(r"[A-Z]{1,2}")
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # free text (summaries, marks, charges, purposes, reasons): characters
+MAX_NAME = 200  # any other text field, and each text in a list: characters
+MAX_ITEMS = 32  # items of a list field unless LIST_LIMITS says otherwise
+TEXT_LIMITS = dict.fromkeys(
+    ("summary", "distinguishing_marks", "charge", "purpose", "reason"), MAX_TEXT
+)
+LIST_LIMITS = {"arrest_warrants": 64, "recipients": 256, "mrz": 3}
+"""The documented bounds of record fields (docs/record-format.md); the same rule holds
+at the API, on import and on replication."""
+
+
+@functools.cache
+def _bounded_fields(cls: type) -> tuple[tuple[str, bool, int], ...]:
+    """(name, is_list, bound) of each text or list field of a record class."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        origin = typing.get_origin(hints[f.name])
+        if hints[f.name] is str:
+            out.append((f.name, False, TEXT_LIMITS.get(f.name, MAX_NAME)))
+        elif origin is tuple:
+            out.append((f.name, True, LIST_LIMITS.get(f.name, MAX_ITEMS)))
+    return tuple(out)
+
+
+def check_bounds(record: Any) -> None:
+    """Refuse a text or list field beyond its bound, or text that is not valid Unicode,
+    naming the field; the same rule holds at the API, on import and on replication."""
+    for name, is_list, bound in _bounded_fields(type(record)):
+        value = getattr(record, name)
+        if is_list:
+            if len(value) > bound:
+                raise SchemaError(f"{name} holds more than {bound} items")
+            for item in value:
+                if isinstance(item, str):
+                    _within(item, name, MAX_NAME)
+        else:
+            _within(value, name, bound)
+
+
+def _within(value: str, name: str, bound: int) -> None:
+    check_text(value, name)
+    if len(value) > bound:
+        raise SchemaError(f"{name} is longer than {bound} characters")
 
 
 def check_member_id(value: str, what: str = "member id") -> None:
@@ -51,8 +98,6 @@ def _entry_id(value: bytes, what: str) -> None:
 def _text(value: str, what: str, required: bool = False) -> None:
     if required and not value.strip():
         raise SchemaError(f"{what} is required")
-    if len(value) > MAX_TEXT:
-        raise SchemaError(f"{what} is longer than {MAX_TEXT} characters")
 
 
 @dataclass(frozen=True)
@@ -61,6 +106,7 @@ class ArrestWarrant:
     issuing_country: str
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.charge, "arrest_warrants.charge", required=True)
         _country(self.issuing_country, "arrest_warrants.issuing_country")
 
@@ -82,6 +128,7 @@ class Person:
     languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.name, "name", required=True)
         _text(self.forename, "forename")
         _text(self.distinguishing_marks, "distinguishing_marks")
@@ -105,6 +152,7 @@ class Notice:
     reference: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.summary, "summary")
 
 
@@ -119,6 +167,7 @@ class Diffusion:
     summary: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.purpose, "purpose", required=True)
         if not self.recipients:
             raise SchemaError("a diffusion names at least one recipient")
@@ -147,6 +196,7 @@ class TravelDocument:
     mrz: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         if not DOCUMENT_NUMBER.fullmatch(self.document_number):
             raise SchemaError("document_number is 1-20 characters A-Z, 0-9")
         if not DOCUMENT_TYPE.fullmatch(self.document_type):
@@ -191,6 +241,7 @@ class Vehicle:
     registration_country: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         from .vin import validate_vin
 
         validate_vin(self.vin)
@@ -208,6 +259,7 @@ class Firearm:
     firearm_type: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.make, "make", required=True)
         _text(self.serial, "serial", required=True)
 
@@ -222,6 +274,7 @@ class DNARecord:
     subject: Person | None = None
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         self.profile()
 
     def profile(self) -> DNAProfile:
@@ -246,6 +299,7 @@ class FingerprintRef:
     subject: Person | None = None
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         if len(self.template_hash) != 32:
             raise SchemaError("template_hash is a 32-byte hash")
 
@@ -258,6 +312,7 @@ class Cancellation:
     reason: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _entry_id(self.target, "target")
 
 
@@ -269,6 +324,7 @@ class Update:
     record: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _entry_id(self.target, "target")
 
 

@@ -310,6 +310,44 @@ def test_bad_input_is_answered_4xx_with_a_clear_message(net: Cluster) -> None:
     assert method.status_code == 405 and method.json()["error"] == "MethodNotAllowed"
 
 
+def post_raw_json(client: httpx.Client, path: str, body: Any) -> httpx.Response:
+    """POST `body` as JSON with non-ASCII escaped, so a lone surrogate travels as \\udXXX."""
+    data = json.dumps(body, ensure_ascii=True).encode()
+    return client.post(path, content=data, headers={"content-type": "application/json"})
+
+
+def test_text_cbor_cannot_carry_is_a_422_naming_the_field_and_writes_nothing(
+    net: Cluster,
+) -> None:
+    """A lone UTF-16 surrogate was a 500 after sealing began; in an import, the rows after
+    it were lost. Now it is refused before anything is drawn, each row on its own."""
+    fra = net["FRA"].client("issuer")
+    head = net["FRA"].client("admin").get("/frontier").json()["FRA"]["seq"]
+    notice = person("Du\ud800pont", "Jean", "1970-01-01")
+    refused = post_raw_json(fra, "/records/notice.red", {"record": notice})
+    assert refused.status_code == 422, refused.text
+    assert "name" in refused.json()["detail"] and "surrogate" in refused.json()["detail"]
+    vehicle = {"vin": "1M8GDM9AXKP042788", "model": "Golf\udfff"}
+    assert post_raw_json(fra, "/records/vehicle", {"record": vehicle}).status_code == 422
+    assert net["FRA"].client("admin").get("/frontier").json()["FRA"]["seq"] == head
+    rows = [sltd(fresh("SU")), sltd(fresh("SU"), holder_name="Du\ud800pont"), sltd(fresh("SU"))]
+    imported = post_raw_json(net["FRA"].client("issuer"), "/import/sltd", {"rows": rows})
+    assert imported.status_code == 200, imported.text
+    results = imported.json()["results"]
+    assert [r["status"] for r in results] == ["published", "refused", "published"]
+    assert results[1]["code"] == 422 and "holder_name" in results[1]["detail"]
+
+
+def test_unknown_request_fields_and_recipients_of_a_broadcast_are_422(net: Cluster) -> None:
+    fra = net["FRA"].client("issuer")
+    extra = fra.post("/records/sltd", json={"record": sltd(fresh("UF")), "urgent": True})
+    assert extra.status_code == 422 and "urgent" in extra.text
+    red = person("Moreau", "Luc", "1966-02-02")
+    aimed = fra.post("/records/notice.red", json={"record": red, "recipients": ["DEU"]})
+    assert aimed.status_code == 422, aimed.text
+    assert "only diffusions name them" in aimed.json()["detail"]
+
+
 # -- border checks ---------------------------------------------------------------------------
 
 
