@@ -212,12 +212,21 @@ class TravelDocument:
 
 
 def _check_mrz_agrees(doc: TravelDocument) -> None:
-    _mrz_agrees(doc.mrz, doc.document_number, doc.issuing_country)
+    _mrz_agrees(
+        doc.mrz,
+        doc.document_number,
+        doc.issuing_country,
+        (doc.holder_name, doc.holder_forename, doc.holder_date_of_birth, doc.holder_nationality),
+    )
 
 
 @functools.lru_cache(maxsize=4096)
-def _mrz_agrees(mrz: tuple[str, ...], number: str, country: str) -> None:
-    """Memoised: a stored record is checked again each time it is read."""
+def _mrz_agrees(
+    mrz: tuple[str, ...], number: str, country: str, holder: tuple[str, str, str, str]
+) -> None:
+    """The MRZ says what the record says: the same document, and the same holder where
+    the record names one (SMITH with Eriksson's MRZ was accepted). Memoised: a stored
+    record is checked again each time it is read."""
     from .mrz import parse_mrz
     from .normalise import normalise_country
 
@@ -226,6 +235,38 @@ def _mrz_agrees(mrz: tuple[str, ...], number: str, country: str) -> None:
         raise SchemaError("MRZ document number differs from document_number")
     if normalise_country(parsed.issuing_state) != country:
         raise SchemaError("MRZ issuing state differs from issuing_country")
+    name, forename, born, nationality = holder
+    if name and not _same_name(name, parsed.surname):
+        raise SchemaError("holder_name differs from the MRZ surname")
+    if forename and parsed.given_names and not _same_name(forename, parsed.given_names):
+        raise SchemaError("holder_forename differs from the MRZ given names")
+    if born and not _same_birth(born, parsed.date_of_birth):
+        raise SchemaError("holder_date_of_birth differs from the MRZ date of birth")
+    if nationality and normalise_country(parsed.nationality) != nationality:
+        raise SchemaError("holder_nationality differs from the MRZ nationality")
+
+
+def _same_name(written: str, mrz: str) -> bool:
+    """Whether a name as written and as the MRZ carries it are the same: equal under the
+    spelling key (Müller, MUELLER), or the MRZ's a truncation of it, or the written one
+    the first of the MRZ's given names."""
+    from .normalise import name_key, normalise_name
+
+    if name_key(written) == name_key(mrz):
+        return True
+    full, short = normalise_name(written).replace(" ", ""), normalise_name(mrz).replace(" ", "")
+    words = normalise_name(mrz).split()
+    return (len(short) >= 3 and full.startswith(short)) or (
+        bool(words) and normalise_name(written) == " ".join(words[: len(written.split())])
+    )
+
+
+def _same_birth(written: str, yymmdd: str) -> bool:
+    """YYYY[-MM[-DD]] against the MRZ's YYMMDD, where both give a part ('<<': unknown)."""
+    mine = written.split("-")
+    mine[0] = mine[0][2:]
+    theirs = (yymmdd[0:2], yymmdd[2:4], yymmdd[4:6])[: len(mine)]
+    return all(t == "<<" or m == t for m, t in zip(mine, theirs, strict=True))
 
 
 @dataclass(frozen=True)

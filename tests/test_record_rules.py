@@ -133,6 +133,24 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
         lambda f: f.update(mrz=list(SPECIMEN_MRZ), issuing_country="DEU"),
         "MRZ issuing state differs from issuing_country",
     ),
+    "a holder other than the MRZ's (SMITH with Eriksson's MRZ)": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_name="SMITH"),
+        "holder_name differs from the MRZ surname",
+    ),
+    "a holder born on another day than the MRZ says": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_date_of_birth="1974-08-13"),
+        "holder_date_of_birth differs from the MRZ date of birth",
+    ),
+    "a holder of another nationality than the MRZ says": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_nationality="SWE"),
+        "holder_nationality differs from the MRZ nationality",
+    ),
     "a DNA locus with three alleles": (
         "dna",
         dna(),
@@ -152,6 +170,19 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
         "is a 32-byte entry id",
     ),
 }
+
+
+def test_a_holder_written_as_people_write_it_agrees_with_the_mrz() -> None:
+    """Case, accents, a first given name only, a year of birth only: the same holder."""
+    fields = {
+        **to_map(document(country="UTO")),
+        "mrz": list(SPECIMEN_MRZ),
+        "holder_name": "Eriksson",
+        "holder_forename": "Anna",
+        "holder_date_of_birth": "1974",
+        "holder_nationality": "UTO",
+    }
+    assert parse_body("sltd", fields).holder_name == "Eriksson"
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
