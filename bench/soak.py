@@ -1040,8 +1040,8 @@ def main(argv: list[str]) -> int:
     try:
         report = run(profile, root / "net")
     finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+        if not args.keep:  # the network only: --root may also hold the --json report
+            shutil.rmtree(root / "net" if args.root else root, ignore_errors=True)
     report["targets"] = targets(report)
     print_report(report)
     if args.json:
