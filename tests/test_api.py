@@ -735,12 +735,12 @@ def test_import_is_idempotent_and_reports_refused_rows(net: Cluster) -> None:
 # -- the CLI against a running node ---------------------------------------------------------
 
 
-def cli(net: Cluster, member: str, role: str, *args: str) -> Any:
+def cli(net: Cluster, member: str, role: str, *args: str, exit_code: int = 0) -> Any:
     node = net[member]
     result = CliRunner().invoke(
         cli_app, [*args, "--api", node.api, "--token", node.tokens[role], "--json"]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return json.loads(result.stdout)
 
 
@@ -782,9 +782,10 @@ def test_cli_import_csv_and_red_notices_then_export(net: Cluster, tmp_path: Path
         "document_number,document_type,issuing_country,status,holder_name\n"
         f"{numbers[0]},P,FRA,stolen,\n{numbers[1]},P,FRA,lost,Łukasz\n,P,FRA,x,\n"
     )
-    report = cli(net, "FRA", "issuer", "import", "sltd", str(csv_file), "--format", "csv")
+    args = ("import", "sltd", str(csv_file), "--format", "csv")
+    report = cli(net, "FRA", "issuer", *args, exit_code=3)  # 3: some rows were refused
     assert report["counts"] == {"published": 2, "refused": 1}
-    again = cli(net, "FRA", "issuer", "import", "sltd", str(csv_file), "--format", "csv")
+    again = cli(net, "FRA", "issuer", *args, "--refused-ok")
     assert again["counts"] == {"duplicate": 2, "refused": 1}
     red = tmp_path / "red.json"
     red.write_text(
@@ -815,6 +816,25 @@ def test_cli_import_csv_and_red_notices_then_export(net: Cluster, tmp_path: Path
     text = out.read_text()
     assert text.startswith("id,author,issued_at,document_number") and numbers[1] in text
     assert "Łukasz" in text
+
+
+def test_cli_import_of_another_encoding_names_the_line(net: Cluster, tmp_path: Path) -> None:
+    """A Latin-1 CSV ended in a UnicodeDecodeError traceback."""
+    number = fresh("E")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(
+        "document_number,document_type,issuing_country,status,holder_name\n"
+        f"{number},P,FRA,stolen,Müller\n".encode("latin-1")
+    )
+    node = net["FRA"]
+    auth = ["--api", node.api, "--token", node.tokens["issuer"]]
+    refused = CliRunner().invoke(cli_app, ["import", "sltd", str(latin), "--format", "csv", *auth])
+    assert refused.exit_code == 1, refused.output
+    assert "line 2 is not utf-8 (byte 0xfc)" in refused.output
+    assert "Traceback" not in refused.output
+    report = cli(net, "FRA", "issuer", "import", "sltd", str(latin), "--format", "csv",
+                 "--encoding", "latin-1")
+    assert report["counts"] == {"published": 1}
 
 
 def test_cli_ccf_propose_through_the_api(net: Cluster, tmp_path: Path) -> None:
