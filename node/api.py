@@ -24,11 +24,13 @@ from noticenet.crypto.errors import NoticenetError
 
 from . import api_ccf, api_checks, api_io, api_ops, api_records, logs
 from .api_common import error_body, status_for
+from .api_limits import RequestLimits
 from .metrics import Metrics
 from .service import NodeService
 from .users import Users
 
 logger = logging.getLogger("noticenet.api")
+READ_TIMEOUT_S = 10
 
 DESCRIPTION = """One member's node of noticenet. Authenticate with
 `Authorization: Bearer <token>` (tokens from `noticenet users add`). Roles, least
@@ -52,6 +54,7 @@ def create_app(service: NodeService, users: Users) -> FastAPI:
         app.include_router(module.router)
     _install_error_handlers(app)
     _document_bearer_auth(app)
+    app.add_middleware(RequestLimits, users=users)
     return app
 
 
@@ -96,7 +99,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed"}
+        names = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}
         body = {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)}
         return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -133,6 +136,7 @@ async def serve_api(app: FastAPI, bind: str, task_status: Any) -> None:
 
     config = Config()
     config.bind = [bind]
+    config.read_timeout = READ_TIMEOUT_S  # a client silent this long mid-request is cut off
     config.accesslog = None
     config.errorlog = logging.getLogger("noticenet.api.server")
     await serve(app, config, task_status=task_status)  # type: ignore[arg-type]

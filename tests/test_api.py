@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trio
 from typer.testing import CliRunner
 
 from noticenet.node.ceremony_cli import cmd_aggregate, cmd_commit, cmd_sign
@@ -346,6 +349,81 @@ def test_unknown_request_fields_and_recipients_of_a_broadcast_are_422(net: Clust
     aimed = fra.post("/records/notice.red", json={"record": red, "recipients": ["DEU"]})
     assert aimed.status_code == 422, aimed.text
     assert "only diffusions name them" in aimed.json()["detail"]
+
+
+def raw_request(api: str, head: str, body: bytes = b"", wait: float = 20.0) -> bytes:
+    """Send raw HTTP/1.1 bytes and read until the server closes (or `wait` passes)."""
+    host, _, port = api.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_is_not_read_before_the_token_is_known(net: Cluster) -> None:
+    """An unauthenticated request announcing 100 MB is answered 401 at once: the server
+    reads none of it (it parsed the whole body first, then answered 400)."""
+    api = net["FRA"].api
+    answer = raw_request(
+        api,
+        f"POST /records/sltd HTTP/1.1\nHost: {api}\nContent-Type: application/json\n"
+        "Content-Length: 100000000\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"Unauthenticated" in answer
+
+
+def test_bodies_over_the_route_limit_are_413(net: Cluster) -> None:
+    fra = net["FRA"].client("issuer")
+    big = {"record": sltd(fresh("BB"), holder_name="A" * (2 * 1024 * 1024))}
+    declared = fra.post("/records/sltd", json=big)
+    assert declared.status_code == 413 and declared.json()["error"] == "BodyTooLarge"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
+        yield b'{"record": {"holder_name": "'
+        for _ in range(40):
+            yield b"A" * 65536
+        yield b'"}}'
+
+    streamed = fra.post(
+        "/records/sltd", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413, streamed.text
+
+
+def test_a_client_that_stops_sending_its_body_is_cut_off(net: Cluster) -> None:
+    """Announcing 1,000 bytes and sending 10 held a connection for good (40 s seen)."""
+    api = net["FRA"].api
+    token = net["FRA"].tokens["issuer"]
+    began = time.monotonic()
+    answer = raw_request(
+        api,
+        f"POST /records/sltd HTTP/1.1\nHost: {api}\nAuthorization: Bearer {token}\n"
+        "Content-Type: application/json\nContent-Length: 1000\n",
+        b'{"record":',
+    )
+    assert time.monotonic() - began < 19  # closed by the server's read timeout (10 s)
+    assert not answer.startswith(b"HTTP/1.1 2")
+
+
+async def test_many_concurrent_clients_of_one_token_are_all_answered(net: Cluster) -> None:
+    """Past the per-client limit requests wait their turn; none is refused or dropped."""
+    node = net["FRA"]
+    headers = {"Authorization": f"Bearer {node.tokens['border']}"}
+    statuses: list[int] = []
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=node.url, headers=headers, limits=limits) as client:
+
+        async def check(i: int) -> None:
+            answer = await client.get("/check/document", params={"country": "FRA", "number": i})
+            statuses.append(answer.status_code)
+
+        async with trio.open_nursery() as nursery:
+            for i in range(100):
+                nursery.start_soon(check, i)
+    assert statuses == [200] * 100
 
 
 # -- border checks ---------------------------------------------------------------------------
