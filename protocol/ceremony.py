@@ -43,6 +43,7 @@ __all__ = [
     "BelowThreshold",
     "CeremonyError",
     "Commitment",
+    "CommitmentListMismatch",
     "ConflictingProposal",
     "NonceReused",
     "Nonces",
@@ -87,6 +88,15 @@ class BelowThreshold(CeremonyError, ThresholdError):
 
 class ConflictingProposal(CeremonyError):
     """This signer already signed another proposal for the same position of the feed."""
+
+
+class CommitmentListMismatch(CeremonyError):
+    """The coordinator aggregates with other commitments than the signers signed with.
+
+    Every share would then fail to verify, and the first signer would be
+    blamed for the coordinator's mistake; shares name the session they were
+    made for, so the mismatch is told as what it is.
+    """
 
 
 class NonceReused(CeremonyError):
@@ -316,10 +326,15 @@ class Commitment:
 
 @dataclass(frozen=True)
 class Share:
-    """Round two's output from one signer, tied to one proposal."""
+    """Round two's output from one signer, tied to one proposal.
+
+    `session` is the `session_digest` (proposal and commitment list) the share
+    was made for; None only in shares written before it was recorded.
+    """
 
     proposal: bytes
     share: frost.SignatureShare
+    session: bytes | None = None
 
     @property
     def identifier(self) -> int:
@@ -327,21 +342,24 @@ class Share:
 
     def to_bytes(self) -> bytes:
         s = self.share
-        return encode(
-            {
-                "type": "ccf-share",
-                "v": VERSION,
-                "proposal": self.proposal,
-                "identifier": s.identifier,
-                "share": s.share,
-            }
-        )
+        doc: dict[str, Any] = {
+            "type": "ccf-share",
+            "v": VERSION,
+            "proposal": self.proposal,
+            "identifier": s.identifier,
+            "share": s.share,
+        }
+        if self.session is not None:
+            doc["session"] = self.session
+        return encode(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Share:
-        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"))
+        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"),
+                   optional={"session": None})
         share = _crypto(frost.SignatureShare, _int(doc, "identifier"), _bytes(doc, "share"))
-        return cls(_bytes(doc, "proposal"), share)
+        session = None if doc["session"] is None else _bytes(doc, "session")
+        return cls(_bytes(doc, "proposal"), share, session)
 
 
 @dataclass(frozen=True)
@@ -552,7 +570,7 @@ def sign_share(
     share = frost.sign(
         key_package, nonces.nonces, proposal.message, [c.commitment for c in commitments]
     )
-    return Share(proposal.digest, share)
+    return Share(proposal.digest, share, session_digest(proposal, commitments))
 
 
 def aggregate(
@@ -566,6 +584,14 @@ def aggregate(
     _check_digest(proposal, [*commitments, *shares])
     _check_count(proposal, len(commitments), "commitments")
     _check_count(proposal, len(shares), "shares")
+    session = session_digest(proposal, commitments)
+    other = sorted(s.identifier for s in shares if s.session not in (None, session))
+    if other:
+        raise CommitmentListMismatch(
+            f"the commitments given are not the ones signer(s) {', '.join(map(str, other))} "
+            f"signed with (session {_hex(session)[:16]}): aggregate with the same commitment "
+            "files that were handed to the signers in round two"
+        )
     message = proposal.message
     signature = frost.aggregate(
         [c.commitment for c in commitments], message, [s.share for s in shares], public_package
