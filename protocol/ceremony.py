@@ -400,12 +400,10 @@ def nonce_tag(commitment: frost.SigningCommitment) -> bytes:
     """The name a used nonce pair is recorded under: a hash of its two commitments.
 
     A copy of a nonces file (a backup, a snapshot, a second USB stick) carries
-    the same nonces, hence the same commitments and the same tag.
+    the same nonces, hence the same commitments and the same tag, whatever
+    else in the file was edited.
     """
-    c = commitment
-    return blake2b256(
-        frost.scalar_from_int(c.identifier) + c.hiding + c.binding, person=_NONCE_PERSON
-    )
+    return blake2b256(commitment.hiding + commitment.binding, person=_NONCE_PERSON)
 
 
 def session_digest(proposal: Proposal, commitments: Sequence[Commitment]) -> bytes:
