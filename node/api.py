@@ -30,7 +30,6 @@ from .service import NodeService
 from .users import Users
 
 logger = logging.getLogger("noticenet.api")
-READ_TIMEOUT_S = 10
 
 DESCRIPTION = """One member's node of noticenet. Authenticate with
 `Authorization: Bearer <token>` (tokens from `noticenet users add`). Roles, least
@@ -99,7 +98,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}
+        names = {404: "NotFound", 405: "MethodNotAllowed", 408: "BodyStalled", 413: "BodyTooLarge"}
         body = {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)}
         return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -136,7 +135,6 @@ async def serve_api(app: FastAPI, bind: str, task_status: Any) -> None:
 
     config = Config()
     config.bind = [bind]
-    config.read_timeout = READ_TIMEOUT_S  # a client silent this long mid-request is cut off
     config.accesslog = None
     config.errorlog = logging.getLogger("noticenet.api.server")
     await serve(app, config, task_status=task_status)  # type: ignore[arg-type]

@@ -12,7 +12,10 @@ An ASGI middleware in front of the application:
   turn in arrival order (a queue, not a refusal), so one busy client cannot
   starve the rest and no request is dropped.
 
-Slow clients are bounded by the server's read timeout (`serve_api`).
+- a client that stops sending its body for `BODY_IDLE_S` is answered 408 and
+  the connection closed (a request announcing 1,000 bytes and sending 10 held
+  its connection for good). The server's own read timeout cannot do this: it
+  also cuts off clients that are waiting for a long answer (an import).
 """
 
 from __future__ import annotations
@@ -38,9 +41,17 @@ DEFAULT_BODY = 1024 * 1024  # bytes of a request body, unless BODY_LIMITS says o
 BODY_LIMITS = {"/import/": 32 * 1024 * 1024, "/entries": 8 * 1024 * 1024}
 PUBLIC = frozenset({"/health"})
 PER_CLIENT = 16  # requests of one token served at once
+BODY_IDLE_S = 10.0  # seconds a request body may stall
 
 
 logger = logging.getLogger("noticenet.api")
+
+
+class BodyStalled(HTTPException):
+    """A request body that stopped arriving (408)."""
+
+    def __init__(self) -> None:
+        super().__init__(408, f"the request body stalled for {BODY_IDLE_S:.0f} s")
 
 
 class BodyTooLarge(HTTPException):
@@ -131,7 +142,11 @@ def _bounded(receive: Receive, limit: int) -> Receive:
 
     async def bounded() -> Message:
         nonlocal seen
-        message = await receive()
+        with trio.move_on_after(BODY_IDLE_S) as waited:
+            message = await receive()
+        if waited.cancelled_caught:
+            logs.event(logger, "api.body_stalled")
+            raise BodyStalled
         if message.get("type") == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
