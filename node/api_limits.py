@@ -137,21 +137,30 @@ class _Slot:
 
 
 def _bounded(receive: Receive, limit: int) -> Receive:
-    """`receive` that raises BodyTooLarge once the body read so far passes `limit`."""
+    """`receive` that raises BodyTooLarge once the body read so far passes `limit`, and
+    BodyStalled when a part of the body takes BODY_IDLE_S to come. Once the body is
+    complete, calls pass straight through (a streamed answer waits on them for the
+    client's disconnect, as long as it likes)."""
     seen = 0
+    complete = False
 
     async def bounded() -> Message:
-        nonlocal seen
+        nonlocal seen, complete
+        if complete:
+            return await receive()
         with trio.move_on_after(BODY_IDLE_S) as waited:
             message = await receive()
         if waited.cancelled_caught:
             logs.event(logger, "api.body_stalled")
             raise BodyStalled
-        if message.get("type") == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                logs.event(logger, "api.body_too_large", limit=limit)
-                raise BodyTooLarge(limit)
+        if message.get("type") != "http.request":
+            complete = True
+            return message
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            logs.event(logger, "api.body_too_large", limit=limit)
+            raise BodyTooLarge(limit)
+        complete = not message.get("more_body", False)
         return message
 
     return bounded
