@@ -3,6 +3,10 @@
 (a) ceremony: the revoke group's 3-of-5 FROST ceremony in one process, every
     step through its file bytes (propose, 3 commits, 3 shares, aggregate with
     its checks); median of N runs, with each step's median.
+(c) key generation: the DKG ceremony of `ccf dkg` in one process, every
+    step of every participant through its record bytes (round one, the
+    consistency round, sealed round two, finish), for 3 of 5 and 5 of 9;
+    and a refresh of a 3-of-5 group (every holder deals a sharing of zero).
 (b) enforcement: a LevelDB ledger (DEU, decrypting and indexing) holding
     ENTRIES records of FRA (sltd, vehicle, notice.red in turn), ingested with
     `ingest_many` in unsynced batches of 1000. Then, each ingested as a node
@@ -304,6 +308,32 @@ def section(title: str, measure: Callable[[], dict[str, float]]) -> None:
     report(title, figures, anchor, caption)
 
 
+def bench_keygen(runs: int) -> dict[str, float]:
+    """Median wall time of a whole DKG (all rounds, all participants) and of a refresh."""
+    from noticenet.crypto.ceremony_identity import CeremonyKey
+    from noticenet.crypto.refresh import refresh_in_process
+    from noticenet.protocol.ccf.dkg_ceremony import Setup, run_in_process
+
+    figures: dict[str, float] = {}
+    for n, t in ((5, 3), (9, 5)):
+        keys = {i: CeremonyKey.generate() for i in range(1, n + 1)}
+        setup = Setup.new("revoke", t, [(f"c{i}", keys[i].public) for i in keys])
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            packages, public = run_in_process(setup, keys)
+            times.append(time.perf_counter() - start)
+        figures[f"DKG {t} of {n}, all rounds, all participants"] = statistics.median(times)
+        if (n, t) == (5, 3):
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                refresh_in_process(packages, public)
+                times.append(time.perf_counter() - start)
+            figures["refresh 3 of 5 (same group key), all participants"] = statistics.median(times)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
@@ -313,6 +343,10 @@ def main(argv: list[str] | None = None) -> None:
     entries, runs = (10_000, 7) if args.quick else (args.entries, args.runs)
     devnet = make_devnet()
     section(f"3-of-5 FROST ceremony, median of {runs}", lambda: bench_ceremony(devnet, runs))
+    keygen_runs = max(3, runs // 3)
+    section(
+        f"key generation and refresh, median of {keygen_runs}", lambda: bench_keygen(keygen_runs)
+    )
     tmp = Path(tempfile.mkdtemp(prefix="nn-bench-ccf-"))
     try:
         section(

@@ -12,16 +12,24 @@ the FROST paper, so nobody ever holds the group secret:
    commitments (a bad one names its sender) and outputs its `KeyPackage` and
    the common `PublicKeyPackage`, ready for `noticenet.crypto.frost`.
 
+Round one is a broadcast, and the FROST paper assumes it is a reliable one.
+Over files or point-to-point channels it is not: a participant can hand
+different packages to different participants, who would then end up with
+different group keys. Between part1 and part2 every participant therefore
+reports the `round1_digest` of each package it received, and
+`check_consistency` refuses, naming the equivocator (`Equivocation`), unless
+every report agrees. (`noticenet.protocol.ccf.dkg_ceremony` signs the reports.)
+
 Identifiers are the ints 1..max_signers. No I/O happens here.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import BadShare, ThresholdError
+from .errors import BadShare, Equivocation, ThresholdError
 from .frost import (
     CONTEXT_STRING,
     IDENTITY,
@@ -43,6 +51,7 @@ from .frost import (
     scalar_from_int,
     scalar_mul,
 )
+from .hashing import blake2b256
 
 
 def _check_params(identifier: int, min_signers: int, max_signers: int) -> None:
@@ -195,6 +204,44 @@ def verify_proof_of_knowledge(package: Round1Package) -> None:
     c = dkg_challenge(package.identifier, package.verifying_key, r)
     if base_mult(mu) != point_add(r, point_mult(c, package.verifying_key)):
         raise BadShare(package.identifier, "proof of knowledge does not verify")
+
+
+# --- the consistency round (a broadcast over point-to-point channels) ---
+
+
+def round1_digest(package: Round1Package) -> bytes:
+    """BLAKE2b-256 of a round-one package: id, every commitment element, the proof."""
+    data = scalar_from_int(package.identifier) + b"".join(package.commitment)
+    return blake2b256(data + package.proof_of_knowledge, person=b"nn-dkg-round1")
+
+
+def check_consistency(
+    participants: Sequence[int], views: Mapping[int, Mapping[int, bytes]]
+) -> dict[int, bytes]:
+    """Every participant saw the same round-one package from every participant.
+
+    `views[r][s]` is the digest of the package that reporter `r` received from
+    sender `s` (its own included). Returns the agreed digest per sender.
+    Raises ThresholdError if a report is missing or incomplete, and
+    Equivocation naming the sender (the lowest, if several) whose package
+    differs between reports.
+    """
+    ids = sorted(participants)
+    missing = [r for r in ids if r not in views]
+    if missing:
+        raise ThresholdError(f"no round-one digests from participant(s) {missing}")
+    for r in ids:
+        if sorted(views[r]) != ids:
+            raise BadShare(r, "its digests do not cover exactly the participants")
+    agreed: dict[int, bytes] = {}
+    for sender in ids:
+        seen: dict[bytes, list[int]] = {}
+        for reporter in ids:
+            seen.setdefault(views[reporter][sender], []).append(reporter)
+        if len(seen) > 1:
+            raise Equivocation(sender, {d: tuple(who) for d, who in seen.items()})
+        agreed[sender] = next(iter(seen))
+    return agreed
 
 
 # --- the three parts ---

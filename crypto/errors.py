@@ -46,3 +46,19 @@ class BadShare(ThresholdError):
     def __init__(self, member: int, message: str) -> None:
         super().__init__(f"participant {member}: {message}")
         self.member = member
+
+
+class Equivocation(BadShare):
+    """A DKG participant sent different round-one packages to different participants.
+
+    `member` is the equivocator; `views` maps each digest it was seen under to
+    the participants who received that version.
+    """
+
+    def __init__(self, member: int, views: dict[bytes, tuple[int, ...]]) -> None:
+        seen = "; ".join(
+            f"{digest.hex()[:16]} to participant(s) {', '.join(map(str, who))}"
+            for digest, who in sorted(views.items(), key=lambda kv: kv[1])
+        )
+        super().__init__(member, f"sent different round-one packages: {seen}")
+        self.views = views

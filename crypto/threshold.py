@@ -34,7 +34,11 @@ class ThresholdGroup:
 
     @classmethod
     def dealt(cls, size: int, threshold: int) -> ThresholdGroup:
-        """A group from the trusted dealer (tests and demos only)."""
+        """TEST TOOL ONLY: a group from FROST's trusted dealer, who knows the whole key.
+
+        Real and local networks get their groups from the DKG
+        (`noticenet ccf dkg`; `noticenet.protocol.devnet.commission_group`).
+        """
         packages, public = frost.trusted_dealer_keygen(size, threshold)
         return cls(packages, public)
 

@@ -1,19 +1,29 @@
 """A whole network dealt in one process: for tests, the demo and simulations.
 
 Member keys come from seeds derived from the member id and a network seed,
-so the same seed gives the same members. Group keys come from FROST's
-trusted dealer, which is acceptable only here; real networks run the DKG.
+so the same seed gives the same members. The commission's group keys
+(governance, block, revoke) come from the DKG ceremony of
+`noticenet.protocol.ccf.dkg_ceremony`, every step of it run in this process with
+each participant's ceremony key and randomness derived from the network
+seed: no dealer, but deterministic, so a network is as secret as its seed
+(fine for local networks, the demo and tests; a real network runs
+`noticenet ccf dkg` with each commissioner on their own machine). Being
+deterministic, a group is computed once per process and seed (`commission_group`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from noticenet.crypto import frost
+from noticenet.crypto.ceremony_identity import CeremonyKey
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.keys import MemberKeys
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.protocol.ccf.bootstrap import GroupSpec, MemberSpec, build_roster, genesis
+from noticenet.protocol.ccf.dkg_ceremony import Setup, run_in_process, seeded_rng
 from noticenet.protocol.records.entry import Entry
 from noticenet.protocol.records.governance import Role, Roster
 
@@ -30,6 +40,29 @@ DEFAULT_MEMBERS: tuple[tuple[str, Role, str, tuple[str, ...]], ...] = (
 
 def member_keys(network_seed: bytes, member: str) -> MemberKeys:
     return MemberKeys(blake2b256(member.encode(), person=b"nn-devnet", key=network_seed))
+
+
+@functools.lru_cache(maxsize=128)
+def _commission_group(
+    network_seed: bytes, group: str, size: int, threshold: int
+) -> tuple[dict[int, frost.KeyPackage], frost.PublicKeyPackage]:
+    key = blake2b256(network_seed, person=b"nn-devnet-dkg")
+    keys = {
+        i: CeremonyKey(blake2b256(f"{group}/{i}".encode(), person=b"nn-devnet-ckey", key=key))
+        for i in range(1, size + 1)
+    }
+    salt = blake2b256(group.encode(), person=b"nn-devnet-salt", key=key)[:16]
+    setup = Setup(
+        group, threshold, tuple((f"commissioner {i}", keys[i].public) for i in keys), salt
+    )
+    rng = seeded_rng(blake2b256(group.encode(), person=b"nn-devnet-rng", key=key))
+    return run_in_process(setup, keys, rng)
+
+
+def commission_group(network_seed: bytes, group: str, size: int, threshold: int) -> ThresholdGroup:
+    """A commission group made by the DKG ceremony in process, deterministic from the seed."""
+    packages, public = _commission_group(network_seed, group, size, threshold)
+    return ThresholdGroup(dict(packages), public)
 
 
 def group_spec(group: ThresholdGroup) -> GroupSpec:
@@ -62,7 +95,7 @@ def make_devnet(
     addrs: dict[str, tuple[str, ...]] | None = None,
     peer_ids: dict[str, str] | None = None,
 ) -> DevNet:
-    """Deal a network: 5-member commission groups (governance 3/5, block 2/5, revoke 3/5)."""
+    """A network: 5-member commission groups (governance 3/5, block 2/5, revoke 3/5) by DKG."""
     specs = tuple(
         MemberSpec(
             mid,
@@ -75,9 +108,9 @@ def make_devnet(
         )
         for mid, role, name, scopes in members
     )
-    governance = ThresholdGroup.dealt(5, 3)
-    block = ThresholdGroup.dealt(5, 2)
-    revoke = ThresholdGroup.dealt(5, 3)
+    governance = commission_group(network_seed, "governance", 5, 3)
+    block = commission_group(network_seed, "block", 5, 2)
+    revoke = commission_group(network_seed, "revoke", 5, 3)
     guard_key = blake2b256(b"guard", person=b"nn-devnet", key=network_seed)
     roster = build_roster(
         1, specs, group_spec(governance), group_spec(block), group_spec(revoke), guard_key

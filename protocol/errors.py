@@ -18,7 +18,12 @@ class SchemaError(ProtocolError):
 
 
 class MRZError(SchemaError):
-    """A machine-readable zone is malformed or a check digit is wrong."""
+    """A machine-readable zone is malformed or a check digit is wrong; `field` names the
+    MRZ field at fault when there is one (e.g. "date of birth")."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class VINError(SchemaError):

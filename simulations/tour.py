@@ -41,6 +41,13 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
             net.link(a, b)
     net.run()
     _members(out, devnet)
+    out.print(
+        "Commission keys (governance 3 of 5, block 2 of 5, revoke 3 of 5) made by the DKG "
+        "ceremony of `noticenet ccf dkg` (round one, the consistency round, sealed round-two "
+        "shares), run here in process: no dealer ever held a group's secret key. Revoke key "
+        f"{devnet.revoke.public_key.hex()[:16]}…",
+        highlight=False,
+    )
 
     subject = Person(
         name="Müller",

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trio
 from typer.testing import CliRunner
 
 from noticenet.node.ccf.ceremony_files import cmd_aggregate, cmd_commit, cmd_sign
@@ -308,6 +311,127 @@ def test_bad_input_is_answered_4xx_with_a_clear_message(net: Cluster) -> None:
     assert nowhere.status_code == 404 and nowhere.json()["error"] == "NotFound"
     method = fra.delete("/frontier")
     assert method.status_code == 405 and method.json()["error"] == "MethodNotAllowed"
+
+
+def post_raw_json(client: httpx.Client, path: str, body: Any) -> httpx.Response:
+    """POST `body` as JSON with non-ASCII escaped, so a lone surrogate travels as \\udXXX."""
+    data = json.dumps(body, ensure_ascii=True).encode()
+    return client.post(path, content=data, headers={"content-type": "application/json"})
+
+
+def test_text_cbor_cannot_carry_is_a_422_naming_the_field_and_writes_nothing(
+    net: Cluster,
+) -> None:
+    """A lone UTF-16 surrogate was a 500 after sealing began; in an import, the rows after
+    it were lost. Now it is refused before anything is drawn, each row on its own."""
+    fra = net["FRA"].client("issuer")
+    head = net["FRA"].client("admin").get("/frontier").json()["FRA"]["seq"]
+    notice = person("Du\ud800pont", "Jean", "1970-01-01")
+    refused = post_raw_json(fra, "/records/notice.red", {"record": notice})
+    assert refused.status_code == 422, refused.text
+    assert "name" in refused.json()["detail"] and "surrogate" in refused.json()["detail"]
+    vehicle = {"vin": "1M8GDM9AXKP042788", "model": "Golf\udfff"}
+    assert post_raw_json(fra, "/records/vehicle", {"record": vehicle}).status_code == 422
+    assert net["FRA"].client("admin").get("/frontier").json()["FRA"]["seq"] == head
+    rows = [sltd(fresh("SU")), sltd(fresh("SU"), holder_name="Du\ud800pont"), sltd(fresh("SU"))]
+    imported = post_raw_json(net["FRA"].client("issuer"), "/import/sltd", {"rows": rows})
+    assert imported.status_code == 200, imported.text
+    results = imported.json()["results"]
+    assert [r["status"] for r in results] == ["published", "refused", "published"]
+    assert results[1]["code"] == 422 and "holder_name" in results[1]["detail"]
+
+
+def test_unknown_request_fields_and_recipients_of_a_broadcast_are_422(net: Cluster) -> None:
+    fra = net["FRA"].client("issuer")
+    extra = fra.post("/records/sltd", json={"record": sltd(fresh("UF")), "urgent": True})
+    assert extra.status_code == 422 and "urgent" in extra.text
+    red = person("Moreau", "Luc", "1966-02-02")
+    aimed = fra.post("/records/notice.red", json={"record": red, "recipients": ["DEU"]})
+    assert aimed.status_code == 422, aimed.text
+    assert "only diffusions name them" in aimed.json()["detail"]
+
+
+def raw_request(api: str, head: str, body: bytes = b"", wait: float = 20.0) -> bytes:
+    """Send raw HTTP/1.1 bytes and read until the server closes (or `wait` passes)."""
+    host, _, port = api.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_is_not_read_before_the_token_is_known(net: Cluster) -> None:
+    """An unauthenticated request announcing 100 MB is answered 401 at once: the server
+    reads none of it (it parsed the whole body first, then answered 400)."""
+    api = net["FRA"].api
+    answer = raw_request(
+        api,
+        f"POST /records/sltd HTTP/1.1\nHost: {api}\nContent-Type: application/json\n"
+        "Content-Length: 100000000\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"Unauthenticated" in answer
+
+
+def test_bodies_over_the_route_limit_are_413(net: Cluster) -> None:
+    fra = net["FRA"].client("issuer")
+    big = {"record": sltd(fresh("BB"), holder_name="A" * (2 * 1024 * 1024))}
+    declared = fra.post("/records/sltd", json=big)
+    assert declared.status_code == 413 and declared.json()["error"] == "BodyTooLarge"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
+        yield b'{"record": {"holder_name": "'
+        for _ in range(40):
+            yield b"A" * 65536
+        yield b'"}}'
+
+    streamed = fra.post(
+        "/records/sltd", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413, streamed.text
+
+
+def test_a_client_that_stops_sending_its_body_is_cut_off(net: Cluster) -> None:
+    """Announcing 1,000 bytes and sending 10 held a connection for good (40 s seen)."""
+    api = net["FRA"].api
+    token = net["FRA"].tokens["issuer"]
+    began = time.monotonic()
+    answer = raw_request(
+        api,
+        f"POST /records/sltd HTTP/1.1\nHost: {api}\nAuthorization: Bearer {token}\n"
+        "Content-Type: application/json\nContent-Length: 1000\n",
+        b'{"record":',
+    )
+    assert time.monotonic() - began < 19  # answered after 10 s without body
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+
+
+def test_a_long_answer_is_waited_for(net: Cluster) -> None:
+    """A client waiting quietly for a long answer (an import of many rows) is not a slow
+    client: it must get its answer, however long the server works."""
+    rows = [sltd(fresh("LA")) for _ in range(1_500)]
+    answer = net["FRA"].client("issuer").post("/import/sltd", json={"rows": rows}, timeout=300)
+    assert answer.status_code == 200 and answer.json()["counts"] == {"published": 1_500}
+
+
+async def test_many_concurrent_clients_of_one_token_are_all_answered(net: Cluster) -> None:
+    """Past the per-client limit requests wait their turn; none is refused or dropped."""
+    node = net["FRA"]
+    headers = {"Authorization": f"Bearer {node.tokens['border']}"}
+    statuses: list[int] = []
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=node.url, headers=headers, limits=limits) as client:
+
+        async def check(i: int) -> None:
+            answer = await client.get("/check/document", params={"country": "FRA", "number": i})
+            statuses.append(answer.status_code)
+
+        async with trio.open_nursery() as nursery:
+            for i in range(100):
+                nursery.start_soon(check, i)
+    assert statuses == [200] * 100
 
 
 # -- border checks ---------------------------------------------------------------------------
@@ -697,12 +821,12 @@ def test_import_is_idempotent_and_reports_refused_rows(net: Cluster) -> None:
 # -- the CLI against a running node ---------------------------------------------------------
 
 
-def cli(net: Cluster, member: str, role: str, *args: str) -> Any:
+def cli(net: Cluster, member: str, role: str, *args: str, exit_code: int = 0) -> Any:
     node = net[member]
     result = CliRunner().invoke(
         cli_app, [*args, "--api", node.api, "--token", node.tokens[role], "--json"]
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return json.loads(result.stdout)
 
 
@@ -744,9 +868,10 @@ def test_cli_import_csv_and_red_notices_then_export(net: Cluster, tmp_path: Path
         "document_number,document_type,issuing_country,status,holder_name\n"
         f"{numbers[0]},P,FRA,stolen,\n{numbers[1]},P,FRA,lost,Łukasz\n,P,FRA,x,\n"
     )
-    report = cli(net, "FRA", "issuer", "import", "sltd", str(csv_file), "--format", "csv")
+    args = ("import", "sltd", str(csv_file), "--format", "csv")
+    report = cli(net, "FRA", "issuer", *args, exit_code=3)  # 3: some rows were refused
     assert report["counts"] == {"published": 2, "refused": 1}
-    again = cli(net, "FRA", "issuer", "import", "sltd", str(csv_file), "--format", "csv")
+    again = cli(net, "FRA", "issuer", *args, "--refused-ok")
     assert again["counts"] == {"duplicate": 2, "refused": 1}
     red = tmp_path / "red.json"
     red.write_text(
@@ -777,6 +902,25 @@ def test_cli_import_csv_and_red_notices_then_export(net: Cluster, tmp_path: Path
     text = out.read_text()
     assert text.startswith("id,author,issued_at,document_number") and numbers[1] in text
     assert "Łukasz" in text
+
+
+def test_cli_import_of_another_encoding_names_the_line(net: Cluster, tmp_path: Path) -> None:
+    """A Latin-1 CSV ended in a UnicodeDecodeError traceback."""
+    number = fresh("E")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(
+        "document_number,document_type,issuing_country,status,holder_name\n"
+        f"{number},P,FRA,stolen,Müller\n".encode("latin-1")
+    )
+    node = net["FRA"]
+    auth = ["--api", node.api, "--token", node.tokens["issuer"]]
+    refused = CliRunner().invoke(cli_app, ["import", "sltd", str(latin), "--format", "csv", *auth])
+    assert refused.exit_code == 1, refused.output
+    assert "line 2 is not utf-8 (byte 0xfc)" in refused.output
+    assert "Traceback" not in refused.output
+    report = cli(net, "FRA", "issuer", "import", "sltd", str(latin), "--format", "csv",
+                 "--encoding", "latin-1")
+    assert report["counts"] == {"published": 1}
 
 
 def test_cli_ccf_propose_through_the_api(net: Cluster, tmp_path: Path) -> None:

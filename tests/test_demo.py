@@ -19,4 +19,5 @@ def test_demo_outcome() -> None:
     assert facts["reentry_refused"] is True
     text = out.getvalue()
     assert "HIT" in text and "refused" in text
+    assert "DKG" in text and "no dealer" in text
     assert "Armed robbery" not in text  # no record plaintext beyond what the tour reads out

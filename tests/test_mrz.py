@@ -420,7 +420,9 @@ def mrz_fields(draw: st.DrawFn) -> MRZ:
     return MRZ(
         format=fmt,
         document_code=draw(st.sampled_from(["P", "PD", "I", "ID", "AC", "C"])),
-        issuing_state=draw(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=3)),
+        issuing_state=draw(
+            st.just("D") | st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3)
+        ),
         document_number=number,
         nationality=draw(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3)),
         date_of_birth=draw(st.sampled_from([birth, birth[:4] + "<<", "<<<<<<"])),
@@ -453,3 +455,40 @@ def test_any_changed_date_digit_is_caught(m: MRZ, data: st.DataObject) -> None:
     new = data.draw(st.sampled_from([d for d in "0123456789" if d != lines[row][col]]))
     with pytest.raises(MRZError):
         parse_mrz(_replace(lines, row, col, new))
+
+
+# -- every defect names its field ---------------------------------------------------------
+
+
+def td3_with(start: int, value: str, check_at: int | None = None) -> list[str]:
+    """The TD3 specimen with `value` written at `start` of line 2, its field's check digit
+    (at `check_at`) and the composite recomputed, so only the rule under test is broken."""
+    line = TD3[1][:start] + value + TD3[1][start + len(value) :]
+    if check_at is not None:
+        field = line[check_at - (9 if check_at == 9 else 6) : check_at]
+        line = line[:check_at] + check_digit(field) + line[check_at + 1 :]
+    composite = line[0:10] + line[13:20] + line[21:43]
+    return [TD3[0], line[:43] + check_digit(composite)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "field", "says"),
+    [
+        (td3_with(13, "741312", check_at=19), "date of birth", "month 13"),
+        (td3_with(13, "740832", check_at=19), "date of birth", "day 32"),
+        (td3_with(10, "UT<"), "nationality", "three letters A-Z (or D), got 'UT'"),
+        (td3_with(0, "L89<902C3", check_at=9), "document number", "'<' inside"),
+    ],
+    ids=["birth-month", "birth-day", "two-letter-nationality", "filler-inside-number"],
+)
+def test_a_defect_names_its_field(lines: list[str], field: str, says: str) -> None:
+    with pytest.raises(MRZError) as raised:
+        parse_mrz(lines)
+    assert raised.value.field == field
+    assert says in str(raised.value)
+
+
+def test_germany_s_one_letter_code_is_a_state() -> None:
+    """D<< is Germany's code in an MRZ; it is the only state code shorter than three."""
+    parsed = parse_mrz(td3_with(10, "D<<"))
+    assert parsed.nationality == "D"

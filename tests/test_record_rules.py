@@ -12,11 +12,11 @@ import pytest
 
 from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.records.kinds import parse_body
-from noticenet.protocol.records.records import MAX_TEXT, Cancellation
+from noticenet.protocol.records.records import MAX_NAME, MAX_TEXT, Cancellation
 from noticenet.protocol.records.schema import to_map
 
 from .edits import Change, edited
-from .samples import diffusion, dna, document, notice, records
+from .samples import diffusion, dna, document, notice, records, vehicle
 
 SPECIMEN_MRZ = (  # ICAO Doc 9303's specimen passport, issued by Utopia
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
@@ -34,8 +34,44 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
     "an over-long forename": (
         "notice.red",
         notice(),
-        edited(subject__forename="A" * (MAX_TEXT + 1)),
-        f"forename is longer than {MAX_TEXT} characters",
+        edited(subject__forename="A" * (MAX_NAME + 1)),
+        f"forename is longer than {MAX_NAME} characters",
+    ),
+    "an over-long place of birth (it had no bound)": (
+        "notice.red",
+        notice(),
+        edited(subject__place_of_birth="A" * (MAX_NAME + 1)),
+        f"place_of_birth is longer than {MAX_NAME} characters",
+    ),
+    "an over-long summary": (
+        "notice.red",
+        notice(),
+        edited(summary="A" * (MAX_TEXT + 1)),
+        f"summary is longer than {MAX_TEXT} characters",
+    ),
+    "too many languages (50,000 were accepted)": (
+        "notice.red",
+        notice(),
+        edited(subject__languages=["fr"] * 33),
+        "languages holds more than 32 items",
+    ),
+    "a lone surrogate in a name": (
+        "notice.red",
+        notice(),
+        edited(subject__name="Du\ud800pont"),
+        "name: not valid Unicode text (a lone surrogate)",
+    ),
+    "a lone surrogate in a vehicle's model": (
+        "vehicle",
+        vehicle(),
+        edited(model="Golf\udfff"),
+        "model: not valid Unicode text",
+    ),
+    "four MRZ lines": (
+        "sltd",
+        document(),
+        edited(mrz=["A", "B", "C", "D"]),
+        "mrz holds more than 3 items",
     ),
     "a date of birth in another format": (
         "notice.red",
@@ -97,6 +133,24 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
         lambda f: f.update(mrz=list(SPECIMEN_MRZ), issuing_country="DEU"),
         "MRZ issuing state differs from issuing_country",
     ),
+    "a holder other than the MRZ's (SMITH with Eriksson's MRZ)": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_name="SMITH"),
+        "holder_name differs from the MRZ surname",
+    ),
+    "a holder born on another day than the MRZ says": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_date_of_birth="1974-08-13"),
+        "holder_date_of_birth differs from the MRZ date of birth",
+    ),
+    "a holder of another nationality than the MRZ says": (
+        "sltd",
+        document(country="UTO"),
+        lambda f: f.update(mrz=list(SPECIMEN_MRZ), holder_nationality="SWE"),
+        "holder_nationality differs from the MRZ nationality",
+    ),
     "a DNA locus with three alleles": (
         "dna",
         dna(),
@@ -116,6 +170,19 @@ RULES: dict[str, tuple[str, Any, Change, str]] = {
         "is a 32-byte entry id",
     ),
 }
+
+
+def test_a_holder_written_as_people_write_it_agrees_with_the_mrz() -> None:
+    """Case, accents, a first given name only, a year of birth only: the same holder."""
+    fields = {
+        **to_map(document(country="UTO")),
+        "mrz": list(SPECIMEN_MRZ),
+        "holder_name": "Eriksson",
+        "holder_forename": "Anna",
+        "holder_date_of_birth": "1974",
+        "holder_nationality": "UTO",
+    }
+    assert parse_body("sltd", fields).holder_name == "Eriksson"
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

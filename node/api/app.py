@@ -24,6 +24,7 @@ from noticenet.crypto.errors import NoticenetError
 from noticenet.node import logs
 from noticenet.node.api import bulk, ccf, checks, ops, records
 from noticenet.node.api.common import error_body, status_for
+from noticenet.node.api.limits import RequestLimits
 from noticenet.node.api.metrics import Metrics
 from noticenet.node.api.users import Users
 from noticenet.node.service import NodeService
@@ -52,6 +53,7 @@ def create_app(service: NodeService, users: Users) -> FastAPI:
         app.include_router(module.router)
     _install_error_handlers(app)
     _document_bearer_auth(app)
+    app.add_middleware(RequestLimits, users=users)
     return app
 
 
@@ -96,7 +98,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed"}
+        names = {404: "NotFound", 405: "MethodNotAllowed", 408: "BodyStalled", 413: "BodyTooLarge"}
         body = {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)}
         return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from noticenet.node.api.common import Issuer, Officer, Svc
+from noticenet.node.api.common import Issuer, Officer, StrictRequest, Svc
 from noticenet.node.api.importexport import export_views, import_records, write_jsonl
 
 router = APIRouter(tags=["import and export"])
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(StrictRequest):
     rows: list[dict[str, Any]] = Field(description="records (JSON, bytes as hex)", max_length=5_000)
     recipients: list[str] = Field(default=[], description="diffusions only: member ids")
 

@@ -15,10 +15,17 @@ import time
 from typing import Any, cast, get_args
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.api.common import Admin, Svc, parse_entry_id, require_ccf_node, unwrap_update
+from noticenet.node.api.common import (
+    Admin,
+    StrictRequest,
+    Svc,
+    parse_entry_id,
+    require_ccf_node,
+    unwrap_update,
+)
 from noticenet.node.service import NodeService
 from noticenet.protocol.ccf import ceremony
 from noticenet.protocol.errors import SchemaError
@@ -38,7 +45,7 @@ from noticenet.protocol.store.keyspace import key
 router = APIRouter(prefix="/ccf", tags=["commission"])
 
 
-class ProposeRequest(BaseModel):
+class ProposeRequest(StrictRequest):
     action: str = Field(description="block, revoke, unblock or readmit")
     targets: list[str] = Field(default=[], description="entry ids (hex)")
     reason: str = Field(description="article-2, article-3, inaccurate, ...")
@@ -47,7 +54,7 @@ class ProposeRequest(BaseModel):
     admit: str | None = Field(default=None, description="readmit only: the admitted entry id")
 
 
-class SubjectAccessRequest(BaseModel):
+class SubjectAccessRequest(StrictRequest):
     name: str = Field(default="", max_length=200)
     forename: str = Field(default="", max_length=200)
     date_of_birth: str = Field(default="", max_length=10)

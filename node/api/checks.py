@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from noticenet.crypto.errors import NotARecipient
-from noticenet.node.api.common import Border, Officer, Svc, hits, record_view
+from noticenet.node.api.common import Border, Officer, StrictRequest, Svc, hits, record_view
 from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.identifiers.normalise import normalise_country
 from noticenet.protocol.records.records import DNARecord
@@ -21,11 +21,11 @@ from noticenet.protocol.records.schema import from_map
 router = APIRouter(tags=["checks"])
 
 
-class MRZRequest(BaseModel):
+class MRZRequest(StrictRequest):
     lines: list[str] = Field(description="the machine-readable zone, one string per line")
 
 
-class DNAMatchRequest(BaseModel):
+class DNAMatchRequest(StrictRequest):
     loci_set: str = Field(description="CODIS20 or ESS")
     alleles: dict[str, list[str]] = Field(description="locus -> one or two alleles")
     min_loci: int = Field(default=8, ge=1, le=30)

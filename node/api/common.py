@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
 
 from noticenet.crypto.errors import NotARecipient, NoticenetError
 from noticenet.node import logs
@@ -70,6 +71,12 @@ def error_body(exc: NoticenetError) -> dict[str, Any]:
     if isinstance(exc, MRZError) and isinstance(field, str):
         body["field"] = field
     return body
+
+
+class StrictRequest(BaseModel):
+    """A request body: a field the route does not know is a 422, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # -- dependencies ----------------------------------------------------------------

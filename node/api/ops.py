@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node.api.common import Admin, Conflict, Officer, Svc, get_users
+from noticenet.node.api.common import Admin, Conflict, Officer, StrictRequest, Svc, get_users
 from noticenet.node.api.metrics import replication_lag
 from noticenet.node.api.users import ROLES, AuthError
 from noticenet.node.service import NodeService
@@ -21,13 +21,13 @@ from noticenet.protocol.records.entry import decode_entry
 router = APIRouter(tags=["operations"])
 
 
-class EntriesRequest(BaseModel):
+class EntriesRequest(StrictRequest):
     entries: list[str] = Field(
         description="wire entries (canonical CBOR) in hex", max_length=10_000
     )
 
 
-class NewUser(BaseModel):
+class NewUser(StrictRequest):
     name: str = Field(min_length=1, max_length=64)
     role: str = Field(description=f"one of {', '.join(ROLES)}")
 

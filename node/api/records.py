@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from noticenet.node.api.common import (
     Conflict,
     Issuer,
     Officer,
+    StrictRequest,
     Svc,
     clamp,
     parse_entry_id,
@@ -28,16 +29,16 @@ from noticenet.protocol.records.schema import from_map, to_map
 router = APIRouter(tags=["records"])
 
 
-class PublishRequest(BaseModel):
+class PublishRequest(StrictRequest):
     record: dict[str, Any] = Field(description="the record (JSON; bytes as hex)")
     recipients: list[str] = Field(default=[], description="diffusions only: member ids")
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(StrictRequest):
     reason: str = Field(default="", max_length=512)
 
 
-class UpdateRequest(BaseModel):
+class UpdateRequest(StrictRequest):
     record: dict[str, Any] = Field(description="the new record, of the same kind")
 
 

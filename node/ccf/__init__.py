@@ -1,4 +1,4 @@
-"""noticenet.node.ccf: the commission's signing ceremony over files.
+"""noticenet.node.ccf: the commission's ceremonies over files, key generation and signing.
 
-Proposals, commitments, shares and key packages on disk, for the CLI, localnet and the demo.
+DKG rounds, proposals, commitments, shares and key packages on disk, for the CLI and localnet.
 """

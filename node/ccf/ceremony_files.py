@@ -50,7 +50,10 @@ class CeremonyFileError(CeremonyError):
 
 
 def _write(path: Path, data: bytes, secret: bool = False) -> None:
-    """Write atomically (temporary file, then rename); secret files are 0600."""
+    """Write atomically and durably (temporary file, fsync, rename, fsync the folder).
+
+    Secret files are 0600.
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
@@ -59,6 +62,11 @@ def _write(path: Path, data: bytes, secret: bool = False) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _read(path: Path) -> bytes:
@@ -260,20 +268,28 @@ def cmd_sign(
 ) -> Share:
     """Round two: sign a share; the nonces file is destroyed once the share is written.
 
-    The signer's record of signed positions (`signed`, by default beside the
-    key package) is checked and written first: a share for a second, different
-    proposal at a position already signed is refused (ConflictingProposal).
+    The signer's record (`signed`, by default beside the key package: KEY.signed)
+    is checked and durably written (fsync) before the share leaves this
+    function: a nonce pair that already signed another proposal or signer set
+    is refused (NonceReused), whatever copy of the nonces file is presented,
+    and so is a second, different proposal at a position already signed
+    (ConflictingProposal). The record must never be restored from an older
+    backup: it is what remembers which nonces were used.
     """
     prop = read_proposal(proposal)
     package = read_key_package(key_package, passphrase)
     kept = Nonces.from_bytes(read_secret(nonces, passphrase))
     received = [Commitment.from_bytes(_read(p)) for p in commitments]
-    share = ceremony.sign_share(prop, package, kept, received)
     record = Path(signed) if signed is not None else signed_record_path(key_package)
     with _exclusive(record):
         exists = record.exists()
         positions = SignedPositions.from_bytes(_read(record)) if exists else SignedPositions()
-        if positions.admit(prop):
+        # Refused before any share is computed. A new use is recorded durably
+        # before the share leaves this function; the share is computed (in
+        # memory) first only so that a malformed session burns no nonces.
+        fresh = positions.admit_share(prop, kept, received)  # raises, recording nothing
+        share = ceremony.sign_share(prop, package, kept, received)
+        if fresh or not exists:
             _write(record, positions.to_bytes(), secret=True)
     _write(out, share.to_bytes())
     _shred(nonces)

@@ -7,6 +7,7 @@ ccf sign      round two: a signature share
 ccf aggregate one Ed25519 signature from the shares: the entry to publish
 ccf publish   hand the entry to the CCF node (POST /entries)
 ccf subject-access   every record held about a person, for the case file
+ccf dkg ...   the key generation ceremony (see `noticenet.node.cli.ccf_dkg`)
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from noticenet.node.ccf.ceremony_files import (
     cmd_sign,
     read_key_package,
 )
+from noticenet.node.cli.ccf_dkg import dkg_app
 from noticenet.node.cli.common import ApiOpt, JsonOpt, TokenOpt, client, emit_json, friendly, out
 
 ccf_app = typer.Typer(
     help="The CCF: signing ceremony and data-subject requests.", no_args_is_help=True
 )
+ccf_app.add_typer(dkg_app, name="dkg")
 T = TypeVar("T")
 
 ProposalArg = Annotated[Path, typer.Argument(help="the proposal file")]
@@ -47,8 +50,18 @@ PassOpt = Annotated[
 Repeat = Annotated[list[Path], typer.Option(help="repeat for each signer")]
 
 
-def _unlocking(key: Path, passphrase: str | None, step: Callable[[str | None], T]) -> T:
-    """Run `step` with the key package's passphrase, asking for it if the file is locked."""
+def _unlocking(
+    key: Path, passphrase: str | None, step: Callable[[str | None], T], needed: list[Path] = []  # noqa: B006
+) -> T:
+    """Run `step` with the key package's passphrase, asking for it if the file is locked.
+
+    A missing key package (or `needed` input file) is an error before any prompt.
+    """
+    if not Path(key).is_file():
+        raise CeremonyFileError(f"no key package at {key}")
+    for path in needed:
+        if not Path(path).is_file():
+            raise CeremonyFileError(f"no file at {path}")
     if passphrase is None:
         try:
             read_key_package(key, None)
@@ -140,7 +153,9 @@ def commit(
     as_json: JsonOpt = False,
 ) -> None:
     """Round one: keep secret nonces, send a commitment."""
-    made = _unlocking(key, passphrase, lambda p: cmd_commit(proposal, key, nonces, commitment, p))
+    made = _unlocking(
+        key, passphrase, lambda p: cmd_commit(proposal, key, nonces, commitment, p), [proposal]
+    )
     _done(as_json, {"commitment": str(commitment), "signer": made.identifier})
 
 
@@ -168,6 +183,7 @@ def sign(
         key,
         passphrase,
         lambda p: cmd_sign(proposal, key, nonces, commitment, out_file, p, signed),
+        [proposal, nonces, *commitment],
     )
     _done(as_json, {"share": str(out_file), "signer": share.identifier})
 

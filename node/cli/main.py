@@ -237,7 +237,9 @@ def node_run(
     from noticenet.node.runner import run_node
 
     logs.setup(logging.DEBUG if verbose else logging.INFO)
-    trio.run(run_node, config, None, alone)
+    from noticenet.node.stalls import StallLog
+
+    trio.run(run_node, config, None, alone, instruments=[StallLog()])
 
 
 @net_app.command("create")

@@ -20,6 +20,7 @@ from noticenet.node.cli.common import (
     read_json_file,
     records_table,
 )
+from noticenet.protocol.errors import SchemaError
 
 check_app = typer.Typer(help="Border checks against your node.", no_args_is_help=True)
 dna_app = typer.Typer(help="DNA profiles.", no_args_is_help=True)
@@ -254,12 +255,21 @@ def import_(
     fmt: Annotated[str, typer.Option("--format", help=f"one of {', '.join(FORMATS)}")] = "jsonl",
     to: ToOpt = [],  # noqa: B006 - typer reads the default
     batch: Annotated[int, typer.Option(help="rows per request")] = 200,
+    encoding: Annotated[str, typer.Option(help="the file's text encoding")] = "utf-8",
+    refused_ok: Annotated[
+        bool, typer.Option("--refused-ok", help="exit 0 even if rows were refused")
+    ] = False,
     api: ApiOpt = "",
     token: TokenOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Import rows from a national system; re-importing publishes nothing new (issuer role)."""
-    rows = read_rows(kind, fmt, file.read_text())
+    """Import rows from a national system; re-importing publishes nothing new (issuer role).
+
+    Each row stands alone: a refused row is reported with its line and reason and the
+    others go on. Exit status: 0 if every row was published or already there,
+    3 if some were refused (0 with --refused-ok), 1 if the import could not run.
+    """
+    rows = read_rows(kind, fmt, read_text(file, encoding))
     report: list[dict[str, Any]] = [
         {"row": r.number, "status": "refused", "error": "BadRow", "detail": r.error}
         for r in rows
@@ -277,6 +287,27 @@ def import_(
             progress.advance(task, len(chunk))
     report.sort(key=lambda r: r["row"])
     _import_report(report, as_json)
+    if not refused_ok and any(r["status"] == "refused" for r in report):
+        raise typer.Exit(REFUSED_ROWS)
+
+
+REFUSED_ROWS = 3
+"""`noticenet import`'s exit status when some rows were refused."""
+
+
+def read_text(file: Path, encoding: str) -> str:
+    """The file as text; a byte that is not `encoding` is one line naming the line."""
+    data = file.read_bytes()
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise SchemaError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SchemaError(
+            f"{file} line {line} is not {encoding} (byte 0x{data[exc.start]:02x}): "
+            "pass --encoding (e.g. latin-1 or cp1252) or convert the file"
+        ) from None
 
 
 def _import_report(report: list[dict[str, Any]], as_json: bool) -> None:

@@ -1,8 +1,11 @@
 """A local network on 127.0.0.1: keys, configs and a genesis roster in one folder.
 
 For the demo and the real-network tests. Member keys come from seeds (stable
-across runs of the same network seed); the commission's group keys are dealt
-(acceptable only for local networks; a real network runs the DKG ceremony).
+across runs of the same network seed); the commission's group keys come from
+the DKG ceremony (`noticenet.protocol.ccf.dkg_ceremony`) run in process, with the
+commissioners' ceremony keys and randomness derived from the network seed: no
+dealer, but only as secret as the seed (a real network runs `noticenet ccf dkg`,
+each commissioner on their own machine).
 Layout::
 
     root/genesis.cbor             the first roster entry

@@ -1,4 +1,4 @@
 """noticenet.protocol.ccf: the oversight commission's threshold-signed actions.
 
-The genesis and threshold entries, the signing ceremony's steps, and purge receipts.
+Genesis and threshold entries, the key generation (DKG) and signing ceremonies, purge receipts.
 """

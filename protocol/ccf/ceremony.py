@@ -42,7 +42,9 @@ __all__ = [
     "BelowThreshold",
     "CeremonyError",
     "Commitment",
+    "CommitmentListMismatch",
     "ConflictingProposal",
+    "NonceReused",
     "Nonces",
     "Proposal",
     "ProposalMismatch",
@@ -54,13 +56,17 @@ __all__ = [
     "feed_for",
     "guard_tags_for",
     "guards_for_targets",
+    "nonce_tag",
     "propose",
+    "session_digest",
     "sign_share",
     "with_guards",
 ]
 
 VERSION = 1
 _PERSON = b"nn-ccf-proposal"
+_NONCE_PERSON = b"nn-ccf-nonce"
+_SESSION_PERSON = b"nn-ccf-session"
 
 
 class CeremonyError(ProtocolError):
@@ -83,17 +89,42 @@ class ConflictingProposal(CeremonyError):
     """This signer already signed another proposal for the same position of the feed."""
 
 
+class CommitmentListMismatch(CeremonyError):
+    """The coordinator aggregates with other commitments than the signers signed with.
+
+    Every share would then fail to verify, and the first signer would be
+    blamed for the coordinator's mistake; shares name the session they were
+    made for, so the mismatch is told as what it is.
+    """
+
+
+class NonceReused(CeremonyError):
+    """These nonces already signed a share for another proposal or signer set.
+
+    A second share made with the same nonces over a different binding factor
+    or challenge is one more linear equation in (hiding, binding, share): three
+    of them solve for the signer's secret share.
+    """
+
+
 # --- encoding helpers ---
 
 
-def _doc(data: bytes, kind: str, names: Iterable[str]) -> dict[str, Any]:
-    """Decode a record file: a canonical map of exactly `type`, `v` and `names`."""
+def _doc(
+    data: bytes, kind: str, names: Iterable[str], optional: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Decode a record file: a canonical map of exactly `type`, `v` and `names`.
+
+    A name in `optional` may be absent (a file written before it existed) and
+    then takes the given default.
+    """
     doc = decode(data)
     if not isinstance(doc, dict) or doc.get("type") != kind:
         raise CodecError(f"not a {kind} record")
     if doc.get("v") != VERSION:
         raise CodecError(f"unknown {kind} version {doc.get('v')!r}")
-    if set(doc) != {"type", "v", *names}:
+    doc = {**(optional or {}), **doc}
+    if set(doc) != {"type", "v", *names, *(optional or {})}:
         raise SchemaError(f"{kind}: fields are {sorted(doc)}")
     return doc
 
@@ -294,10 +325,15 @@ class Commitment:
 
 @dataclass(frozen=True)
 class Share:
-    """Round two's output from one signer, tied to one proposal."""
+    """Round two's output from one signer, tied to one proposal.
+
+    `session` is the `session_digest` (proposal and commitment list) the share
+    was made for; None only in shares written before it was recorded.
+    """
 
     proposal: bytes
     share: frost.SignatureShare
+    session: bytes | None = None
 
     @property
     def identifier(self) -> int:
@@ -305,21 +341,24 @@ class Share:
 
     def to_bytes(self) -> bytes:
         s = self.share
-        return encode(
-            {
-                "type": "ccf-share",
-                "v": VERSION,
-                "proposal": self.proposal,
-                "identifier": s.identifier,
-                "share": s.share,
-            }
-        )
+        doc: dict[str, Any] = {
+            "type": "ccf-share",
+            "v": VERSION,
+            "proposal": self.proposal,
+            "identifier": s.identifier,
+            "share": s.share,
+        }
+        if self.session is not None:
+            doc["session"] = self.session
+        return encode(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Share:
-        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"))
+        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"),
+                   optional={"session": None})
         share = _crypto(frost.SignatureShare, _int(doc, "identifier"), _bytes(doc, "share"))
-        return cls(_bytes(doc, "proposal"), share)
+        session = None if doc["session"] is None else _bytes(doc, "session")
+        return cls(_bytes(doc, "proposal"), share, session)
 
 
 @dataclass(frozen=True)
@@ -356,21 +395,48 @@ class Nonces:
         return cls(_bytes(doc, "proposal"), nonces)
 
 
+def nonce_tag(commitment: frost.SigningCommitment) -> bytes:
+    """The name a used nonce pair is recorded under: a hash of its two commitments.
+
+    A copy of a nonces file (a backup, a snapshot, a second USB stick) carries
+    the same nonces, hence the same commitments and the same tag, whatever
+    else in the file was edited.
+    """
+    return blake2b256(commitment.hiding + commitment.binding, person=_NONCE_PERSON)
+
+
+def session_digest(proposal: Proposal, commitments: Sequence[Commitment]) -> bytes:
+    """What a share depends on besides the key and nonces: the proposal and the signer set.
+
+    The same nonces over the same session give the same share again (harmless:
+    nothing new is revealed); over any other session they leak the key share.
+    """
+    encoded = frost.encode_group_commitment_list([c.commitment for c in commitments])
+    return blake2b256(proposal.digest + encoded, person=_SESSION_PERSON)
+
+
 @dataclass
 class SignedPositions:
-    """The feed positions a signer has signed a share for, and for which proposal.
+    """What a signer has signed: one proposal per feed position, one session per nonce pair.
 
-    Two different threshold-signed entries at one position of a CCF feed are
-    an equivocation: every node keeps both as evidence and freezes the feed,
-    which stops all later blocks and revocations. Two ceremonies started
-    together (both read the same head) would each propose the same seq. A
-    signer that signs at most one proposal per (group key, feed, seq) makes
-    that impossible whenever any two quorums share a signer (2t > n); it
-    also turns the second ceremony's failure into a clear refusal. Signing
-    the same proposal again (a retried round two) is allowed.
+    `signed`: two different threshold-signed entries at one position of a CCF
+    feed are an equivocation: every node keeps both as evidence and freezes
+    the feed, which stops all later blocks and revocations. Two ceremonies
+    started together (both read the same head) would each propose the same
+    seq. A signer that signs at most one proposal per (group key, feed, seq)
+    makes that impossible whenever any two quorums share a signer (2t > n);
+    it also turns the second ceremony's failure into a clear refusal.
+
+    `nonces`: every nonce pair this signer has used (`nonce_tag`), with the
+    session it signed (`session_digest`). Nonces are used for one session
+    only, whatever copy of the nonces file is presented: the record, not the
+    nonces file, is what remembers, so it must never be rolled back (restored
+    from an older backup). Repeating exactly the same session (a retried
+    round two) is allowed: it yields the very same share.
     """
 
     signed: dict[tuple[bytes, str, int], bytes] = field(default_factory=dict)
+    nonces: dict[bytes, bytes] = field(default_factory=dict)
 
     def admit(self, proposal: Proposal) -> bool:
         """Record `proposal` as this signer's choice for its position; False if already so.
@@ -388,13 +454,42 @@ class SignedPositions:
         self.signed[position] = proposal.digest
         return held is None
 
+    def admit_share(
+        self, proposal: Proposal, nonces: Nonces, commitments: Sequence[Commitment]
+    ) -> bool:
+        """Record a share about to be made; False if exactly this share was recorded before.
+
+        Raises NonceReused (these nonces signed another proposal or signer set)
+        or ConflictingProposal, recording nothing in either case.
+        """
+        tag = nonce_tag(nonces.nonces.commitment)
+        session = session_digest(proposal, commitments)
+        used = self.nonces.get(tag)
+        if used is not None and used != session:
+            raise NonceReused(
+                f"these nonces (commitment {_hex(tag)[:16]}) already signed a share for another "
+                "proposal or signer set; a second share would reveal the key share. "
+                "Run round one again (`ccf commit`) for fresh nonces"
+            )
+        position = (proposal.group_key, proposal.feed, proposal.seq)
+        held = self.signed.get(position)
+        if held is not None and held != proposal.digest:
+            self.admit(proposal)  # raises ConflictingProposal
+        self.signed[position] = proposal.digest
+        self.nonces[tag] = session
+        return used is None or held is None
+
     def to_bytes(self) -> bytes:
         rows = [[g, f, s, d] for (g, f, s), d in sorted(self.signed.items())]
-        return encode({"type": "ccf-signed-positions", "v": VERSION, "signed": rows})
+        used = [[t, d] for t, d in sorted(self.nonces.items())]
+        return encode(
+            {"type": "ccf-signed-positions", "v": VERSION, "signed": rows, "nonces": used}
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedPositions:
-        doc = _doc(data, "ccf-signed-positions", ("signed",))
+        # A record written before used nonces were recorded has no `nonces`.
+        doc = _doc(data, "ccf-signed-positions", ("signed",), optional={"nonces": []})
         rows = doc["signed"]
         if not isinstance(rows, list):
             raise SchemaError("signed must be a list")
@@ -407,7 +502,19 @@ class SignedPositions:
             if position in signed:
                 raise SchemaError(f"position {row[2]} of {row[1]} is listed twice")
             signed[position] = _bytes(cells, "digest")
-        return cls(signed)
+        used_rows = doc["nonces"]
+        if not isinstance(used_rows, list):
+            raise SchemaError("nonces must be a list")
+        used: dict[bytes, bytes] = {}
+        for row in used_rows:
+            if not isinstance(row, list) or len(row) != 2:
+                raise SchemaError("a used nonce is [tag, session]")
+            cells = dict(zip(("tag", "session"), row, strict=True))
+            tag = _bytes(cells, "tag")
+            if tag in used:
+                raise SchemaError("a used nonce is listed twice")
+            used[tag] = _bytes(cells, "session")
+        return cls(signed, used)
 
 
 # --- the steps ---
@@ -460,7 +567,7 @@ def sign_share(
     share = frost.sign(
         key_package, nonces.nonces, proposal.message, [c.commitment for c in commitments]
     )
-    return Share(proposal.digest, share)
+    return Share(proposal.digest, share, session_digest(proposal, commitments))
 
 
 def aggregate(
@@ -474,6 +581,14 @@ def aggregate(
     _check_digest(proposal, [*commitments, *shares])
     _check_count(proposal, len(commitments), "commitments")
     _check_count(proposal, len(shares), "shares")
+    session = session_digest(proposal, commitments)
+    other = sorted(s.identifier for s in shares if s.session not in (None, session))
+    if other:
+        raise CommitmentListMismatch(
+            f"the commitments given are not the ones signer(s) {', '.join(map(str, other))} "
+            f"signed with (session {_hex(session)[:16]}): aggregate with the same commitment "
+            "files that were handed to the signers in round two"
+        )
     message = proposal.message
     signature = frost.aggregate(
         [c.commitment for c in commitments], message, [s.share for s in shares], public_package

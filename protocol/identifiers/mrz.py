@@ -50,9 +50,8 @@ class MRZCheckDigitError(MRZError):
 
     def __init__(self, field: str, found: str, expected: str) -> None:
         super().__init__(
-            f"MRZ {field} check digit is wrong: found {found!r}, expected {expected!r}"
+            f"MRZ {field} check digit is wrong: found {found!r}, expected {expected!r}", field
         )
-        self.field = field
         self.found = found
         self.expected = expected
 
@@ -172,37 +171,47 @@ def _check_code(field: str, value: str, min_len: int, max_len: int) -> None:
         min_len <= len(value) <= max_len and value.isascii() and value.isalpha()
         and value.isupper()
     ):
-        raise MRZError(f"MRZ {field} must be {min_len}-{max_len} letters A-Z, got {value!r}")
+        raise MRZError(
+            f"MRZ {field} must be {min_len}-{max_len} letters A-Z, got {value!r}", field
+        )
+
+
+def _check_state(field: str, value: str) -> None:
+    """A state code: three letters A-Z, or D, Germany's one-letter code (Doc 9303 part 3).
+    'UT<' is no code: it was taken as 'UT'."""
+    if value != "D" and not (len(value) == 3 and value.isascii() and value.isalpha()
+                             and value.isupper()):
+        raise MRZError(f"MRZ {field} must be three letters A-Z (or D), got {value!r}", field)
 
 
 def _check_date(field: str, value: str, *, unknown_allowed: bool) -> None:
     """A 'YYMMDD' date with a plausible month and day; '<<' parts only if allowed."""
     if len(value) != 6:
-        raise MRZError(f"MRZ {field} must be YYMMDD, got {value!r}")
+        raise MRZError(f"MRZ {field} must be YYMMDD, got {value!r}", field)
     parts = (value[0:2], value[2:4], value[4:6])
     for part in parts:
         if not ((part.isascii() and part.isdigit()) or (unknown_allowed and part == "<<")):
-            raise MRZError(f"MRZ {field} must be YYMMDD digits, got {value!r}")
+            raise MRZError(f"MRZ {field} must be YYMMDD digits, got {value!r}", field)
     month, day = parts[1], parts[2]
     if month.isdigit() and not 1 <= int(month) <= 12:
-        raise MRZError(f"MRZ {field} has month {month}")
+        raise MRZError(f"MRZ {field} has month {month}", field)
     if day.isdigit() and not 1 <= int(day) <= 31:
-        raise MRZError(f"MRZ {field} has day {day}")
+        raise MRZError(f"MRZ {field} has day {day}", field)
 
 
 def _check_name(field: str, value: str) -> None:
     """A name part: words of A-Z separated by single spaces, or empty."""
     if value and _NAME_WORDS.fullmatch(value) is None:
-        raise MRZError(f"MRZ {field} must be words of letters A-Z, got {value!r}")
+        raise MRZError(f"MRZ {field} must be words of letters A-Z, got {value!r}", field)
 
 
 def _check_filled(field: str, value: str, width: int) -> None:
     """A free field of MRZ characters without trailing filler, at most `width` long."""
     ok = _MRZ_CHARS.fullmatch(value) is not None and not value.endswith("<")
     if not ok:
-        raise MRZError(f"MRZ {field} has characters outside A-Z, 0-9, '<': {value!r}")
+        raise MRZError(f"MRZ {field} has characters outside A-Z, 0-9, '<': {value!r}", field)
     if len(value) > width:
-        raise MRZError(f"MRZ {field} is longer than {width}: {value!r}")
+        raise MRZError(f"MRZ {field} is longer than {width}: {value!r}", field)
 
 
 def _validate(m: MRZ) -> None:
@@ -211,12 +220,12 @@ def _validate(m: MRZ) -> None:
         raise MRZError(f"unknown MRZ format {m.format!r}")
     _check_code("document code", m.document_code, 1, 2)
     _require(not m.document_code.startswith("V"), "visa MRZs (document code V) are not supported")
-    _check_code("issuing state", m.issuing_state, 1, 3)
-    _check_code("nationality", m.nationality, 1, 3)
+    _check_state("issuing state", m.issuing_state)
+    _check_state("nationality", m.nationality)
     _check_date("date of birth", m.date_of_birth, unknown_allowed=True)
     _check_date("date of expiry", m.date_of_expiry, unknown_allowed=False)
     if m.sex not in ("M", "F", "X"):
-        raise MRZError(f"MRZ sex must be M, F or X, got {m.sex!r}")
+        raise MRZError(f"MRZ sex must be M, F or X, got {m.sex!r}", "sex")
     _check_name("surname", m.surname)
     _check_name("given names", m.given_names)
     _require(bool(m.surname or m.given_names), "MRZ name is empty")
@@ -233,6 +242,8 @@ def _validate(m: MRZ) -> None:
         used = len(number) - 9 + 1 + (1 + len(m.optional_data) if m.optional_data else 0)
         if used > width:
             raise MRZError(f"document number {number!r} and optional data do not fit")
+    if not number.isalnum():
+        raise MRZError(f"MRZ document number has '<' inside: {number!r}", "document number")
     _check_filled("optional data", m.optional_data, width)
     _check_filled("optional data 2", m.optional_data_2, _OPTIONAL_2_WIDTH)
     if m.format != "TD1" and m.optional_data_2 != "":
@@ -403,7 +414,7 @@ def _document_number(first9: str, found: str, optional: str) -> tuple[str, str]:
 def _sex(char: str) -> str:
     """MRZ sex character to 'M', 'F' or 'X'."""
     if char not in ("M", "F", "X", "<"):
-        raise MRZError(f"MRZ sex must be M, F, X or '<', got {char!r}")
+        raise MRZError(f"MRZ sex must be M, F, X or '<', got {char!r}", "sex")
     return "X" if char == "<" else char
 
 

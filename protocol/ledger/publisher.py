@@ -74,6 +74,9 @@ class Publisher:
             raise SchemaError(f"a {kind} entry carries a {kind_spec.schema.__name__}")
         if isinstance(record, Update):
             spec_of_update(record)
+        if recipients and kind_spec.keying != "chosen":
+            why = f"recipients: a {kind} goes to its whole audience; only diffusions name them"
+            raise SchemaError(why)
         roster = self._roster()
         guards = self.guard_tags(record) if kind_spec.keying != "public" else ()
         hits = [t for t in guards if self.ledger.store.get(key(b"g", t)) is not None]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from noticenet.protocol.errors import SchemaError
+from noticenet.protocol.records.schema import check_text
 
 if TYPE_CHECKING:
     from noticenet.protocol.identifiers.dna import DNAProfile
@@ -24,7 +25,54 @@ COUNTRY = re.compile(r"[A-Z]{3}")
 DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,20}")
 DOCUMENT_TYPE = re.compile(r"[A-Z]{1,2}")
-MAX_TEXT = 4096
+MAX_TEXT = 4096  # free text (summaries, marks, charges, purposes, reasons): characters
+MAX_NAME = 200  # any other text field, and each text in a list: characters
+MAX_ITEMS = 32  # items of a list field unless LIST_LIMITS says otherwise
+TEXT_LIMITS = dict.fromkeys(
+    ("summary", "distinguishing_marks", "charge", "purpose", "reason"), MAX_TEXT
+)
+LIST_LIMITS = {"arrest_warrants": 64, "recipients": 256, "mrz": 3}
+"""The documented bounds of record fields (docs/record-format.md); the same rule holds
+at the API, on import and on replication."""
+
+
+@functools.cache
+def _bounded_fields(cls: Any) -> tuple[tuple[str, bool, int], ...]:
+    """(name, is_list, bound) of each text or list field of a record class."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        origin = typing.get_origin(hints[f.name])
+        if hints[f.name] is str:
+            out.append((f.name, False, TEXT_LIMITS.get(f.name, MAX_NAME)))
+        elif origin is tuple:
+            out.append((f.name, True, LIST_LIMITS.get(f.name, MAX_ITEMS)))
+    return tuple(out)
+
+
+def check_bounds(record: Any) -> None:
+    """Refuse a text or list field beyond its bound, or text that is not valid Unicode,
+    naming the field; the same rule holds at the API, on import and on replication."""
+    cls: Any = type(record)
+    for name, is_list, bound in _bounded_fields(cls):
+        value = getattr(record, name)
+        if is_list:
+            if len(value) > bound:
+                raise SchemaError(f"{name} holds more than {bound} items")
+            for item in value:
+                if isinstance(item, str):
+                    _within(item, name, MAX_NAME)
+        else:
+            _within(value, name, bound)
+
+
+def _within(value: str, name: str, bound: int) -> None:
+    check_text(value, name)
+    if len(value) > bound:
+        raise SchemaError(f"{name} is longer than {bound} characters")
 
 
 def check_member_id(value: str, what: str = "member id") -> None:
@@ -51,8 +99,6 @@ def _entry_id(value: bytes, what: str) -> None:
 def _text(value: str, what: str, required: bool = False) -> None:
     if required and not value.strip():
         raise SchemaError(f"{what} is required")
-    if len(value) > MAX_TEXT:
-        raise SchemaError(f"{what} is longer than {MAX_TEXT} characters")
 
 
 @dataclass(frozen=True)
@@ -61,6 +107,7 @@ class ArrestWarrant:
     issuing_country: str
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.charge, "arrest_warrants.charge", required=True)
         _country(self.issuing_country, "arrest_warrants.issuing_country")
 
@@ -82,6 +129,7 @@ class Person:
     languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.name, "name", required=True)
         _text(self.forename, "forename")
         _text(self.distinguishing_marks, "distinguishing_marks")
@@ -105,6 +153,7 @@ class Notice:
     reference: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.summary, "summary")
 
 
@@ -119,6 +168,7 @@ class Diffusion:
     summary: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.purpose, "purpose", required=True)
         if not self.recipients:
             raise SchemaError("a diffusion names at least one recipient")
@@ -147,6 +197,7 @@ class TravelDocument:
     mrz: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         if not DOCUMENT_NUMBER.fullmatch(self.document_number):
             raise SchemaError("document_number is 1-20 characters A-Z, 0-9")
         if not DOCUMENT_TYPE.fullmatch(self.document_type):
@@ -162,12 +213,21 @@ class TravelDocument:
 
 
 def _check_mrz_agrees(doc: TravelDocument) -> None:
-    _mrz_agrees(doc.mrz, doc.document_number, doc.issuing_country)
+    _mrz_agrees(
+        doc.mrz,
+        doc.document_number,
+        doc.issuing_country,
+        (doc.holder_name, doc.holder_forename, doc.holder_date_of_birth, doc.holder_nationality),
+    )
 
 
 @functools.lru_cache(maxsize=4096)
-def _mrz_agrees(mrz: tuple[str, ...], number: str, country: str) -> None:
-    """Memoised: a stored record is checked again each time it is read."""
+def _mrz_agrees(
+    mrz: tuple[str, ...], number: str, country: str, holder: tuple[str, str, str, str]
+) -> None:
+    """The MRZ says what the record says: the same document, and the same holder where
+    the record names one (SMITH with Eriksson's MRZ was accepted). Memoised: a stored
+    record is checked again each time it is read."""
     from noticenet.protocol.identifiers.mrz import parse_mrz
     from noticenet.protocol.identifiers.normalise import normalise_country
 
@@ -176,6 +236,38 @@ def _mrz_agrees(mrz: tuple[str, ...], number: str, country: str) -> None:
         raise SchemaError("MRZ document number differs from document_number")
     if normalise_country(parsed.issuing_state) != country:
         raise SchemaError("MRZ issuing state differs from issuing_country")
+    name, forename, born, nationality = holder
+    if name and not _same_name(name, parsed.surname):
+        raise SchemaError("holder_name differs from the MRZ surname")
+    if forename and parsed.given_names and not _same_name(forename, parsed.given_names):
+        raise SchemaError("holder_forename differs from the MRZ given names")
+    if born and not _same_birth(born, parsed.date_of_birth):
+        raise SchemaError("holder_date_of_birth differs from the MRZ date of birth")
+    if nationality and normalise_country(parsed.nationality) != nationality:
+        raise SchemaError("holder_nationality differs from the MRZ nationality")
+
+
+def _same_name(written: str, mrz: str) -> bool:
+    """Whether a name as written and as the MRZ carries it are the same: equal under the
+    spelling key (Müller, MUELLER), or the MRZ's a truncation of it, or the written one
+    the first of the MRZ's given names."""
+    from noticenet.protocol.identifiers.normalise import name_key, normalise_name
+
+    if name_key(written) == name_key(mrz):
+        return True
+    full, short = normalise_name(written).replace(" ", ""), normalise_name(mrz).replace(" ", "")
+    words = normalise_name(mrz).split()
+    return (len(short) >= 3 and full.startswith(short)) or (
+        bool(words) and normalise_name(written) == " ".join(words[: len(written.split())])
+    )
+
+
+def _same_birth(written: str, yymmdd: str) -> bool:
+    """YYYY[-MM[-DD]] against the MRZ's YYMMDD, where both give a part ('<<': unknown)."""
+    mine = written.split("-")
+    mine[0] = mine[0][2:]
+    theirs = (yymmdd[0:2], yymmdd[2:4], yymmdd[4:6])[: len(mine)]
+    return all(t == "<<" or m == t for m, t in zip(mine, theirs, strict=True))
 
 
 @dataclass(frozen=True)
@@ -191,6 +283,7 @@ class Vehicle:
     registration_country: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         from noticenet.protocol.identifiers.vin import validate_vin
 
         validate_vin(self.vin)
@@ -208,6 +301,7 @@ class Firearm:
     firearm_type: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _text(self.make, "make", required=True)
         _text(self.serial, "serial", required=True)
 
@@ -222,6 +316,7 @@ class DNARecord:
     subject: Person | None = None
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         self.profile()
 
     def profile(self) -> DNAProfile:
@@ -246,6 +341,7 @@ class FingerprintRef:
     subject: Person | None = None
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         if len(self.template_hash) != 32:
             raise SchemaError("template_hash is a 32-byte hash")
 
@@ -258,6 +354,7 @@ class Cancellation:
     reason: str = ""
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _entry_id(self.target, "target")
 
 
@@ -269,6 +366,7 @@ class Update:
     record: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         _entry_id(self.target, "target")
 
 

@@ -95,8 +95,8 @@ def from_map(cls: type[T], data: Any, where: str = "", hexed: bool = False) -> T
     for name, convert, required, optional, exact in fields:
         if name in data:
             value = data[name]
-            if type(value) is exact:  # what `convert` would return as it is, without the call
-                kwargs[name] = value
+            if type(value) is exact and not (hexed and exact is str):
+                kwargs[name] = value  # what `convert` would return as it is, without the call
             else:
                 kwargs[name] = convert(value, f"{where}.{name}", hexed)
         elif required:
@@ -299,8 +299,9 @@ def _sequence(item: Convert, exact: type | None = None) -> Convert:
     def sequence(value: Any, where: str, hexed: bool) -> Any:
         if not isinstance(value, list):
             raise SchemaError(f"{where}: expected an array")
-        if exact is not None and all(type(v) is exact for v in value):
-            return tuple(value)  # what `item` would give, without a call per item
+        if exact is not None and not (hexed and exact is str):
+            if all(type(v) is exact for v in value):
+                return tuple(value)  # what `item` would give, without a call per item
         return tuple(item(v, where, hexed) for v in value)
 
     return sequence
@@ -320,6 +321,8 @@ def _scalar(hint: Any) -> Convert:
 
     def scalar(value: Any, where: str, hexed: bool) -> Any:
         if type(value) is hint:
+            if hexed and hint is str:
+                check_text(value, where)
             return value
         if hint is bytes and hexed and isinstance(value, str):
             try:
@@ -329,6 +332,17 @@ def _scalar(hint: Any) -> Convert:
         raise SchemaError(f"{where}: expected {name}")
 
     return scalar
+
+
+def check_text(value: str, where: str) -> None:
+    """Text must be valid Unicode that CBOR (UTF-8) can carry: JSON's "\\ud800" decodes
+    to a lone surrogate, which would fail only when the record is sealed. Refused here,
+    naming the field, before anything is drawn or written."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SchemaError(f"{where}: not valid Unicode text (a lone surrogate)") from None
 
 
 def to_json(obj: Any) -> Any:

@@ -289,7 +289,7 @@ def key_vectors() -> dict[str, Any]:
         {
             "epoch_key": EPOCH_KEY.hex(),
             "author": author,
-            "seq": seq,
+            "seq": str(seq),  # text: 2**63 - 1 is beyond a JavaScript number
             "input": (author.encode() + b"\x00" + seq.to_bytes(8, "big")).hex(),
             "entry_key": sender_keys.entry_key(EPOCH_KEY, author, seq).hex(),
         }

@@ -1,0 +1,224 @@
+"""The CCF's DKG ceremony through files: `key`, `setup`, `round1`, `digests`, `round2`, `finish`.
+
+Plain functions taking paths, for the CLI (`noticenet ccf dkg ...`) to wire;
+the ceremony itself is `noticenet.protocol.ccf.dkg_ceremony` (sans-IO). Each
+commissioner runs the steps on their own machine. Public records go in an
+exchange folder that is carried between the machines (a USB stick, a shared
+folder): `round1-<i>.cbor`, `digests-<i>.cbor`, `round2-<from>-to-<to>.cbor`
+(sealed to its recipient), `complaint-<by>-against-<whom>.cbor`. Secrets stay
+beside the commissioner's ceremony key, 0600 and locked with their
+passphrase (argon2id): `<key>.<ceremony>.round1`, `.round2` (shredded once
+used), and the output key package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from noticenet.crypto import frost
+from noticenet.crypto.ceremony_identity import CeremonyKey
+from noticenet.node.ccf.ceremony_files import (
+    CeremonyFileError,
+    _read,
+    _shred,
+    _write,
+    read_secret,
+    write_key_package,
+    write_public_package,
+    write_secret,
+)
+from noticenet.protocol.ccf import dkg_ceremony as dkg
+from noticenet.protocol.ccf.dkg_ceremony import Digests, Fault, Round1, Round2, Setup
+from noticenet.protocol.errors import SchemaError
+
+
+def cmd_key(out: Path, passphrase: str | None) -> bytes:
+    """A new ceremony key (locked); returns its public key for the setup."""
+    if Path(out).exists():
+        raise CeremonyFileError(f"{out} exists: a ceremony key is never overwritten")
+    key = CeremonyKey.generate()
+    write_secret(out, key.seed, passphrase)
+    return key.public
+
+
+def read_ceremony_key(path: Path, passphrase: str | None) -> CeremonyKey:
+    seed = read_secret(path, passphrase)
+    if len(seed) != 32:
+        raise SchemaError(f"{path} is not a ceremony key")
+    return CeremonyKey(seed)
+
+
+def read_setup(path: Path) -> Setup:
+    return Setup.from_bytes(_read(path))
+
+
+def cmd_setup(
+    out: Path,
+    group: str | None = None,
+    threshold: int | None = None,
+    participants: Sequence[str] = (),
+    *,
+    from_setup: Path | None = None,
+    exclude: Sequence[int] = (),
+) -> Setup:
+    """A new ceremony: from NAME=PUBLICKEY rows, or an earlier setup without `exclude`."""
+    if from_setup is not None:
+        setup = read_setup(from_setup).without(exclude)
+    else:
+        if group is None or threshold is None:
+            raise SchemaError("give --group and --threshold (or --from an earlier setup)")
+        rows = []
+        for row in participants:
+            name, sep, public = row.rpartition("=")
+            if not sep:
+                raise SchemaError(f"a participant is NAME=PUBLICKEY (hex), not {row!r}")
+            try:
+                rows.append((name, bytes.fromhex(public)))
+            except ValueError:
+                raise SchemaError(f"{name}: the ceremony public key is not hex") from None
+        setup = Setup.new(group, threshold, rows)
+    _write(out, setup.to_bytes())
+    return setup
+
+
+def _secret_path(key: Path, setup: Setup, step: str) -> Path:
+    key = Path(key)
+    return key.with_name(f"{key.name}.{setup.digest.hex()[:16]}.{step}")
+
+
+def _records(folder: Path, pattern: str) -> list[bytes]:
+    return [p.read_bytes() for p in sorted(Path(folder).glob(pattern))]
+
+
+def _me(setup: Setup, key: CeremonyKey) -> int:
+    return setup.identifier_of(key.public)
+
+
+def cmd_round1(setup_path: Path, key_path: Path, folder: Path, passphrase: str | None) -> Path:
+    """Round one: keep the secret beside the key, put `round1-<i>.cbor` in the folder."""
+    setup = read_setup(setup_path)
+    key = read_ceremony_key(key_path, passphrase)
+    me = _me(setup, key)
+    secret_path = _secret_path(key_path, setup, "round1")
+    out = Path(folder) / f"round1-{me}.cbor"
+    if secret_path.exists() or out.exists():
+        # A second round one would be a second, different package: an equivocation.
+        raise CeremonyFileError(
+            f"round one was already run for ceremony {setup.digest.hex()[:16]}: never twice"
+        )
+    secret, record = dkg.round1(setup, me, key)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    write_secret(secret_path, secret, passphrase)
+    _write(out, record.to_bytes())
+    return out
+
+
+def _round1s(folder: Path) -> list[Round1]:
+    return [Round1.from_bytes(data) for data in _records(folder, "round1-*.cbor")]
+
+
+def _digests(folder: Path) -> list[Digests]:
+    return [Digests.from_bytes(data) for data in _records(folder, "digests-*.cbor")]
+
+
+def cmd_digests(setup_path: Path, key_path: Path, folder: Path, passphrase: str | None) -> Path:
+    """The consistency round: sign the digest of every round-one package in the folder."""
+    setup = read_setup(setup_path)
+    key = read_ceremony_key(key_path, passphrase)
+    me = _me(setup, key)
+    report = dkg.digests(setup, me, key, _round1s(folder))
+    out = Path(folder) / f"digests-{me}.cbor"
+    if out.exists() and out.read_bytes() != report.to_bytes():
+        raise CeremonyFileError(f"{out} exists with other digests: the round-one files changed")
+    _write(out, report.to_bytes())
+    return out
+
+
+def cmd_round2(
+    setup_path: Path, key_path: Path, folder: Path, passphrase: str | None
+) -> list[Path]:
+    """Round two, only if every digests record agrees: sealed shares for each other participant."""
+    setup = read_setup(setup_path)
+    key = read_ceremony_key(key_path, passphrase)
+    me = _me(setup, key)
+    first = _secret_path(key_path, setup, "round1")
+    second = _secret_path(key_path, setup, "round2")
+    if second.exists() or not first.exists():
+        raise CeremonyFileError(
+            f"round two was already run for ceremony {setup.digest.hex()[:16]}"
+            if second.exists() else f"no round-one secret at {first}: run `ccf dkg round1` first"
+        )
+    kept, sealed = dkg.round2(
+        setup, me, key, read_secret(first, passphrase), _round1s(folder), _digests(folder)
+    )
+    write_secret(second, kept, passphrase)
+    outs = []
+    for record in sealed:
+        out = Path(folder) / f"round2-{record.sender}-to-{record.recipient}.cbor"
+        _write(out, record.to_bytes())
+        outs.append(out)
+    _shred(first)
+    return outs
+
+
+def cmd_finish(
+    setup_path: Path,
+    key_path: Path,
+    folder: Path,
+    key_package_out: Path,
+    public_out: Path,
+    passphrase: str | None,
+) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
+    """Check the shares addressed to me; write my key package (locked) and the public package.
+
+    A bad share writes `complaint-<me>-against-<sender>.cbor` to the folder
+    (evidence for `ccf dkg judge`) before the Fault naming the sender is raised.
+    """
+    setup = read_setup(setup_path)
+    key = read_ceremony_key(key_path, passphrase)
+    me = _me(setup, key)
+    second = _secret_path(key_path, setup, "round2")
+    shares = [Round2.from_bytes(data) for data in _records(folder, f"round2-*-to-{me}.cbor")]
+    try:
+        package, public = dkg.finish(
+            setup, me, key, read_secret(second, passphrase), _round1s(folder), _digests(folder),
+            shares,
+        )
+    except Fault as fault:
+        if fault.complaint is not None:
+            name = f"complaint-{me}-against-{fault.member}.cbor"
+            _write(Path(folder) / name, fault.complaint.to_bytes())
+        raise
+    if Path(key_package_out).exists():
+        raise CeremonyFileError(f"{key_package_out} exists: a key package is never overwritten")
+    write_key_package(key_package_out, package, passphrase)
+    write_public_package(public_out, public)
+    _shred(second)
+    return package, public
+
+
+def cmd_judge(setup_path: Path, folder: Path, complaint: Path) -> Fault:
+    """Who is at fault according to a complaint and the round-one records."""
+    return dkg.judge(
+        read_setup(setup_path), _round1s(folder), dkg.Complaint.from_bytes(_read(complaint))
+    )
+
+
+def public_fingerprint(public: frost.PublicKeyPackage) -> str:
+    """What every commissioner reads out to compare: the group key and threshold."""
+    return f"{public.group_public_key.hex()} ({public.threshold} of {len(public.verifying_shares)})"
+
+
+__all__ = [
+    "cmd_digests",
+    "cmd_finish",
+    "cmd_judge",
+    "cmd_key",
+    "cmd_round1",
+    "cmd_round2",
+    "cmd_setup",
+    "public_fingerprint",
+    "read_ceremony_key",
+    "read_setup",
+]

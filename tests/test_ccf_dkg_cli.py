@@ -1,0 +1,125 @@
+"""`noticenet ccf dkg`: the key generation ceremony through files, as commissioners run it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from noticenet.crypto import frost
+from noticenet.crypto.threshold import ThresholdGroup
+from noticenet.node.ccf import dkg_files
+from noticenet.node.ccf.ceremony_files import read_key_package, read_public_package
+from noticenet.node.cli.main import app
+from noticenet.protocol.ccf import dkg_ceremony
+
+runner = CliRunner()
+NAMES = ("ada", "bruno", "chiara")
+
+
+def invoke(*args: str, code: int = 0, env: dict[str, str] | None = None,
+           stdin: str | None = None) -> Any:
+    result = runner.invoke(app, list(args), env=env, input=stdin)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def _keys(tmp_path: Path) -> dict[str, Path]:
+    paths = {}
+    for name in NAMES:
+        (tmp_path / name).mkdir()
+        paths[name] = tmp_path / name / "ceremony.key"
+    return paths
+
+
+def _pub(name: str) -> str:
+    return f"pass-{name}"
+
+
+def test_three_commissioners_make_a_block_key_through_files(tmp_path: Path) -> None:
+    keys = _keys(tmp_path)
+    publics = {}
+    for name, path in keys.items():
+        made = json.loads(invoke("ccf", "dkg", "key", "--out", str(path), "--passphrase",
+                                 _pub(name), "--json").stdout)
+        publics[name] = made["public"]
+    assert path.stat().st_mode & 0o777 == 0o600
+    setup = tmp_path / "block.setup"
+    rows = [x for n in NAMES for x in ("--participant", f"{n}={publics[n]}")]
+    shown = invoke("ccf", "dkg", "setup", "--group", "block", "--threshold", "2", *rows,
+                   "--out", str(setup)).stdout
+    assert "2 of 3" in shown and "ceremony digest" in shown
+    exchange = tmp_path / "usb"
+    for step in ("round1", "digests", "round2"):
+        for name in NAMES:
+            invoke("ccf", "dkg", step, str(setup), "--key", str(keys[name]), "--dir",
+                   str(exchange), "--passphrase", _pub(name))
+    # round one is never run twice for a ceremony (a second package would be an equivocation)
+    invoke("ccf", "dkg", "round1", str(setup), "--key", str(keys["ada"]), "--dir",
+           str(exchange), "--passphrase", _pub("ada"), code=1)
+    packages = {}
+    for i, name in enumerate(NAMES, start=1):
+        out = invoke("ccf", "dkg", "finish", str(setup), "--key", str(keys[name]), "--dir",
+                     str(exchange), "--key-package", str(tmp_path / name / f"block-{i}.key"),
+                     "--public", str(tmp_path / name / "block.pub"),
+                     "--passphrase", _pub(name)).stdout
+        assert "compare it" in out
+        packages[i] = read_key_package(tmp_path / name / f"block-{i}.key", _pub(name))
+        assert packages[i].signing_share not in (tmp_path / name / f"block-{i}.key").read_bytes()
+        assert not list((tmp_path / name).glob("ceremony.key.*"))  # round secrets shredded
+    publics_read = [read_public_package(tmp_path / n / "block.pub") for n in NAMES]
+    assert publics_read[0] == publics_read[1] == publics_read[2]
+    group = ThresholdGroup(packages, publics_read[0])
+    for signers in ((1, 2), (2, 3), (1, 3)):
+        signature = group.sign(b"block", signers)
+        assert frost.verify_signature(group.public_key, b"block", signature)
+
+
+def test_a_split_view_through_files_names_the_equivocator(tmp_path: Path) -> None:
+    keys = _keys(tmp_path)
+    publics = {n: dkg_files.cmd_key(keys[n], _pub(n)).hex() for n in NAMES}
+    setup = tmp_path / "revoke.setup"
+    dkg_files.cmd_setup(setup, "revoke", 2, [f"{n}={publics[n]}" for n in NAMES])
+    shared = tmp_path / "shared"
+    for name in NAMES:
+        dkg_files.cmd_round1(setup, keys[name], shared, _pub(name))
+    # Bruno (2) makes a second round-one package (with a tool of his own) for Chiara.
+    chiara = tmp_path / "chiara-copy"
+    shutil.copytree(shared, chiara)
+    made = dkg_files.read_setup(setup)
+    bruno = dkg_files.read_ceremony_key(keys["bruno"], _pub("bruno"))
+    _, other = dkg_ceremony.round1(made, 2, bruno)
+    (chiara / "round1-2.cbor").write_bytes(other.to_bytes())
+    for name in ("ada", "bruno"):
+        dkg_files.cmd_digests(setup, keys[name], shared, _pub(name))
+    dkg_files.cmd_digests(setup, keys["chiara"], chiara, _pub("chiara"))
+    shutil.copy(chiara / "digests-3.cbor", shared / "digests-3.cbor")
+    shutil.copy(shared / "digests-1.cbor", chiara)
+    shutil.copy(shared / "digests-2.cbor", chiara)
+    for name, folder in (("ada", shared), ("chiara", chiara)):
+        refused = invoke("ccf", "dkg", "round2", str(setup), "--key", str(keys[name]), "--dir",
+                         str(folder), "--passphrase", _pub(name), code=1)
+        assert "participant 2 (bruno) is at fault" in refused.output
+        assert "different round-one packages" in refused.output
+    assert not list(shared.glob("round2-*"))  # no share left anyone's machine
+    restart = tmp_path / "restart.setup"
+    shown = invoke("ccf", "dkg", "setup", "--from", str(setup), "--exclude", "2",
+                   "--out", str(restart)).stdout
+    assert "bruno" not in shown and "2 of 2" in shown
+
+
+def test_a_missing_key_file_is_an_error_before_any_prompt(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nowhere.key")
+    for args in (
+        ("ccf", "sign", str(tmp_path / "p"), "--key", missing, "--nonces", "n",
+         "--commitment", "c", "--out", "o"),
+        ("ccf", "commit", str(tmp_path / "p"), "--key", missing, "--nonces", "n",
+         "--commitment", "c"),
+        ("ccf", "dkg", "round1", str(tmp_path / "s"), "--key", missing, "--dir", "d"),
+    ):
+        result = invoke(*args, code=1, stdin="")
+        assert "passphrase" not in result.output.split("error")[0]
+        assert "nowhere.key" in result.output and "no " in result.output
