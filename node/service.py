@@ -58,6 +58,7 @@ from noticenet.protocol.replication.replicator import (
 logger = logging.getLogger("noticenet.node")
 POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
+APPLY_PART = 64  # entries written per step: the API is answered between parts of a frame
 REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
 REOPEN_CAP_S = 10.0  # ...up to this
 STABLE_SESSION_S = 30.0  # a session that lasted this long resets the backoff
@@ -343,12 +344,36 @@ class NodeService:
                         entries=len(checked),
                         workers=self.intake.workers,
                     )
+            await self._apply(member, item, checked, began)
+
+    async def _apply(
+        self, member: str, item: Inbound, checked: Checked | None, began: float
+    ) -> None:
+        """Hand one frame to the replicator; a big Entries frame in parts of APPLY_PART,
+        letting other tasks (API requests) run between them."""
+        frame = item.frame
+        assert frame is not None
+        if not isinstance(frame, Entries) or len(frame.entries) <= APPLY_PART:
             self._perform(
                 self.replicator.receive_frame(
-                    member, item.frame, len(item.data), self.clock(), checked, item.admitted
+                    member, frame, len(item.data), self.clock(), checked, item.admitted
                 ),
                 began,
             )
+            return
+        count = len(frame.entries)
+        for start in range(0, count, APPLY_PART):
+            end = min(count, start + APPLY_PART)
+            part = Entries(frame.entries[start:end])
+            size = len(item.data) if start == 0 else 0
+            done = None if checked is None else checked[start:end]
+            actions = self.replicator.receive_frame(
+                member, part, size, self.clock(), done, item.admitted, final=end == count
+            )
+            self._perform(actions, began)
+            if end < count:
+                await trio.sleep(0)
+                began = time.perf_counter()
 
     async def _writer(
         self,

@@ -79,6 +79,7 @@ class NetConfig:
     loss_model: str = "tcp"
     bandwidth_bps: float | None = None  # per-node uplink; None = unlimited
     tick_ms: int = 250  # replication timers
+    reopen_ms: int = 250  # a session closed without fault (stalled) is reopened after this
     replication: ReplicationConfig = field(default_factory=ReplicationConfig)
 
 
@@ -327,7 +328,10 @@ class SimNetwork:
             if isinstance(action, Send):
                 self._send(sender, action.peer, action.data)
             elif isinstance(action, Close):
-                self._disconnect(frozenset((sender, action.peer)))
+                pair = frozenset((sender, action.peer))
+                self._disconnect(pair)
+                if not action.fault:  # as the node's dialler does (docs/protocol.md 4.2.2)
+                    self.at(self.now + self.config.reopen_ms, lambda p=pair: self._reconnect(p))
                 self.events.append(
                     (
                         self.now,

@@ -200,3 +200,27 @@ async def test_the_outbox_reports_full_and_drained_and_never_drops() -> None:
     assert len(await box.get()) == 6_000
     with pytest.raises(trio.EndOfChannel):
         await box.get()
+
+
+def test_a_frame_handed_over_in_parts_is_acked_once(devnet: DevNet) -> None:
+    """A node writes a big frame in parts (the API is served between them); the sender
+    still gets one ack for the frame, covering every entry, after the last part."""
+    fra = make_node(devnet, FRA)
+    for i in range(10):
+        fra.publisher.publish("sltd", document(f"P{i:08d}", "FRA"), NOW)
+    wires = [e.to_wire() for e in fra.ledger.feed(FRA)]
+    deu = make_node(devnet, DEU)
+    wire = Wire({DEU: deu})
+    wire.dispatch(DEU, deu.replicator.connect(USA, NOW))
+    wire.dispatch(DEU, deu.replicator.receive(USA, _hello(USA, {FRA: len(wires)}), NOW))
+    assert deu.replicator.admit(USA, len(wires)) == []
+    acks = []
+    for start in range(0, len(wires), 4):
+        part = Entries(tuple(wires[start : start + 4]))
+        last = start + 4 >= len(wires)
+        actions = deu.replicator.receive_frame(USA, part, 0, NOW, admitted=True, final=last)
+        frames = [decode_frame(a.data) for a in actions if isinstance(a, Send)]
+        acks += [f for f in frames if isinstance(f, Ack)]
+    assert acks == [Ack(len(wires))]
+    assert heads(deu)[FRA] == len(wires)
+    assert deu.replicator.sessions[USA].taken == 0  # the credit came back whole

@@ -128,12 +128,16 @@ class Replicator:
         now_ms: int,
         checked: list[Intake | NoticenetError] | None = None,
         admitted: bool = False,
+        final: bool = True,
     ) -> list[Action]:
         """A frame of `size` bytes the driver decoded itself (see `receive`).
 
         For an Entries frame, `checked` may give `intake.check_wires` of its
         entries, done ahead (a node does it on worker processes), and
         `admitted` says the driver already had `admit` take the frame's credit.
+        A driver may hand over a big Entries frame in consecutive parts, each
+        with `final=False` but the last: the frame is acknowledged once, after
+        its last part, as the sender expects.
         """
         self._now = now_ms
         session = self.sessions.get(peer)
@@ -147,7 +151,7 @@ class Replicator:
                 refused = self.admit(peer, len(frame.entries))
                 if refused:
                     return refused
-            return self._on_entries(session, frame, now_ms, checked)
+            return self._on_entries(session, frame, now_ms, checked, final)
         return self._handle(session, frame, now_ms)
 
     def admit(self, peer: str, entries: int) -> list[Action]:
@@ -295,6 +299,7 @@ class Replicator:
         frame: Entries,
         now_ms: int,
         checked: list[Intake | NoticenetError] | None = None,
+        final: bool = True,
     ) -> list[Action]:
         session.wanted_at = None
         if checked is not None and len(checked) != len(frame.entries):
@@ -322,9 +327,10 @@ class Replicator:
             at_end = last[entry.header.author] == i
             actions.extend(self._account(session, entry, result, regaps, at_end))
         self.counters.entries_received += len(frame.entries)
-        actions.append(self._send(session.peer, Ack(session.unacked)))
-        session.taken = max(0, session.taken - session.unacked)
-        session.unacked = 0
+        if final:
+            actions.append(self._send(session.peer, Ack(session.unacked)))
+            session.taken = max(0, session.taken - session.unacked)
+            session.unacked = 0
         if session.bad > self.config.max_bad:
             return actions + self._close(session.peer, f"{session.bad} invalid entries")
         after = self._frontier()
