@@ -276,11 +276,12 @@ def recall_cases(recall: Recall) -> None:
     for (given_ar, given_sp), (family_ar, family_sp) in zip(
         ARABIC_GIVEN, ARABIC_FAMILY * 3, strict=False
     ):
-        revoked = (given_ar, family_ar)
+        revoked = (given_sp[0], family_sp[0])  # as the first spelling listed
         for g in given_sp:
             for f in family_sp:
-                recall.check("Arabic", revoked, (g, f))
-        recall.check("Arabic", (given_sp[0], family_sp[0]), (given_ar, family_ar))
+                if (g, f) != revoked:
+                    recall.check("Arabic (Latin)", revoked, (g, f))
+        recall.check("Arabic script", revoked, (given_ar, family_ar))
     for revoked, variants in LATIN:
         for variant in variants:
             recall.check("Latin (de/fr/es/tr)", revoked, variant)

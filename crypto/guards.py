@@ -11,7 +11,8 @@ from __future__ import annotations
 from .errors import CryptoError
 from .hashing import blake2b256
 
-DOMAINS = ("person", "document", "vin", "firearm")
+DOMAINS = ("person", "person/2", "document", "vin", "firearm")
+"""'person' is derivation 1 of person keys, 'person/2' derivation 2 (record-format 5)."""
 TAG_SIZE = 32
 
 

@@ -84,6 +84,7 @@ Other identifiers (each raises SchemaError when nothing valid is left):
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 
@@ -321,3 +322,139 @@ def normalise_date(s: str) -> str:
     if day > calendar.monthrange(year, month)[1]:
         raise SchemaError(f"date {s!r} has day {day}, not in {year:04d}-{month:02d}")
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+# ---- person keys, derivation 2 ------------------------------------------------------------
+
+PERSON_DERIVATION = 2
+"""The version of `person_keys`; guard tags carry it in their domain ('person/2')."""
+
+PARTICLES = frozenset(
+    {"al", "el", "ul", "ad", "ar", "as", "ash", "at", "az", "bin", "ibn", "ben", "bint",
+     "van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "dos", "das", "la",
+     "le", "ter", "ten", "zu"}
+)
+"""Words dropped from a field that has other words (Arabic articles and filiation,
+Dutch, German, Romance particles)."""
+
+_ABD = re.compile("abd(?:el|ul|al|ol|ou|u|i|ur|er|ar)?")
+_ABD_REST = re.compile("^(?:[aeiou]*l(?=[^aeiou])|[aeiou]+)")
+_AL_JOINED = re.compile("^[ae]l(?=[^aeiou]...)")
+# Graphemes read the same way in every reading, longest first.
+_FIXED = {
+    "schtsch": "S", "shch": "S", "chtch": "S", "tsch": "S", "dsch": "S", "dzh": "S",
+    "sch": "S", "tch": "S", "sh": "S", "sz": "S", "zh": "S", "ts": "S", "tz": "S", "dj": "S",
+    "s": "S", "z": "S", "kh": "H", "h": "H", "ph": "f", "th": "t", "dh": "d", "gh": "g",
+    "bh": "b", "ck": "k", "q": "k", "w": "v", "ks": "kS",
+}
+# The graphemes whose reading differs by language: 0 English/ICAO, 1 German/Slavic
+# (scientific, ISO 9), 2 French.
+_READINGS = (
+    {"ch": "S", "j": "y", "x": "kS", "c": None},
+    {"ch": "H", "j": "y", "x": "H", "c": "S"},
+    {"ch": "S", "j": "S", "x": "kS", "c": None},
+)
+_GRAPHEMES = re.compile(
+    "|".join(sorted({*_FIXED, "ch", "j", "x", "c"}, key=len, reverse=True)) + "|."
+)
+_VOWEL_CLASS = {"a": "A", "e": "A", "i": "I", "y": "I", "o": "U", "u": "U"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _phonemes(word: str, reading: int, e_as: str) -> str:
+    """One word as consonant classes and vowel classes (A, I, U) under one reading."""
+    word = word.replace("ue", "u").replace("oe", "o")
+    if len(word) > 3 and word.endswith("e") and word[-2] not in "aeiouy":
+        word = word[:-1]  # a French mute final e ('Abderrahmane', 'Outhmane')
+    if len(word) > 4 and word.endswith("er") and word[-3] not in "aeiouy":
+        word = word[:-2] + "r"  # 'Alexander'/'Aleksandr', 'Peter'/'Petr'
+    table = _READINGS[reading]
+    out: list[str] = []
+    for m in _GRAPHEMES.finditer(word):
+        g = m.group()
+        following = word[m.end() : m.end() + 1]
+        if g in _FIXED:
+            out.append(_FIXED[g])
+        elif g == "c":
+            soft = table["c"] or ("S" if following in ("e", "i", "y") else "k")
+            out.append(soft)
+        elif g in table:
+            out.append(str(table[g]))
+        else:
+            out.append(g)
+    text = "".join(out)
+    # A glide: y before a vowel at the start is the consonant Y, dropped before e.
+    if len(text) > 1 and text[0] in "iy" and text[1] in "aeiou":
+        text = ("" if text[1] == "e" else "Y") + text[1:]
+    text = re.sub("[td]S", "S", text)  # affricates: 'ts', 'tsch', 'dj'
+    text = re.sub("(?<=[^aeiouyAIU])[yi]o(?=[^aeiouy])", "e", text)  # ё: 'Pyotr', 'Pjotr'
+    text = re.sub("(?<=[aeiouy])H(?=[^aeiouy]|$)", "", text)  # a silent h: 'Abdullah'
+    keyed: list[str] = []
+    for run in re.findall("[aeiouy]+|[^aeiouy]", text):
+        if run[0] in "aeiouy":
+            last = run[-1]
+            keyed.append(e_as if last == "e" else _VOWEL_CLASS[last])
+        else:
+            keyed.append(run)
+    key = _RUNS.sub(r"\1", "".join(keyed))
+    if key.endswith("d"):
+        key = key[:-1] + "t"
+    elif key.endswith("f"):
+        key = key[:-1] + "v"
+    return key or word[:1]
+
+
+def _field_words(field: str, joined: bool) -> list[str]:
+    """The words of one name field, particles dropped and 'abd' names joined."""
+    text = _folded(_text(field, "a name"))
+    text = _APOSTROPHES.sub("", text)
+    if joined:
+        text = text.replace("-", "")
+    words = _NON_ALNUM_LOWER.sub(" ", text).split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        while _ABD.fullmatch(word) and i + 1 < len(words):  # 'abd al rahman'
+            word, i = word + words[i + 1], i + 1
+        if word.startswith("abd") and len(word) > 4:
+            rest = _ABD_REST.sub("", word[3:])
+            word = "abd" + _RUNS.sub(r"\1", rest[:2]) + rest[2:]
+        out.append(word)
+        i += 1
+    kept = [w for w in out if w not in PARTICLES]
+    kept = [_AL_JOINED.sub("", w) for w in kept]
+    return kept or out
+
+
+MAX_PERSON_KEYS = 12
+"""At most this many keys per person, so a header's guards (MAX_GUARDS = 16) always fit."""
+
+
+def _keys_of(sets: set[tuple[str, ...]]) -> set[str]:
+    return {
+        " ".join(sorted(_phonemes(w, reading, e_as) for w in words))
+        for words in sets
+        for reading in range(len(_READINGS))
+        for e_as in ("A", "I")
+    }
+
+
+def person_keys(forename: str, name: str) -> tuple[str, ...]:
+    """The keys of a person's name under derivation 2 (see docs/record-format.md section 5):
+    every reading of the spelling, of the word set and (if that fits in MAX_PERSON_KEYS
+    keys) of each set with one word left out; the sorted, unique first MAX_PERSON_KEYS."""
+    full: set[tuple[str, ...]] = set()
+    fewer: set[tuple[str, ...]] = set()
+    for joined in (False, True):
+        words = tuple(_field_words(forename, joined) + _field_words(name, joined))
+        if not words:
+            continue
+        full.add(words)
+        if len(words) >= 3:
+            fewer.update(words[:i] + words[i + 1 :] for i in range(len(words)))
+    keys = _keys_of(full)
+    with_fewer = keys | _keys_of(fewer)
+    if len(with_fewer) <= MAX_PERSON_KEYS:
+        keys = with_fewer
+    return tuple(sorted(keys))[:MAX_PERSON_KEYS]

@@ -12,13 +12,14 @@ from typing import Any
 
 from noticenet.crypto.guards import guard_tag
 from noticenet.protocol.identifiers.normalise import (
+    PERSON_DERIVATION,
     normalise_country,
     normalise_date,
     normalise_document_number,
     normalise_make,
     normalise_serial,
     normalise_vin,
-    person_key,
+    person_keys,
 )
 from noticenet.protocol.records.records import (
     Diffusion,
@@ -39,6 +40,10 @@ def identifiers(record: Any) -> list[tuple[str, tuple[str, ...]]]:
     if isinstance(record, Notice | Diffusion | DNARecord | FingerprintRef) and subject:
         found.extend(person_identifiers(subject))
     if isinstance(record, TravelDocument):
+        if record.holder_name or record.holder_forename:  # the holder is a person
+            holder = Person(record.holder_name, record.holder_forename,
+                            record.holder_date_of_birth)
+            found.extend(person_identifiers(holder))
         number = normalise_document_number(record.document_number)
         found.append(("document", (normalise_country(record.issuing_country), number)))
     if isinstance(record, Vehicle):
@@ -48,12 +53,17 @@ def identifiers(record: Any) -> list[tuple[str, tuple[str, ...]]]:
     return found
 
 
+PERSON_DOMAIN = f"person/{PERSON_DERIVATION}"
+"""The guard domain of person keys, versioned by their derivation (record-format 5.2)."""
+
+
 def person_identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
-    """A person is identified by name key + date of birth; without a birth date, by nothing."""
+    """A person is identified by each of their name keys + date of birth (as written,
+    full or partial); without a date of birth, by nothing."""
     if not person.date_of_birth:
         return []
-    key = person_key(person.forename, person.name)
-    return [("person", (key, normalise_date(person.date_of_birth)))]
+    born = normalise_date(person.date_of_birth)
+    return [(PERSON_DOMAIN, (k, born)) for k in person_keys(person.forename, person.name)]
 
 
 Identifier = tuple[str, tuple[str, ...]]

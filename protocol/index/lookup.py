@@ -18,7 +18,9 @@ from noticenet.protocol.identifiers.normalise import (
     normalise_serial,
     normalise_vin,
     person_key,
+    person_keys,
 )
+from noticenet.protocol.index.guard_tags import PERSON_DOMAIN
 from noticenet.protocol.index.indexes import lookup
 from noticenet.protocol.store.keyspace import key
 from noticenet.protocol.store.kvstore import KVStore
@@ -69,8 +71,10 @@ class Lookups:
 
     def find_person(self, name: str, forename: str = "", date_of_birth: str = "") -> list[bytes]:
         """Persons by name (+ date of birth), tolerant to case, accents and transliteration."""
-        if date_of_birth:
-            return self._find("person", person_key(forename, name), normalise_date(date_of_birth))
+        if date_of_birth:  # any of the guard keys (record-format 5.2), as a re-entry would
+            born = normalise_date(date_of_birth)
+            keys = person_keys(forename, name)
+            return sorted({e for k in keys for e in self._find(PERSON_DOMAIN, k, born)})
         if forename:
             return self._find("name", person_key(forename, name))
         tokens = name_key(name).split()

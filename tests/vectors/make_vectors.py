@@ -565,6 +565,16 @@ NORMALISE_CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("person_key", ("Anna Maria", "ERIKSSON")),
     ("person_key", ("Eriksson", "ANNA-MARIA")),
     *(
+        ("person_keys", names)
+        for names in (
+            ("Александр", "Кузнецов"), ("Alexander", "Kusnezow"), ("Aleksandr", "Kuznecov"),
+            ("Юрий", "Щербаков"), ("Iouri", "Chtcherbakov"), ("Juri", "Schtscherbakow"),
+            ("Abd al-Rahman", "Al-Hassan"), ("Abdurrahman", "Alhassan"),
+            ("Anna Maria", "Mül-ler"), ("Ivan", "Petrov"), ("Ivana", "Petrova"),
+            ("Ali", "Hassan"), ("Ali", "Hussein"), ("Ludwig", "van Beethoven"),
+        )
+    ),
+    *(
         ("normalise_date", (d,))
         for d in ("1974-08-12", "1974/8/2", "19740812", "2.8.1974", "08.1974", "1974-00-00")
     ),
@@ -586,6 +596,10 @@ def _raw_tag(domain: str, parts: tuple[str, ...]) -> dict[str, Any]:
         "input": "\x1f".join((domain, *parts)).encode().hex(),
         "tag": crypto_guards.guard_tag(GUARD_KEY, domain, *parts).hex(),
     }
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def guard_vectors() -> dict[str, Any]:
@@ -618,6 +632,12 @@ def guard_vectors() -> dict[str, Any]:
     ]
     records += [
         ("document", "sltd", TravelDocument("L898902C3", "P", "UTO", "stolen")),
+        (
+            "document with its holder",
+            "sltd",
+            TravelDocument("L898902C3", "P", "UTO", "stolen", holder_name="Kusnezow",
+                           holder_forename="Alexander", holder_date_of_birth="1979-03-14"),
+        ),
         ("vehicle", "vehicle", Vehicle("1m8gdm9axkp042788")),
         ("firearm", "firearm", Firearm(make="Glock GmbH", serial="ab-123 456")),
         ("firearm alias", "firearm", Firearm(make="S&W", serial="CDE1234")),
@@ -638,7 +658,11 @@ def guard_vectors() -> dict[str, Any]:
             }
         )
     normalised = [
-        {"function": function, "args": list(args), "result": getattr(normalise, function)(*args)}
+        {
+            "function": function,
+            "args": list(args),
+            "result": _jsonable(getattr(normalise, function)(*args)),
+        }
         for function, args in NORMALISE_CASES
     ]
     return {
