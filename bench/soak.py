@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import random
 import shutil
@@ -100,6 +101,7 @@ FULL = Profile(
     batch=1_000,
     restore="DEU",
     damage="BRA",
+    sample=1_000,
 )
 QUICK = Profile(
     "quick",
@@ -128,8 +130,10 @@ class ImportTally:
     rows: int = 0
     published: int = 0
     acked: list[str] = field(default_factory=list)
+    acked_at: dict[str, float] = field(default_factory=dict)  # number -> first ack (monotonic)
     refused: Counter[str] = field(default_factory=Counter)
     failed_requests: int = 0
+    unreplicated: int = 0  # answers whose rows no neighbour held yet (sent again)
     gave_up: str = ""
     done: bool = False
 
@@ -147,6 +151,8 @@ class State:
 
     def __init__(self, members: list[str]) -> None:
         self.lock = threading.Lock()
+        self.backed_up: dict[str, float] = {}  # member -> when its older copy was taken
+        self.restored: dict[str, float] = {}  # member -> when that copy was put back
         self.node_state = dict.fromkeys(members, "up")  # up | down | starting | dead
         self.phase = "setup"
         self.probe_only = ""  # probe just this member (hostile phase)
@@ -286,7 +292,15 @@ def import_batch(
             tally.refused[f"http {response.status_code}"] += 1
             time.sleep(0.5)  # e.g. 503 while the node recovers its own feed: ask again later
             continue
-        count_results(response.json()["results"], rows, tally)
+        answer = response.json()
+        if not answer.get("replicated"):
+            # Stored on the node only (no neighbour held it within the wait, e.g. during a
+            # partition): not yet acknowledged for good. Sent again: duplicates answer at
+            # once, and are acknowledged once a neighbour holds them.
+            tally.unreplicated += 1
+            time.sleep(0.5)
+            continue
+        count_results(answer["results"], rows, tally)
         return True
     return False
 
@@ -298,7 +312,9 @@ def count_results(
     for result in results:
         status = result["status"]
         if status in ("published", "duplicate"):
-            tally.acked.append(rows[result["row"]]["document_number"])
+            number = rows[result["row"]]["document_number"]
+            tally.acked.append(number)
+            tally.acked_at.setdefault(number, time.monotonic())
             tally.published += status == "published"
         else:
             tally.refused[str(result.get("error", status))] += 1
@@ -554,6 +570,7 @@ class Driver:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(self.data_dir(member), target)
         self.backups[member] = target
+        self.state.backed_up[member] = time.monotonic()
         seq = self.tallies[member].published if member in self.tallies else 0
         self.state.log(f"backup of {member}'s store taken (about {seq} rows published so far)")
 
@@ -564,6 +581,7 @@ class Driver:
             return
         shutil.rmtree(self.data_dir(member))
         shutil.copytree(self.backups[member], self.data_dir(member))
+        self.state.restored[member] = time.monotonic()
         self.state.log(f"fault restore: {member}'s store replaced by its older copy")
 
     def damage(self, member: str) -> None:
@@ -694,18 +712,28 @@ def lost_entries(
         best = max((f.get(author, (0, ""))[0] for f in fronts.values()), default=0)
         deficit[author] = max(0, need - best)
     missing_everywhere, missing_somewhere, checked = 0, 0, 0
+    with_disk: list[str] = []  # acknowledged only by the disk a restore replaced
+    missing: list[str] = []
     for author, tally in tallies.items():
+        window = (state.backed_up.get(author, math.inf), state.restored.get(author, -math.inf))
         for number in rng.sample(tally.acked, min(sample, len(tally.acked))):
             hits = [found(cluster[m], author, number) for m in fronts]
             checked += 1
-            missing_everywhere += not any(hits)
             missing_somewhere += not all(hits)
+            if any(hits):
+                continue
+            missing_everywhere += 1
+            at = tally.acked_at.get(number, 0.0)
+            where = f"{author}:{number}"
+            (with_disk if window[0] <= at <= window[1] else missing).append(where)
     return {
         "feed_deficit": deficit,
         "sample_checked": checked,
         "sample_missing_everywhere": missing_everywhere,
         "sample_missing_somewhere": missing_somewhere,
-        "lost": max(sum(deficit.values()), missing_everywhere),
+        "missing": missing,
+        "lost_with_restored_disk": with_disk,
+        "lost": max(sum(deficit.values()), len(missing)),
     }
 
 
@@ -944,6 +972,7 @@ def fault_phase(
                 "published": t.published,
                 "refused": dict(t.refused),
                 "failed_requests": t.failed_requests,
+                "unreplicated_answers": t.unreplicated,
                 "gave_up": t.gave_up,
             }
             for m, t in tallies.items()

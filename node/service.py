@@ -129,6 +129,7 @@ class NodeService:
         self.stats = SessionStats()
         self._strikes: dict[str, tuple[int, float]] = {}  # member -> (strikes, last at)
         self._nursery: trio.Nursery | None = None
+        self._progress = trio.Event()  # set whenever replication has done something
         self.intake: IntakePool | None = None  # worker processes while running
         self.arrivals = ArrivalLog(self.replicator) if config.log_arrivals else None
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
@@ -415,6 +416,22 @@ class NodeService:
                 if action.name == "body.withheld" and action.fields.get("reason") == "revoked":
                     self._compact_due = True
         self._wake_ticker()
+        self._progress.set()
+        self._progress = trio.Event()
+
+    async def wait_replicated(self, seq: int, timeout_s: float) -> bool:
+        """Whether a neighbour holds this node's own feed up to `seq` (it acknowledged the
+        frame, or announced as much), waiting up to `timeout_s`. An acknowledgement that
+        waits for this survives the loss of this node's disk, or its replacement by an
+        older copy; a synced local write alone does not."""
+        with trio.move_on_after(timeout_s):
+            while self.replicator.own_replicated < seq and self._heard():
+                await self._progress.wait()
+        return self.replicator.own_replicated >= seq
+
+    def _heard(self) -> bool:
+        """Whether a neighbour is in session with us now (else no one can take our feed)."""
+        return any(s.hello for s in self.replicator.sessions.values())
 
     def _closed(self, close: Close) -> None:
         """End a session the replicator closed; a fault counts against the peer."""

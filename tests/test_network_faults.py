@@ -45,6 +45,7 @@ def import_rows(cluster: Cluster, member: str, prefix: str, count: int) -> None:
     response = cluster[member].http.post("/import/sltd", json={"rows": rows}, timeout=300)
     assert response.status_code == 200, response.text
     assert response.json()["counts"] == {"published": count}
+    assert response.json()["replicated"]  # a neighbour held every row before the answer
 
 
 def test_a_bulk_import_keeps_replicating(pair: Cluster) -> None:
@@ -117,6 +118,20 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from noticenet.node.cli.main import main; main()", *args]
     env = {**os.environ, "NOTICENET_PASSPHRASE": ""}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_an_import_says_when_no_neighbour_holds_it_yet(pair: Cluster) -> None:
+    """With DEU down, FRA's import is stored and answered at once, saying it is held on
+    FRA only (so an importer can tell it apart from one a restore or lost disk cannot
+    take back)."""
+    import_rows(pair, FRA, "R", 3)
+    stop(pair, DEU)
+    poll("FRA without a session", lambda: not pair[FRA].connected(), CONVERGE_S)
+    rows = [sltd(f"U{i:07d}") for i in range(3)]
+    response = pair[FRA].http.post("/import/sltd", json={"rows": rows}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json()["replicated"] is False
+    assert response.json()["counts"] == {"published": 3}
 
 
 def test_a_node_alone_does_not_publish_until_told_to(tmp_path: Path) -> None:

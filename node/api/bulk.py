@@ -12,6 +12,9 @@ from pydantic import Field
 from noticenet.node.api.common import Issuer, Officer, StrictRequest, Svc
 from noticenet.node.api.importexport import export_views, import_records, write_jsonl
 
+REPLICATE_S = 30.0
+"""How long an import waits for a neighbour to hold what it published (see `replicated`)."""
+
 router = APIRouter(tags=["import and export"])
 
 
@@ -23,10 +26,12 @@ class ImportRequest(StrictRequest):
 @router.post("/import/{kind}", summary="Publish rows unless already imported; reasons for refusals")
 async def import_rows(kind: str, req: ImportRequest, service: Svc, user: Issuer) -> dict[str, Any]:
     results = await import_records(service, kind, list(req.rows), tuple(req.recipients))
+    head = service.ledger.head(service.config.member)
+    replicated = await service.wait_replicated(0 if head is None else head[0], REPLICATE_S)
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    return {"kind": kind, "counts": counts, "results": results}
+    return {"kind": kind, "counts": counts, "replicated": replicated, "results": results}
 
 
 @router.get(

@@ -94,6 +94,7 @@ class Replicator:
         self._members: tuple[object, frozenset[str]] = (None, frozenset())  # roster -> ids
         self._now = 0  # the time of the driver's latest call: when a `want` was sent
         self.own_feed: OwnFeed | None = None  # set by a node that gates its publishing on it
+        self.own_replicated = 0  # the highest seq of our own feed a neighbour acknowledged
 
     # -- driver interface ----------------------------------------------------
 
@@ -265,6 +266,7 @@ class Replicator:
         if isinstance(frame, Ack):
             session.credit = min(session.credit + max(0, frame.n), self.config.credit * 4)
             session.acked(now_ms)
+            self.own_replicated = max(self.own_replicated, session.own_acked)
             return self._pump(session, now_ms)
         return []  # Entries frames go to _on_entries (see receive_frame)
 
@@ -283,12 +285,12 @@ class Replicator:
         )
 
     def _own_head(self, session: Session, announced: dict[str, int]) -> list[Action]:
-        """Tell the own-feed gate what a peer holds of our feed (Hello, and any Have)."""
-        if self.own_feed is None:
-            return []
+        """Note what a peer holds of our feed (Hello, and any Have): it counts as
+        replicated, and the own-feed gate hears of it."""
         head = announced.get(self.me, session.frontier.get(self.me, 0))
         local = self._frontier().get(self.me, 0)
-        if self.own_feed.observe(session.peer, head, local):
+        self.own_replicated = max(self.own_replicated, min(head, local))
+        if self.own_feed is not None and self.own_feed.observe(session.peer, head, local):
             fields: dict[str, object] = {"peer": session.peer, "local": local, "peers": head}
             return [Event("store.behind_peers", fields)]
         return []
@@ -476,6 +478,7 @@ class Replicator:
             return actions, False
         batch: list[bytes] = []
         size = 0
+        own = 0  # the top seq of our own feed in the batch
         ours = self._frontier()
         due = [a for a, seq in session.cursors.items() if seq <= ours.get(a, 0)]
         for author in sorted(due, key=priority):
@@ -488,22 +491,25 @@ class Replicator:
                     len(batch) >= self.config.batch_entries
                     or size + len(wire) > max_bytes
                 ):
-                    actions.append(self._send_entries(session, batch, now_ms))
-                    batch, size = [], 0
+                    actions.append(self._send_entries(session, batch, now_ms, own))
+                    batch, size, own = [], 0, 0
                     if len(actions) == limit:
                         return actions, True
                 batch.append(wire)
                 size += len(wire)
+                if author == self.me:
+                    own = seq
                 session.credit -= 1
                 session.cursors[author] = seq + 1
                 session.frontier[author] = max(session.frontier.get(author, 0), seq)
         if batch:
-            actions.append(self._send_entries(session, batch, now_ms))
+            actions.append(self._send_entries(session, batch, now_ms, own))
         return actions, False
 
-    def _send_entries(self, session: Session, batch: list[bytes], now_ms: int) -> Send:
+    def _send_entries(self, session: Session, batch: list[bytes], now_ms: int, own: int) -> Send:
         self.counters.entries_sent += len(batch)
         session.in_flight.append(now_ms)
+        session.own_in_flight.append(own)
         return self._send(session.peer, Entries(tuple(batch)))
 
     def _send(self, peer: str, frame: Frame) -> Send:

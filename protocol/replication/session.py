@@ -65,6 +65,8 @@ class Session:
     unacked: int = 0  # entries they sent us that we have not acked
     bad: int = 0
     in_flight: deque[int] = field(default_factory=deque)  # send times of unacked Entries
+    own_in_flight: deque[int] = field(default_factory=deque)  # our own feed's top seq in each
+    own_acked: int = 0  # the highest seq of our own feed this peer has acknowledged
     rtt_ms: int | None = None  # the shortest send-to-ack time seen: the link's round trip
     unvouched: dict[tuple[str, int], int] = field(default_factory=dict)  # (feed, seq): asks
     taken: int = 0  # entries admitted from them (`Replicator.admit`) and not yet acked
@@ -75,6 +77,8 @@ class Session:
         """An Ack for our oldest unacked Entries frame: a round-trip sample."""
         if self.in_flight:
             self.answered(now_ms - self.in_flight.popleft())
+        if self.own_in_flight:
+            self.own_acked = max(self.own_acked, self.own_in_flight.popleft())
 
     def answered(self, sample_ms: int) -> None:
         """A round trip took `sample_ms` (an ack, or the entries a `want` asked for)."""
