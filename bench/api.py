@@ -246,21 +246,70 @@ def ensure_wrk() -> str | None:
 
 
 def with_wrk(
-    wrk: str, url: str, token: str, numbers: list[str], clients: int, seconds: float, root: Path
+    wrk: str, url: str, token: str, numbers: list[str], clients: int, seconds: float, root: Path,
+    profile_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Run wrk against `url`; its requests/s, p50/p99 (ms) and error counts."""
+    """Run wrk against `url`; its requests/s, p50/p99 (ms) and error counts. With
+    `profile_pid`, py-spy samples that process meanwhile (where its CPU goes, by package)."""
     script = root / "check.lua"
     script.write_text(WRK_SCRIPT % (", ".join(f'"{n}"' for n in numbers), token))
     threads = min(clients, os.cpu_count() or 2)
     command = [wrk, f"-t{threads}", f"-c{clients}", f"-d{seconds:.0f}s", "--latency",
                "--timeout", "10s", "-s", str(script), url]
+    spy = None
+    if profile_pid is not None:
+        stacks = root / "node.stacks"
+        spy = subprocess.Popen(
+            [str(shutil.which("py-spy")), "record", "--format", "raw", "--rate", "250",
+             "--duration", str(max(1, int(seconds) - 1)), "--pid", str(profile_pid),
+             "--output", str(stacks)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    if spy is not None:
+        spy.wait(60)
+        print_profile(root / "node.stacks")
     return {"rate": _wrk_number(out, r"Requests/sec:\s+([\d.]+)"),
             "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%"),
             "non_2xx": int(_wrk_number(out, r"Non-2xx or 3xx responses:\s+(\d+)") or 0),
             "socket_errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) "
                                                              r"(\d+)", out)),
             "output": out}
+
+
+OURS = ("node", "protocol", "crypto", "simulations")
+
+
+def _package(frame: str) -> str:
+    """The package a py-spy frame ('function (path/module.py:LINE)') belongs to: py-spy
+    names files relative to their sys.path entry, so the first part is the package."""
+    path = frame.rsplit("(", 1)[-1].rsplit(":", 1)[0]
+    parts = path.split("site-packages/", 1)[-1].split("/")
+    if parts[0] in OURS:
+        return "noticenet." + ".".join(parts[:2]).removesuffix(".py")
+    if path.startswith("/") or len(parts) == 1:
+        return "python stdlib" if len(parts) == 1 or "/lib/python" in path else "other"
+    return parts[0]
+
+
+def print_profile(stacks: Path) -> None:
+    """Where the node's samples were: by the package of the innermost frame (self time)."""
+    counts: dict[str, int] = {}
+    for line in stacks.read_text().splitlines() if stacks.exists() else []:
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            leaf = _package(stack.rsplit(";", 1)[-1])
+            counts[leaf] = counts.get(leaf, 0) + int(count)
+    total = sum(counts.values())
+    if not total:
+        console.print("py-spy recorded nothing (is ptrace allowed here?)")
+        return
+    table = Table(title=f"the node under wrk: self time by package ({total:,} samples, py-spy)")
+    table.add_column("package")
+    table.add_column("share", justify="right")
+    for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:12]:
+        table.add_row(name, f"{100 * n / total:.1f}%")
+    console.print(table)
 
 
 def _wrk_number(out: str, pattern: str) -> float:
@@ -296,6 +345,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="per HTTP measurement")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--clients", type=int, default=200, help="wrk connections")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the node with py-spy (if installed) during the wrk run")
     parser.add_argument("--lookups", type=int, default=None, help="in-process lookups")
     args = parser.parse_args(argv)
     records = args.records or (3_000 if args.quick else 40_000)
@@ -304,7 +355,8 @@ def main(argv: list[str]) -> None:
     lookups = args.lookups or (1_000 if args.quick else 5_000)
     root = Path(tempfile.mkdtemp(prefix="nn-bench-api-"))
     try:
-        run(root, records, total, seconds, args.concurrency, lookups, args.clients)
+        run(root, records, total, seconds, args.concurrency, lookups, args.clients,
+            args.profile)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -317,6 +369,7 @@ def run(
     concurrency: int,
     lookups: int,
     clients: int = 200,
+    profile: bool = False,
 ) -> dict[str, Any]:
     net = create_localnet(root, b"bench-api", MEMBERS, neighbours=1)
     config = load_config(net.members["FRA"].config)
@@ -358,7 +411,10 @@ def run(
         if wrk is None:
             console.print("wrk is not installed (apt-get install wrk): its run is skipped")
         else:
-            loaded = with_wrk(wrk, node.url, token, numbers, clients, seconds, root)
+            spied = node.proc.pid if profile and shutil.which("py-spy") else None
+            if profile and spied is None:
+                console.print("py-spy is not installed (pip install py-spy): no profile")
+            loaded = with_wrk(wrk, node.url, token, numbers, clients, seconds, root, spied)
     finally:
         node.proc.terminate()
         node.proc.wait(20)
