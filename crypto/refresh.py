@@ -63,7 +63,7 @@ class RefreshShare:
     value: bytes = field(repr=False)
 
 
-def _evaluate_commitment(x: int, commitment: Sequence[bytes]) -> bytes:
+def commitment_at(x: int, commitment: Sequence[bytes]) -> bytes:
     """G * d(x) for d(0) = 0: sum over k >= 1 of C_k * x^k."""
     x_s = scalar_from_int(x)
     value = IDENTITY
@@ -103,7 +103,7 @@ def refreshed_public(
     for j in senders:
         value = public.verifying_shares[j]
         for c in commitments:
-            value = point_add(value, _evaluate_commitment(j, c.commitment))
+            value = point_add(value, commitment_at(j, c.commitment))
         verifying[j] = value
     return PublicKeyPackage(public.group_public_key, verifying, public.threshold)
 
@@ -131,7 +131,7 @@ def refresh(
         if share.sender != sender or share.recipient != me:
             raise BadShare(sender, f"sub-share not addressed to participant {me}")
         value = decode_scalar(share.value)
-        if base_mult(value) != _evaluate_commitment(me, by_sender[sender].commitment):
+        if base_mult(value) != commitment_at(me, by_sender[sender].commitment):
             raise BadShare(sender, "refresh sub-share does not match its commitment")
         signing = scalar_add(signing, value)
     package = KeyPackage(me, signing, new_public.verifying_shares[me],

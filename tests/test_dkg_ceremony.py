@@ -8,7 +8,7 @@ import pytest
 
 from noticenet.crypto import dkg, frost
 from noticenet.crypto.ceremony_identity import CeremonyKey
-from noticenet.crypto.errors import Equivocation, ThresholdError
+from noticenet.crypto.errors import BadShare, Equivocation, ThresholdError
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.protocol.ccf import dkg_ceremony as C
 from noticenet.protocol.ccf.dkg_ceremony import (
@@ -174,3 +174,103 @@ def test_records_of_another_ceremony_or_unsigned_are_refused() -> None:
     with pytest.raises(DkgCeremonyError):  # nobody goes on with a report missing
         reports = [C.digests(setup, i, keys[i], records) for i in (1, 2, 3, 4)]
         C.round2(setup, 1, keys[1], secrets[1], records, reports)
+
+
+# --- refresh: the same rounds renew a group's shares ---
+
+
+def _made() -> tuple[Setup, dict[int, CeremonyKey], dict[int, frost.KeyPackage],
+                     frost.PublicKeyPackage]:
+    setup, keys = make_setup()
+    packages, public = C.run_in_process(setup, keys, C.seeded_rng(b"made"))
+    return setup, keys, packages, public
+
+
+def test_a_refresh_without_a_commissioner_keeps_the_key_and_retires_their_share() -> None:
+    setup, keys, packages, public = _made()
+    refresh = setup.refreshing(public, excluded=[5])  # Eun-ji leaves
+    assert refresh.ids == [1, 2, 3, 4] and refresh.refresh == public
+    assert Setup.from_bytes(refresh.to_bytes()) == refresh
+    assert "retiring share(s) [5]" in refresh.describe()[0]
+    staying = {i: keys[i] for i in refresh.ids}
+    new, new_public = C.run_in_process(refresh, staying, C.seeded_rng(b"refresh"), packages)
+    assert new_public.group_public_key == public.group_public_key  # nodes notice nothing
+    assert sorted(new_public.verifying_shares) == [1, 2, 3, 4]
+    assert all(new[i].signing_share != packages[i].signing_share for i in new)
+    signature = ThresholdGroup(new, new_public).sign(b"m", (2, 3, 4))
+    assert frost.verify_signature(public.group_public_key, b"m", signature)
+    # Eun-ji's old share with two new ones: refused by the coordinator, naming her,
+    # and no valid signature even for a coordinator who skips that check.
+    mixed = {5: packages[5], 1: new[1], 2: new[2]}
+    rounds = {i: frost.commit(p) for i, p in mixed.items()}
+    commitments = [c for _, c in rounds.values()]
+    shares = [frost.sign(mixed[i], rounds[i][0], b"m", commitments) for i in mixed]
+    with pytest.raises(BadShare) as refused:
+        frost.aggregate(commitments, b"m", shares, new_public)
+    assert refused.value.member == 5
+    raw = frost.combine_signature(commitments, b"m", public.group_public_key, shares)
+    assert not frost.verify_signature(public.group_public_key, b"m", raw)
+    # A refresh of the refresh: from the refresh setup, identifiers kept.
+    again = refresh.refreshing(new_public)
+    assert again.ids == [1, 2, 3, 4]
+    newer, newer_public = C.run_in_process(again, staying, C.seeded_rng(b"again"), new)
+    signature = ThresholdGroup(newer, newer_public).sign(b"m", (1, 3, 4))
+    assert frost.verify_signature(public.group_public_key, b"m", signature)
+
+
+def test_a_refresh_needs_the_current_share_and_refuses_another() -> None:
+    setup, keys, packages, public = _made()
+    refresh = setup.refreshing(public)
+    secrets, records = rounds_one(refresh, keys, b"r1-refresh")
+    assert all(isinstance(r.package, C.zero.RefreshCommitment) for r in records)
+    assert Round1.from_bytes(records[0].to_bytes()) == records[0]
+    reports = [C.digests(refresh, i, keys[i], records) for i in refresh.ids]
+    second = {i: C.round2(refresh, i, keys[i], secrets[i], records, reports) for i in refresh.ids}
+    sealed = [r for _, out in second.values() for r in out]
+    with pytest.raises(DkgCeremonyError, match="current key package"):
+        C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed)
+    with pytest.raises(DkgCeremonyError, match="not participant 1's share"):
+        C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed, packages[2])
+    package, _ = C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed,
+                          packages[1])
+    assert package.group_public_key == public.group_public_key
+    # A setup that does not name the package's holders is refused.
+    with pytest.raises(DkgCeremonyError, match="holders"):
+        refresh.without([5]).refreshing(public)
+    # A DKG round-one record in a refresh names its sender.
+    _, dkg_records = rounds_one(setup, keys)
+    forged = C.Round1(refresh.digest, dkg_records[1].package, keys[2].sign(
+        C._round1_message(refresh.digest, dkg_records[1].digest)))
+    with pytest.raises(Fault) as refused:
+        C.digests(refresh, 1, keys[1], [records[0], forged, *records[2:]])
+    assert refused.value.member == 2
+
+
+def test_a_bad_refresh_sub_share_names_its_sender_with_evidence() -> None:
+    setup, keys, packages, public = _made()
+    refresh = setup.refreshing(public)
+    secrets, records = rounds_one(refresh, keys, b"r1-bad")
+    reports = [C.digests(refresh, i, keys[i], records) for i in refresh.ids]
+    second = {i: C.round2(refresh, i, keys[i], secrets[i], records, reports) for i in refresh.ids}
+    sealed = [r for _, out in second.values() for r in out]
+    bad = C._seal(refresh, 3, keys[3], 1, frost.scalar_from_int(99))
+    tampered = [bad if (r.sender, r.recipient) == (3, 1) else r for r in sealed]
+    with pytest.raises(Fault) as refused:
+        C.finish(refresh, 1, keys[1], second[1][0], records, reports, tampered, packages[1])
+    assert refused.value.member == 3 and refused.value.complaint is not None
+    assert C.judge(refresh, records, refused.value.complaint).member == 3
+
+
+def test_the_split_view_in_a_refresh_names_the_equivocator() -> None:
+    setup, keys, packages, public = _made()
+    refresh = setup.refreshing(public, excluded=[1])
+    staying = {i: keys[i] for i in refresh.ids}
+    _, records = rounds_one(refresh, staying, b"r1-split")
+    _, other = C.round1(refresh, 4, keys[4], C.seeded_rng(b"a second version"))
+    seen_by_2 = records
+    seen_by_3 = [other if r.sender == 4 else r for r in records]
+    reports = [C.digests(refresh, 2, keys[2], seen_by_2), C.digests(refresh, 3, keys[3], seen_by_3),
+               C.digests(refresh, 4, keys[4], seen_by_2), C.digests(refresh, 5, keys[5], seen_by_2)]
+    with pytest.raises(Fault) as refused:
+        C.round2(refresh, 2, keys[2], b"", seen_by_2, reports)
+    assert refused.value.member == 4

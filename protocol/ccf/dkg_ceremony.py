@@ -28,6 +28,14 @@ a bad or unreadable share, a record not signed by its sender, a report
 listing a digest its sender never signed. A bad share comes with a signed
 `Complaint` carrying the sender's signed share as evidence, which anyone can
 `judge`. The way on is a new setup without them: `Setup.without`.
+
+The same rounds *refresh* a group's shares (`Setup.refresh_of`): the setup
+then names the group's current public package and the FROST identifiers of
+the holders taking part; round one is a signed zero-sharing commitment
+(`noticenet.crypto.refresh`), round two the sealed sub-shares, and `finish`
+adds them to the holder's current share. The group key stays, so nodes
+notice nothing; every share changes, so a share from before (a commissioner
+who left, a lost copy) no longer combines with the new ones.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from noticenet.crypto import dkg, frost
+from noticenet.crypto import refresh as zero
 from noticenet.crypto.ceremony_identity import CeremonyKey, seal_to
 from noticenet.crypto.errors import (
     BadShare,
@@ -99,14 +108,18 @@ class Fault(DkgCeremonyError):
 # --- encoding helpers ---
 
 
-def _doc(data: bytes, kind: str, names: Iterable[str]) -> dict[str, Any]:
+def _doc(
+    data: bytes, kind: str | tuple[str, ...], names: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, Any]:
+    kinds = (kind,) if isinstance(kind, str) else kind
     doc = decode(data)
-    if not isinstance(doc, dict) or doc.get("type") != kind:
-        raise CodecError(f"not a {kind} record")
+    if not isinstance(doc, dict) or doc.get("type") not in kinds:
+        raise CodecError(f"not a {' or '.join(kinds)} record")
     if doc.get("v") != VERSION:
-        raise CodecError(f"unknown {kind} version {doc.get('v')!r}")
-    if set(doc) != {"type", "v", *names}:
-        raise SchemaError(f"{kind}: fields are {sorted(doc)}")
+        raise CodecError(f"unknown {doc['type']} version {doc.get('v')!r}")
+    required, allowed = {"type", "v", *names}, {"type", "v", *names, *optional}
+    if not required <= set(doc) <= allowed:
+        raise SchemaError(f"{doc['type']}: fields are {sorted(doc)}")
     return doc
 
 
@@ -138,6 +151,8 @@ class Setup:
     threshold: int
     participants: tuple[tuple[str, bytes], ...]
     salt: bytes
+    identifiers: tuple[int, ...] = ()  # participants' FROST identifiers; () is 1..n
+    refresh: frost.PublicKeyPackage | None = None  # a refresh: the package whose shares renew
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -153,6 +168,17 @@ class Setup:
             raise SchemaError("participant ceremony keys must be distinct 32-byte keys")
         if not isinstance(self.salt, bytes) or len(self.salt) != SALT_SIZE:
             raise SchemaError(f"salt must be {SALT_SIZE} bytes")
+        ids = self.identifiers
+        if ids and (len(ids) != n or any(not isinstance(i, int) or isinstance(i, bool) or i < 1
+                                         for i in ids) or list(ids) != sorted(set(ids))):
+            raise SchemaError("identifiers are one per participant, ascending, from 1")
+        if self.refresh is not None:
+            if self.threshold != self.refresh.threshold:
+                raise SchemaError(f"a refresh keeps the threshold "
+                                  f"({self.refresh.threshold}), not {self.threshold}")
+            stray = [i for i in self.ids if i not in self.refresh.verifying_shares]
+            if stray:
+                raise SchemaError(f"participant(s) {stray} hold no share of the group refreshed")
 
     @classmethod
     def new(
@@ -161,48 +187,77 @@ class Setup:
     ) -> Setup:
         return cls(group, threshold, tuple(participants), salt or os.urandom(SALT_SIZE))
 
+    @classmethod
+    def refresh_of(
+        cls, group: str, public: frost.PublicKeyPackage,
+        participants: Sequence[tuple[int, str, bytes]], salt: bytes | None = None,
+    ) -> Setup:
+        """A refresh of `public`'s shares by the holders (identifier, name, ceremony key) given;
+        a holder of `public` left out is retired."""
+        rows = sorted(participants)
+        return cls(group, public.threshold, tuple((name, key) for _, name, key in rows),
+                   salt or os.urandom(SALT_SIZE), tuple(i for i, _, _ in rows), public)
+
     @property
     def size(self) -> int:
         return len(self.participants)
 
     @property
     def ids(self) -> list[int]:
-        return list(range(1, self.size + 1))
+        return list(self.identifiers) if self.identifiers else list(range(1, self.size + 1))
+
+    def has(self, member: int) -> bool:
+        return member in self.ids
+
+    def _index(self, member: int) -> int:
+        if not self.has(member):
+            raise DkgCeremonyError(f"participant {member} is not in this ceremony {self.ids}")
+        return self.ids.index(member)
 
     def name_of(self, member: int) -> str:
-        return self.participants[member - 1][0]
+        return self.participants[self._index(member)][0]
 
     def key_of(self, member: int) -> bytes:
-        if not 1 <= member <= self.size:
-            raise DkgCeremonyError(f"participant {member} is not in this ceremony (1..{self.size})")
-        return self.participants[member - 1][1]
+        return self.participants[self._index(member)][1]
 
     def identifier_of(self, public: bytes) -> int:
-        for i, (_, key) in enumerate(self.participants, start=1):
+        for i, (_, key) in zip(self.ids, self.participants, strict=True):
             if key == public:
                 return i
         raise DkgCeremonyError("this ceremony key is not one of the setup's participants")
 
     def to_bytes(self) -> bytes:
-        return encode({
+        doc: dict[str, Any] = {
             "type": "ccf-dkg-setup", "v": VERSION, "group": self.group,
             "threshold": self.threshold,
             "participants": [[name, key] for name, key in self.participants],
             "salt": self.salt,
-        })
+        }
+        if self.identifiers:
+            doc["identifiers"] = list(self.identifiers)
+        if self.refresh is not None:
+            doc["refresh"] = _public_doc(self.refresh)
+        return encode(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Setup:
-        doc = _doc(data, "ccf-dkg-setup", ("group", "threshold", "participants", "salt"))
+        doc = _doc(data, "ccf-dkg-setup", ("group", "threshold", "participants", "salt"),
+                   ("identifiers", "refresh"))
         rows = doc["participants"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
             raise SchemaError("participants is a list of [name, ceremony key]")
         if not isinstance(doc["group"], str):
             raise SchemaError("group must be text")
+        ids = doc.get("identifiers", [])
+        if not isinstance(ids, list):
+            raise SchemaError("identifiers must be a list")
+        refresh = doc.get("refresh")
         return cls(
             doc["group"], _int(doc["threshold"], "threshold"),
             tuple((r[0], _bytes(r[1], "ceremony key")) for r in rows),
             _bytes(doc["salt"], "salt", SALT_SIZE),
+            tuple(_int(i, "identifier") for i in ids),
+            None if refresh is None else _public_from(refresh),
         )
 
     @functools.cached_property
@@ -211,29 +266,70 @@ class Setup:
         return blake2b256(self.to_bytes(), person=b"nn-dkg-setup")
 
     def without(self, excluded: Iterable[int], salt: bytes | None = None) -> Setup:
-        """The restart: the same group and threshold, without the excluded participants."""
+        """The restart: the same group and threshold, without the excluded participants.
+
+        A DKG numbers the rest 1..n again; a refresh keeps their identifiers (they are
+        the shares' x-coordinates)."""
         drop = set(excluded)
         for member in drop:
             self.key_of(member)
-        kept = tuple(p for i, p in enumerate(self.participants, start=1) if i not in drop)
+        kept = [(i, name, key) for i, (name, key) in zip(self.ids, self.participants, strict=True)
+                if i not in drop]
         if len(kept) < self.threshold:
             raise DkgCeremonyError(
                 f"{len(kept)} participants left, fewer than the threshold {self.threshold}"
             )
-        return Setup.new(self.group, self.threshold, kept, salt)
+        if self.refresh is not None:
+            return Setup.refresh_of(self.group, self.refresh, kept, salt)
+        return Setup.new(self.group, self.threshold, [(n, k) for _, n, k in kept], salt)
+
+    def refreshing(
+        self, public: frost.PublicKeyPackage, excluded: Iterable[int] = (),
+        salt: bytes | None = None,
+    ) -> Setup:
+        """A refresh of `public` by this ceremony's participants, without `excluded`: the
+        setup that made the key (or refreshed it last) names who holds which share."""
+        if public.participant_ids != tuple(self.ids):
+            raise DkgCeremonyError(
+                f"this setup's participants {self.ids} are not the package's holders "
+                f"{list(public.participant_ids)}: give the setup that made or last refreshed it"
+            )
+        rows = [(i, n, k) for i, (n, k) in zip(self.ids, self.participants, strict=True)]
+        return Setup.refresh_of(self.group, public, rows, salt).without(excluded, salt)
 
     def describe(self) -> list[str]:
-        lines = [
-            f"DKG for the CCF {self.group} key: {self.threshold} of {self.size}",
-            f"ceremony digest {self.digest.hex()}",
-        ]
+        if self.refresh is None:
+            title = f"DKG for the CCF {self.group} key: {self.threshold} of {self.size}"
+        else:
+            gone = [i for i in self.refresh.participant_ids if not self.has(i)]
+            title = (f"Refresh of the CCF {self.group} key {self.refresh.group_public_key.hex()}: "
+                     f"{self.threshold} of {self.size}"
+                     + (f", retiring share(s) {gone}" if gone else ""))
+        lines = [title, f"ceremony digest {self.digest.hex()}"]
         lines += [f"  participant {i}: {name} ceremony key {key.hex()}"
-                  for i, (name, key) in enumerate(self.participants, start=1)]
+                  for i, (name, key) in zip(self.ids, self.participants, strict=True)]
         return lines
 
 
+def _public_doc(public: frost.PublicKeyPackage) -> list[Any]:
+    return [public.group_public_key, public.threshold,
+            [[i, s] for i, s in sorted(public.verifying_shares.items())]]
+
+
+def _public_from(value: Any) -> frost.PublicKeyPackage:
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[2], list)
+            and all(isinstance(r, list) and len(r) == 2 for r in value[2])):
+        raise SchemaError("refresh is [group key, threshold, [[identifier, verifying share]]]")
+    try:
+        return frost.PublicKeyPackage(
+            _bytes(value[0], "group key"), {_int(i, "identifier"): _bytes(s, "verifying share")
+                                            for i, s in value[2]}, _int(value[1], "threshold"))
+    except ThresholdError as exc:
+        raise SchemaError(f"refresh: not a public key package ({exc})") from None
+
+
 def _fault(setup: Setup, member: int, reason: str, complaint: Complaint | None = None) -> Fault:
-    name = setup.name_of(member) if 1 <= member <= setup.size else "unknown"
+    name = setup.name_of(member) if setup.has(member) else "unknown"
     return Fault(member, name, reason, complaint)
 
 
@@ -255,10 +351,11 @@ def _check_ceremony(setup: Setup, record: Round1 | Digests | Round2 | Complaint)
 
 @dataclass(frozen=True)
 class Round1:
-    """A round-one package, signed by its sender for this ceremony."""
+    """A round-one package, signed by its sender for this ceremony: a DKG package, or in a
+    refresh the commitment to the sender's zero-sharing."""
 
     ceremony: bytes
-    package: dkg.Round1Package
+    package: dkg.Round1Package | zero.RefreshCommitment
     signature: bytes
 
     @property
@@ -267,28 +364,45 @@ class Round1:
 
     @property
     def digest(self) -> bytes:
-        return dkg.round1_digest(self.package)
+        if isinstance(self.package, dkg.Round1Package):
+            return dkg.round1_digest(self.package)
+        body = encode([self.package.identifier, list(self.package.commitment)])
+        return blake2b256(body, person=b"nn-refresh-r1")
 
     def to_bytes(self) -> bytes:
         p = self.package
-        return encode({
+        doc: dict[str, Any] = {
             "type": "ccf-dkg-round1", "v": VERSION, "ceremony": self.ceremony,
             "identifier": p.identifier, "commitment": list(p.commitment),
-            "proof": p.proof_of_knowledge, "signature": self.signature,
-        })
+            "signature": self.signature,
+        }
+        if isinstance(p, dkg.Round1Package):
+            doc["proof"] = p.proof_of_knowledge
+        else:
+            doc["type"] = "ccf-refresh-round1"
+        return encode(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Round1:
-        doc = _doc(data, "ccf-dkg-round1",
-                   ("ceremony", "identifier", "commitment", "proof", "signature"))
+        doc = _doc(data, ("ccf-dkg-round1", "ccf-refresh-round1"),
+                   ("ceremony", "identifier", "commitment", "signature"), ("proof",))
         commitment = doc["commitment"]
         if not isinstance(commitment, list):
             raise SchemaError("commitment must be a list")
-        package = dkg.Round1Package(
-            _int(doc["identifier"], "identifier"),
-            tuple(_bytes(c, "commitment element") for c in commitment),
-            _bytes(doc["proof"], "proof", 64),
-        )
+        identifier = _int(doc["identifier"], "identifier")
+        elements = tuple(_bytes(c, "commitment element") for c in commitment)
+        package: dkg.Round1Package | zero.RefreshCommitment
+        if doc["type"] == "ccf-dkg-round1":
+            if "proof" not in doc:
+                raise SchemaError("a DKG round-one record carries a proof")
+            package = dkg.Round1Package(identifier, elements, _bytes(doc["proof"], "proof", 64))
+        else:
+            if "proof" in doc:
+                raise SchemaError("a refresh round-one record carries no proof")
+            try:
+                package = zero.RefreshCommitment(identifier, elements)
+            except BadShare as exc:
+                raise SchemaError(str(exc)) from None
         return cls(_bytes(doc["ceremony"], "ceremony"), package,
                    _bytes(doc["signature"], "signature", 64))
 
@@ -302,11 +416,19 @@ def round1(
 ) -> tuple[bytes, Round1]:
     """Round one: the secret to keep (bytes, lock it at rest) and the record to send to all."""
     _check_me(setup, me, key)
-    secret, package = dkg.part1(me, setup.size, setup.threshold, rng)
+    package: dkg.Round1Package | zero.RefreshCommitment
+    if setup.refresh is None:
+        secret, package = dkg.part1(me, setup.size, setup.threshold, rng)
+        kept_package = secret.to_dict()
+    else:
+        package, dealt = zero.deal_zero(me, setup.ids, setup.threshold, rng)
+        kept_package = {"identifier": me, "commitment": list(package.commitment),
+                        "shares": [[j, dealt[j].value] for j in sorted(dealt)]}
     kept = encode({"type": "ccf-dkg-secret1", "v": VERSION, "ceremony": setup.digest,
-                   "package": secret.to_dict()})
-    digest = dkg.round1_digest(package)
-    return kept, Round1(setup.digest, package, key.sign(_round1_message(setup.digest, digest)))
+                   "package": kept_package})
+    unsigned = Round1(setup.digest, package, bytes(64))
+    signature = key.sign(_round1_message(setup.digest, unsigned.digest))
+    return kept, Round1(setup.digest, package, signature)
 
 
 def _round1s(setup: Setup, records: Sequence[Round1]) -> dict[int, Round1]:
@@ -315,10 +437,12 @@ def _round1s(setup: Setup, records: Sequence[Round1]) -> dict[int, Round1]:
     for record in records:
         _check_ceremony(setup, record)
         sender = record.sender
-        if not 1 <= sender <= setup.size:
+        if not setup.has(sender):
             raise DkgCeremonyError(
-                f"a round-one record from participant {sender}, not in 1..{setup.size}"
+                f"a round-one record from participant {sender}, not in {setup.ids}"
             )
+        if isinstance(record.package, zero.RefreshCommitment) != (setup.refresh is not None):
+            raise _fault(setup, sender, "its round-one record is not of this kind of ceremony")
         try:
             verify(setup.key_of(sender), _round1_message(setup.digest, record.digest),
                    record.signature)
@@ -391,8 +515,8 @@ def _agreed(
     for report in reports:
         _check_ceremony(setup, report)
         r = report.reporter
-        if not 1 <= r <= setup.size:
-            raise DkgCeremonyError(f"a digests record from participant {r}, not in 1..{setup.size}")
+        if not setup.has(r):
+            raise DkgCeremonyError(f"a digests record from participant {r}, not in {setup.ids}")
         try:
             verify(setup.key_of(r), _to_sign(b"digests", setup.digest, report.body()),
                    report.signature)
@@ -402,7 +526,7 @@ def _agreed(
             raise _fault(setup, r, "two digests records were given here")
         view: dict[int, bytes] = {}
         for sender, digest, signature in report.seen:
-            if not 1 <= sender <= setup.size or sender in view:
+            if not setup.has(sender) or sender in view:
                 raise _fault(setup, r, "its digests record lists a participant twice or unknown")
             try:
                 if (sender, digest, signature) not in checked:
@@ -478,27 +602,76 @@ def round2(
     """Round two, only if every report agrees: check the proofs, deal sealed shares."""
     _check_me(setup, me, key)
     by_sender = _agreed(setup, me, records, reports)
+    if setup.refresh is not None:
+        return _refresh_round2(setup, me, key, secret1, by_sender)
     try:
         secret = dkg.Round1SecretPackage.from_dict(_secret(secret1, "ccf-dkg-secret1", setup))
     except ThresholdError as exc:
         raise DkgCeremonyError(f"the kept round-one secret is unusable: {exc}") from None
     if secret.identifier != me or secret.commitment != by_sender[me].package.commitment:
         raise DkgCeremonyError("the kept round-one secret is not this participant's")
-    others = [by_sender[i].package for i in setup.ids if i != me]
     try:
-        kept, outgoing = dkg.part2(secret, others)
+        kept, outgoing = dkg.part2(secret, _others(setup, me, by_sender))
     except BadShare as exc:
         raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1]) from None
-    sealed = []
-    for recipient, package in sorted(outgoing.items()):
-        share = package.signing_share
-        signature = key.sign(_share_message(setup.digest, me, recipient, share))
-        inner = encode({"sender": me, "recipient": recipient, "share": share,
-                        "signature": signature})
-        sealed.append(Round2(setup.digest, me, recipient, seal_to(setup.key_of(recipient), inner)))
+    sealed = [_seal(setup, me, key, recipient, package.signing_share)
+              for recipient, package in sorted(outgoing.items())]
     kept_bytes = encode({"type": "ccf-dkg-secret2", "v": VERSION, "ceremony": setup.digest,
                          "package": kept.to_dict()})
     return kept_bytes, sealed
+
+
+def _others(setup: Setup, me: int, by_sender: Mapping[int, Round1]) -> list[dkg.Round1Package]:
+    """The other participants' DKG round-one packages (`_round1s` checked their kind)."""
+    others = [by_sender[i].package for i in setup.ids if i != me]
+    return [p for p in others if isinstance(p, dkg.Round1Package)]
+
+
+def _seal(setup: Setup, me: int, key: CeremonyKey, recipient: int, share: bytes) -> Round2:
+    """A share for `recipient`, signed by me and sealed to its ceremony key."""
+    signature = key.sign(_share_message(setup.digest, me, recipient, share))
+    inner = encode({"sender": me, "recipient": recipient, "share": share, "signature": signature})
+    return Round2(setup.digest, me, recipient, seal_to(setup.key_of(recipient), inner))
+
+
+def _kept_refresh(data: bytes, kind: str, setup: Setup, me: int, commitment: tuple[bytes, ...]
+                  ) -> dict[int, bytes]:
+    """The sub-shares a refresh participant kept (all in round one, its own in round two)."""
+    package = _secret(data, kind, setup)
+    rows = package.get("shares")
+    if (package.get("identifier") != me or package.get("commitment") != list(commitment)
+            or not isinstance(rows, list)
+            or not all(isinstance(r, list) and len(r) == 2 for r in rows)):
+        raise DkgCeremonyError("the kept refresh secret is not this participant's")
+    return {_int(j, "recipient"): _bytes(v, "sub-share") for j, v in rows}
+
+
+def _refresh_commitments(setup: Setup, by_sender: Mapping[int, Round1]
+                         ) -> list[zero.RefreshCommitment]:
+    """Every participant's zero-sharing commitment, each of the right size (Fault if not)."""
+    assert setup.refresh is not None
+    commitments = [by_sender[i].package for i in setup.ids]
+    checked = [c for c in commitments if isinstance(c, zero.RefreshCommitment)]
+    try:
+        zero.refreshed_public(setup.refresh, checked)
+    except BadShare as exc:
+        raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1]) from None
+    return checked
+
+
+def _refresh_round2(
+    setup: Setup, me: int, key: CeremonyKey, secret1: bytes, by_sender: Mapping[int, Round1]
+) -> tuple[bytes, list[Round2]]:
+    _refresh_commitments(setup, by_sender)
+    mine = by_sender[me].package.commitment
+    shares = _kept_refresh(secret1, "ccf-dkg-secret1", setup, me, mine)
+    if sorted(shares) != setup.ids:
+        raise DkgCeremonyError("the kept refresh secret was dealt for other participants")
+    sealed = [_seal(setup, me, key, j, shares[j]) for j in setup.ids if j != me]
+    kept = encode({"type": "ccf-dkg-secret2", "v": VERSION, "ceremony": setup.digest,
+                   "package": {"identifier": me, "commitment": list(mine),
+                               "shares": [[me, shares[me]]]}})
+    return kept, sealed
 
 
 # --- complaints ---
@@ -565,7 +738,10 @@ def judge(setup: Setup, records: Sequence[Round1], complaint: Complaint) -> Faul
     share = _open_share(setup, complaint.evidence, a, c)
     if share is None:
         return _fault(setup, c, f"its complaint against participant {a} shows no share they signed")
-    if frost.base_mult(share) == dkg.vss_evaluate(c, by_sender[a].package.commitment):
+    package = by_sender[a].package
+    expected = (dkg.vss_evaluate(c, package.commitment) if isinstance(package, dkg.Round1Package)
+                else zero.commitment_at(c, package.commitment))
+    if frost.base_mult(share) == expected:
         return _fault(setup, c, f"it complained of a good share from participant {a}")
     return _fault(setup, a, f"the share it signed for participant {c} does not match its "
                             "commitment", complaint)
@@ -577,24 +753,68 @@ def judge(setup: Setup, records: Sequence[Round1], complaint: Complaint) -> Faul
 def finish(
     setup: Setup, me: int, key: CeremonyKey, secret2: bytes,
     records: Sequence[Round1], reports: Sequence[Digests], shares: Sequence[Round2],
+    current: frost.KeyPackage | None = None,
 ) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
-    """Check the sealed shares addressed to me; my key package and the public package."""
+    """Check the sealed shares addressed to me; my key package and the public package.
+
+    In a refresh, `current` is my key package of the group refreshed, and the result
+    replaces it (the old one must then be destroyed)."""
     _check_me(setup, me, key)
     by_sender = _agreed(setup, me, records, reports)
+    received, evidence = _received(setup, me, key, shares)
     try:
-        secret = dkg.Round2SecretPackage.from_dict(_secret(secret2, "ccf-dkg-secret2", setup))
-    except ThresholdError as exc:
-        raise DkgCeremonyError(f"the kept round-two secret is unusable: {exc}") from None
-    if secret.identifier != me or secret.commitment != by_sender[me].package.commitment:
+        if setup.refresh is not None:
+            return _refreshed(setup, me, secret2, by_sender, received, current)
+        try:
+            secret = dkg.Round2SecretPackage.from_dict(_secret(secret2, "ccf-dkg-secret2", setup))
+        except ThresholdError as exc:
+            raise DkgCeremonyError(f"the kept round-two secret is unusable: {exc}") from None
+        if secret.identifier != me or secret.commitment != by_sender[me].package.commitment:
+            raise DkgCeremonyError("the kept round-two secret is not this participant's")
+        return dkg.part3(secret, _others(setup, me, by_sender),
+                         [dkg.Round2Package(s, me, v) for s, v in received.items()])
+    except BadShare as exc:
+        unsigned = Complaint(setup.digest, me, exc.member, evidence[exc.member], bytes(64))
+        complaint = Complaint(setup.digest, me, exc.member, evidence[exc.member],
+                              key.sign(_to_sign(b"complaint", setup.digest, unsigned.body())))
+        raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1], complaint) from None
+
+
+def _refreshed(
+    setup: Setup, me: int, secret2: bytes, by_sender: Mapping[int, Round1],
+    received: Mapping[int, bytes], current: frost.KeyPackage | None,
+) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
+    """My refreshed key package: my current share plus every sub-share, each checked."""
+    public = setup.refresh
+    assert public is not None
+    if current is None:
+        raise DkgCeremonyError("a refresh needs your current key package of the group")
+    if (current.identifier != me or current.group_public_key != public.group_public_key
+            or public.verifying_shares.get(me) != current.verifying_share):
+        raise DkgCeremonyError(
+            f"this key package is not participant {me}'s share of the group refreshed"
+        )
+    commitments = _refresh_commitments(setup, by_sender)
+    own = _kept_refresh(secret2, "ccf-dkg-secret2", setup, me, by_sender[me].package.commitment)
+    if list(own) != [me]:
         raise DkgCeremonyError("the kept round-two secret is not this participant's")
-    received: dict[int, dkg.Round2Package] = {}
+    subs = {s: zero.RefreshShare(s, me, v) for s, v in {**received, **own}.items()}
+    return zero.refresh(current, public, commitments, subs)
+
+
+def _received(
+    setup: Setup, me: int, key: CeremonyKey, shares: Sequence[Round2]
+) -> tuple[dict[int, bytes], dict[int, bytes]]:
+    """The shares addressed to me, opened and checked as signed by their senders; and the
+    opened contents (evidence for a complaint)."""
+    received: dict[int, bytes] = {}
     evidence: dict[int, bytes] = {}
     for record in shares:
         _check_ceremony(setup, record)
         if record.recipient != me:
             continue  # addressed to someone else: not ours to open
         s = record.sender
-        if s == me or not 1 <= s <= setup.size or s in received:
+        if s == me or not setup.has(s) or s in received:
             raise DkgCeremonyError(f"unexpected or repeated round-two share from participant {s}")
         try:
             inner = key.open(record.sealed)
@@ -603,19 +823,12 @@ def finish(
         share = _open_share(setup, inner, s, me)
         if share is None:
             raise _fault(setup, s, "its sealed share is not one it signed for this participant")
-        received[s] = dkg.Round2Package(s, me, share)
+        received[s] = share
         evidence[s] = inner
     missing = [i for i in setup.ids if i != me and i not in received]
     if missing:
         raise DkgCeremonyError(f"no round-two share from participant(s) {missing}")
-    others = [by_sender[i].package for i in setup.ids if i != me]
-    try:
-        return dkg.part3(secret, others, list(received.values()))
-    except BadShare as exc:
-        unsigned = Complaint(setup.digest, me, exc.member, evidence[exc.member], bytes(64))
-        complaint = Complaint(setup.digest, me, exc.member, evidence[exc.member],
-                              key.sign(_to_sign(b"complaint", setup.digest, unsigned.body())))
-        raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1], complaint) from None
+    return received, evidence
 
 
 # --- the whole ceremony in one process (local networks, the demo, tests) ---
@@ -640,9 +853,11 @@ def seeded_rng(seed: bytes) -> frost.Rng:
 
 
 def run_in_process(
-    setup: Setup, keys: Mapping[int, CeremonyKey], rng: frost.Rng = os.urandom
+    setup: Setup, keys: Mapping[int, CeremonyKey], rng: frost.Rng = os.urandom,
+    current: Mapping[int, frost.KeyPackage] | None = None,
 ) -> tuple[dict[int, frost.KeyPackage], frost.PublicKeyPackage]:
-    """Every step for every participant, each record through its encoding, as files would go."""
+    """Every step for every participant, each record through its encoding, as files would go
+    (`current`: in a refresh, each participant's key package of the group refreshed)."""
     r1 = {i: round1(setup, i, keys[i], rng) for i in setup.ids}
     records = [Round1.from_bytes(r.to_bytes()) for _, r in r1.values()]
     reports = [Digests.from_bytes(digests(setup, i, keys[i], records).to_bytes())
@@ -652,7 +867,8 @@ def run_in_process(
     packages: dict[int, frost.KeyPackage] = {}
     publics: list[frost.PublicKeyPackage] = []
     for i in setup.ids:
-        packages[i], public = finish(setup, i, keys[i], r2[i][0], records, reports, sealed)
+        packages[i], public = finish(setup, i, keys[i], r2[i][0], records, reports, sealed,
+                                     (current or {}).get(i))
         publics.append(public)
     if any(p != publics[0] for p in publics):
         raise DkgCeremonyError("participants finished with different public packages")
