@@ -42,10 +42,11 @@ def member_keys(network_seed: bytes, member: str) -> MemberKeys:
     return MemberKeys(blake2b256(member.encode(), person=b"nn-devnet", key=network_seed))
 
 
-@functools.lru_cache(maxsize=128)
-def _commission_group(
+def commission_setup(
     network_seed: bytes, group: str, size: int, threshold: int
-) -> tuple[dict[int, frost.KeyPackage], frost.PublicKeyPackage]:
+) -> tuple[Setup, dict[int, CeremonyKey]]:
+    """The DKG setup of a commission group and its participants' ceremony keys (from the
+    seed): what a refresh of the group starts from."""
     key = blake2b256(network_seed, person=b"nn-devnet-dkg")
     keys = {
         i: CeremonyKey(blake2b256(f"{group}/{i}".encode(), person=b"nn-devnet-ckey", key=key))
@@ -55,6 +56,15 @@ def _commission_group(
     setup = Setup(
         group, threshold, tuple((f"commissioner {i}", keys[i].public) for i in keys), salt
     )
+    return setup, keys
+
+
+@functools.lru_cache(maxsize=128)
+def _commission_group(
+    network_seed: bytes, group: str, size: int, threshold: int
+) -> tuple[dict[int, frost.KeyPackage], frost.PublicKeyPackage]:
+    setup, keys = commission_setup(network_seed, group, size, threshold)
+    key = blake2b256(network_seed, person=b"nn-devnet-dkg")
     rng = seeded_rng(blake2b256(group.encode(), person=b"nn-devnet-rng", key=key))
     return run_in_process(setup, keys, rng)
 

@@ -23,10 +23,15 @@ import httpx
 import pytest
 import trio
 
+from noticenet.crypto import frost
+from noticenet.crypto.errors import BadShare
 from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
 from noticenet.node.demo.localnet import LocalNet, create_localnet
 from noticenet.node.p2p.transport import Transport, TransportError
+from noticenet.protocol.ccf import ceremony as ccf_ceremony
+from noticenet.protocol.ccf import dkg_ceremony
+from noticenet.protocol.devnet import commission_setup
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, decode_entry
@@ -329,6 +334,71 @@ def test_sigterm_stops_a_node_cleanly_and_it_restarts(cluster: Cluster) -> None:
     node.start()
     cluster.wait_ready("EUROPOL")
     poll("EUROPOL to catch up after its restart", cluster.converged, CONVERGE_S)
+
+
+def _revocation(
+    ccf: NodeProcess, target: str, packages: dict[int, frost.KeyPackage],
+    public: frost.PublicKeyPackage, forced: bool = False,
+) -> dict[str, Any]:
+    """The commission revokes `target` with the shares `packages`, through the CCF node: its
+    proposal, commit and sign by each signer, aggregate with `public` (or, `forced`, a raw
+    combination with no share check, as a careless coordinator would), POST /entries."""
+    answer = ccf.http.post("/ccf/propose", json={
+        "action": "revoke", "targets": [target], "reason": "article-3", "decision": "CCF/R/1",
+    })
+    assert answer.status_code == 200, answer.text
+    proposal = ccf_ceremony.Proposal.from_bytes(bytes.fromhex(answer.json()["proposal"]))
+    rounds = {i: ccf_ceremony.commit(proposal, p) for i, p in packages.items()}
+    commitments = [c for _, c in rounds.values()]
+    shares = [ccf_ceremony.sign_share(proposal, packages[i], rounds[i][0], commitments)
+              for i in packages]
+    if forced:
+        entry = proposal.entry(frost.combine_signature(
+            [c.commitment for c in commitments], proposal.message, public.group_public_key,
+            [s.share for s in shares]))
+    else:
+        entry = ccf_ceremony.aggregate(proposal, commitments, shares, public)
+    posted = ccf.http.post("/entries", json={"entries": [entry.to_wire().hex()]})
+    assert posted.status_code == 202, posted.text
+    result: dict[str, Any] = posted.json()["results"][0]
+    return result
+
+
+def test_a_refresh_retires_a_commissioner_with_no_gap(cluster: Cluster) -> None:
+    """Commissioner 5 leaves: the other four refresh the revoke key's shares (same group key,
+    so nodes change nothing). A revocation signed before, and one signed after with new
+    shares, hold on every node; one made with 5's retired share is refused by the coordinator
+    naming 5, and, forced through, by the nodes (bad signature); its target stays."""
+    devnet = cluster.net.devnet
+    cluster.start(*[m for m, n in cluster.nodes.items() if not n.alive()])
+    targets = [cluster["FRA"].publish("sltd", sltd(f"REFRESH{i}")) for i in range(3)]
+    ccf, deu = cluster["CCF"], cluster["DEU"]
+    poll("the records at the CCF",
+         lambda: all(ccf.get(f"/records/{t}").status_code == 200 for t in targets), CONVERGE_S)
+    old, public = devnet.revoke.packages, devnet.revoke.public
+
+    def revoked(target: str) -> bool:
+        return bool(deu.get(f"/status/{target}").json()["state"] == "revoked")
+
+    before = _revocation(ccf, targets[0], {i: old[i] for i in (1, 2, 3)}, public)
+    assert before["outcome"] == "stored", before
+    setup, keys = commission_setup(b"noticenet-local", "revoke", 5, 3)
+    refresh = setup.refreshing(public, excluded=[5])
+    new, new_public = dkg_ceremony.run_in_process(
+        refresh, {i: keys[i] for i in refresh.ids}, os.urandom, old)
+    assert new_public.group_public_key == public.group_public_key
+    after = _revocation(ccf, targets[1], {i: new[i] for i in (2, 3, 4)}, new_public)
+    assert after["outcome"] == "stored", after
+    poll("both revocations on DEU", lambda: revoked(targets[0]) and revoked(targets[1]),
+         CONVERGE_S)
+    retired = {1: new[1], 2: new[2], 5: old[5]}
+    with pytest.raises(BadShare) as named:
+        _revocation(ccf, targets[2], retired, new_public)
+    assert named.value.member == 5
+    forced = _revocation(ccf, targets[2], retired, new_public, forced=True)
+    assert forced["outcome"] == "refused" and forced["error"] == "BadSignature", forced
+    assert deu.get(f"/records/{targets[2]}").status_code == 200 and not revoked(targets[2])
+    assert ccf.frontier()["#CCF"] == after["seq"]  # the forged one was not stored
 
 
 def test_a_new_roster_gates_out_a_removed_member(cluster: Cluster) -> None:

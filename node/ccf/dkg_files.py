@@ -1,5 +1,9 @@
 """The CCF's DKG ceremony through files: `key`, `setup`, `round1`, `digests`, `round2`, `finish`.
 
+The same steps refresh a group's shares (`setup --refresh PUBLIC --from SETUP`,
+`finish --current KEYPACKAGE`); `retire` then destroys the old key package,
+once every participant's `done-<i>.cbor` says they hold the same new result.
+
 Plain functions taking paths, for the CLI (`noticenet ccf dkg ...`) to wire;
 the ceremony itself is `noticenet.protocol.ccf.dkg_ceremony` (sans-IO). Each
 commissioner runs the steps on their own machine. Public records go in an
@@ -23,13 +27,15 @@ from noticenet.node.ccf.ceremony_files import (
     _read,
     _shred,
     _write,
+    read_key_package,
+    read_public_package,
     read_secret,
     write_key_package,
     write_public_package,
     write_secret,
 )
 from noticenet.protocol.ccf import dkg_ceremony as dkg
-from noticenet.protocol.ccf.dkg_ceremony import Digests, Fault, Round1, Round2, Setup
+from noticenet.protocol.ccf.dkg_ceremony import Digests, Done, Fault, Round1, Round2, Setup
 from noticenet.protocol.errors import SchemaError
 
 
@@ -61,9 +67,17 @@ def cmd_setup(
     *,
     from_setup: Path | None = None,
     exclude: Sequence[int] = (),
+    refresh: Path | None = None,
 ) -> Setup:
-    """A new ceremony: from NAME=PUBLICKEY rows, or an earlier setup without `exclude`."""
-    if from_setup is not None:
+    """A new ceremony: from NAME=PUBLICKEY rows, or an earlier setup without `exclude`; with
+    `refresh` (a group's public package), a refresh of its shares by the earlier setup's
+    participants (the one that made the key or last refreshed it) without `exclude`."""
+    if refresh is not None:
+        if from_setup is None:
+            raise SchemaError("a refresh needs --from: the setup that made or last refreshed "
+                              "the key (it names who holds which share)")
+        setup = read_setup(from_setup).refreshing(read_public_package(refresh), exclude)
+    elif from_setup is not None:
         setup = read_setup(from_setup).without(exclude)
     else:
         if group is None or threshold is None:
@@ -169,8 +183,11 @@ def cmd_finish(
     key_package_out: Path,
     public_out: Path,
     passphrase: str | None,
+    current: Path | None = None,
 ) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
-    """Check the shares addressed to me; write my key package (locked) and the public package.
+    """Check the shares addressed to me; write my key package (locked), the public package,
+    and `done-<me>.cbor` to the folder. In a refresh, `current` is my key package of the
+    group (kept until `retire`).
 
     A bad share writes `complaint-<me>-against-<sender>.cbor` to the folder
     (evidence for `ccf dkg judge`) before the Fault naming the sender is raised.
@@ -178,12 +195,16 @@ def cmd_finish(
     setup = read_setup(setup_path)
     key = read_ceremony_key(key_path, passphrase)
     me = _me(setup, key)
+    if (setup.refresh is None) != (current is None):
+        raise CeremonyFileError("a refresh needs --current (your key package of the group); "
+                                "a DKG takes none")
+    old = None if current is None else read_key_package(current, passphrase)
     second = _secret_path(key_path, setup, "round2")
     shares = [Round2.from_bytes(data) for data in _records(folder, f"round2-*-to-{me}.cbor")]
     try:
         package, public = dkg.finish(
             setup, me, key, read_secret(second, passphrase), _round1s(folder), _digests(folder),
-            shares,
+            shares, old,
         )
     except Fault as fault:
         if fault.complaint is not None:
@@ -194,8 +215,25 @@ def cmd_finish(
         raise CeremonyFileError(f"{key_package_out} exists: a key package is never overwritten")
     write_key_package(key_package_out, package, passphrase)
     write_public_package(public_out, public)
+    _write(Path(folder) / f"done-{me}.cbor", dkg.done(setup, me, key, public).to_bytes())
     _shred(second)
     return package, public
+
+
+def cmd_retire(setup_path: Path, folder: Path, current: Path, public: Path) -> bytes:
+    """After a refresh: once every participant's done record names the same public package
+    (`public`, the one this participant got), shred the old key package `current`."""
+    setup = read_setup(setup_path)
+    if setup.refresh is None:
+        raise CeremonyFileError("retire follows a refresh; this setup is a DKG")
+    records = [Done.from_bytes(data) for data in _records(folder, "done-*.cbor")]
+    agreed = dkg.all_done(setup, records)
+    if agreed != dkg.public_digest(read_public_package(public)):
+        raise CeremonyFileError(f"{public} is not the package everyone finished with")
+    if not Path(current).is_file():
+        raise CeremonyFileError(f"no key package at {current}")
+    _shred(current)
+    return agreed
 
 
 def cmd_judge(setup_path: Path, folder: Path, complaint: Path) -> Fault:
@@ -215,6 +253,7 @@ __all__ = [
     "cmd_finish",
     "cmd_judge",
     "cmd_key",
+    "cmd_retire",
     "cmd_round1",
     "cmd_round2",
     "cmd_setup",

@@ -8,6 +8,11 @@ ccf dkg digests  the consistency round: sign what you received from everyone
 ccf dkg round2   only if every digests file agrees: a sealed share for each other commissioner
 ccf dkg finish   your key package (locked) and the group's public package
 ccf dkg judge    who is at fault according to a complaint file
+ccf dkg retire   after a refresh, once everyone is done: destroy your old key package
+
+A refresh (a commissioner leaves, a share may be lost) runs the same steps from
+`ccf dkg setup --refresh GROUP.pub --from SETUP [--exclude N]`, with
+`ccf dkg finish --current` your key package of the group; the group key stays.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from noticenet.node.ccf.dkg_files import (
     cmd_finish,
     cmd_judge,
     cmd_key,
+    cmd_retire,
     cmd_round1,
     cmd_round2,
     cmd_setup,
@@ -96,13 +102,16 @@ def setup(
         Path | None, typer.Option("--from", help="restart: an earlier setup")
     ] = None,
     exclude: Annotated[
-        list[int], typer.Option(help="restart: a participant at fault; repeat")
+        list[int], typer.Option(help="restart, or refresh: a participant left out; repeat")
     ] = [],  # noqa: B006
+    refresh: Annotated[
+        Path | None, typer.Option(help="refresh the shares of this public package (with --from)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a ceremony's setup; every commissioner checks its digest before round one."""
     made = cmd_setup(out_file, group, threshold, participant, from_setup=from_setup,
-                     exclude=exclude)
+                     exclude=exclude, refresh=refresh)
     _done(as_json, {"setup": str(out_file), "digest": made.digest.hex(),
                     "describe": made.describe()}, made.describe())
 
@@ -158,12 +167,17 @@ def finish(
         Path, typer.Option(help="where to write your key package (e.g. revoke-<i>.key)")
     ],
     public: Annotated[Path, typer.Option(help="where to write the public package (revoke.pub)")],
+    current: Annotated[
+        Path | None, typer.Option(help="a refresh: your key package of the group, kept until "
+                                       "`ccf dkg retire`")
+    ] = None,
     passphrase: PassOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check your shares; write your key package (locked) and the group's public package."""
     package, made = _unlocking(
-        key, passphrase, lambda p: cmd_finish(setup_file, key, folder, key_package, public, p)
+        key, passphrase,
+        lambda p: cmd_finish(setup_file, key, folder, key_package, public, p, current),
     )
     facts = {"key_package": str(key_package), "public": str(public),
              "identifier": package.identifier, "group_key": made.group_public_key.hex()}
@@ -185,3 +199,21 @@ def judge(
     fault = cmd_judge(setup_file, folder, complaint)
     _done(as_json, {"at_fault": fault.member, "name": fault.name, "reason": fault.reason},
           [str(fault)])
+
+
+@dkg_app.command("retire")
+@friendly
+def retire(
+    setup_file: SetupArg,
+    folder: DirOpt,
+    current: Annotated[Path, typer.Option(help="your old key package of the group (shredded)")],
+    public: Annotated[Path, typer.Option(help="the public package `finish` wrote you")],
+    as_json: JsonOpt = False,
+) -> None:
+    """After a refresh, once every commissioner's done file names the same result: shred your
+    old key package. From now on sign with the new one and coordinate with the new public
+    package."""
+    agreed = cmd_retire(setup_file, folder, current, public)
+    _done(as_json, {"retired": str(current), "public": agreed.hex()},
+          [f"shredded {current}; every participant finished with public package "
+           f"{agreed.hex()[:16]}: sign with your new key package from now on"])

@@ -66,13 +66,17 @@ __all__ = [
     "Complaint",
     "DkgCeremonyError",
     "Digests",
+    "Done",
     "Fault",
     "Round1",
     "Round2",
     "Setup",
+    "all_done",
     "digests",
+    "done",
     "finish",
     "judge",
+    "public_digest",
     "round1",
     "round2",
     "run_in_process",
@@ -829,6 +833,68 @@ def _received(
     if missing:
         raise DkgCeremonyError(f"no round-two share from participant(s) {missing}")
     return received, evidence
+
+
+# --- done: everyone holds the same result (a refresh retires old shares only then) ---
+
+
+def public_digest(public: frost.PublicKeyPackage) -> bytes:
+    """A public package's name: what the `Done` records compare."""
+    return blake2b256(encode(_public_doc(public)), person=b"nn-dkg-public")
+
+
+@dataclass(frozen=True)
+class Done:
+    """`member` finished the ceremony holding the public package named `public`."""
+
+    ceremony: bytes
+    member: int
+    public: bytes
+    signature: bytes
+
+    def to_bytes(self) -> bytes:
+        return encode({"type": "ccf-dkg-done", "v": VERSION, "ceremony": self.ceremony,
+                       "member": self.member, "public": self.public,
+                       "signature": self.signature})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Done:
+        doc = _doc(data, "ccf-dkg-done", ("ceremony", "member", "public", "signature"))
+        return cls(_bytes(doc["ceremony"], "ceremony"), _int(doc["member"], "member"),
+                   _bytes(doc["public"], "public"), _bytes(doc["signature"], "signature", 64))
+
+
+def done(setup: Setup, me: int, key: CeremonyKey, public: frost.PublicKeyPackage) -> Done:
+    """My signed word that I finished with `public`."""
+    _check_me(setup, me, key)
+    digest = public_digest(public)
+    body = encode([me, digest])
+    return Done(setup.digest, me, digest, key.sign(_to_sign(b"done", setup.digest, body)))
+
+
+def all_done(setup: Setup, records: Sequence[Done]) -> bytes:
+    """The public package digest every participant signed they finished with; else
+    DkgCeremonyError naming who has not finished or finished with another result."""
+    by_member: dict[int, bytes] = {}
+    for record in records:
+        if record.ceremony != setup.digest:
+            raise DkgCeremonyError("a done record of another ceremony")
+        body = encode([record.member, record.public])
+        try:
+            verify(setup.key_of(record.member), _to_sign(b"done", setup.digest, body),
+                   record.signature)
+        except BadSignature:
+            raise _fault(setup, record.member, "its done record does not carry its signature"
+                         ) from None
+        by_member[record.member] = record.public
+    missing = [i for i in setup.ids if i not in by_member]
+    if missing:
+        raise DkgCeremonyError(f"participant(s) {missing} have not finished yet")
+    results = sorted(set(by_member.values()))
+    if len(results) > 1:
+        groups = [[i for i, d in sorted(by_member.items()) if d == r] for r in results]
+        raise DkgCeremonyError(f"participants finished with different results: {groups}")
+    return results[0]
 
 
 # --- the whole ceremony in one process (local networks, the demo, tests) ---
