@@ -6,8 +6,8 @@
 (c) key generation: the DKG ceremony of `ccf dkg` in one process, every
     step of every participant through its record bytes (round one, the
     consistency round, sealed round two, finish), for 3 of 5 and 5 of 9;
-    and a refresh of a 3-of-5 group (every holder deals a sharing of zero), bare and as the
-    file ceremony runs it (signed records, consistency round, sealed sub-shares).
+    and a refresh of a 3-of-5 group (every holder reshares its weighted share), bare and as
+    the file ceremony runs it (signed records, consistency round, sealed sub-shares).
 (b) enforcement: a LevelDB ledger (DEU, decrypting and indexing) holding
     ENTRIES records of FRA (sltd, vehicle, notice.red in turn), ingested with
     `ingest_many` in unsynced batches of 1000. Then, each ingested as a node
@@ -312,7 +312,7 @@ def section(title: str, measure: Callable[[], dict[str, float]]) -> None:
 def bench_keygen(runs: int) -> dict[str, float]:
     """Median wall time of a whole DKG (all rounds, all participants) and of a refresh."""
     from noticenet.crypto.ceremony_identity import CeremonyKey
-    from noticenet.crypto.refresh import refresh_in_process
+    from noticenet.crypto.reshare import reshare_in_process
     from noticenet.protocol.ccf.dkg_ceremony import Setup, run_in_process
 
     figures: dict[str, float] = {}
@@ -331,7 +331,7 @@ def bench_keygen(runs: int) -> dict[str, float]:
             staying = {i: keys[i] for i in refresh.ids}
             for _ in range(runs):
                 start = time.perf_counter()
-                refresh_in_process(packages, public)
+                reshare_in_process(packages, public)
                 times.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 run_in_process(refresh, staying, current=packages)

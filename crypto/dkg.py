@@ -216,9 +216,11 @@ def round1_digest(package: Round1Package) -> bytes:
 
 
 def check_consistency(
-    participants: Sequence[int], views: Mapping[int, Mapping[int, bytes]]
+    participants: Sequence[int], views: Mapping[int, Mapping[int, bytes]],
+    senders: Sequence[int] | None = None,
 ) -> dict[int, bytes]:
-    """Every participant saw the same round-one package from every participant.
+    """Every participant saw the same round-one package from every sender (by default
+    every participant; in a reshare, the dealers).
 
     `views[r][s]` is the digest of the package that reporter `r` received from
     sender `s` (its own included). Returns the agreed digest per sender.
@@ -227,14 +229,15 @@ def check_consistency(
     differs between reports.
     """
     ids = sorted(participants)
+    dealt = sorted(senders) if senders is not None else ids
     missing = [r for r in ids if r not in views]
     if missing:
         raise ThresholdError(f"no round-one digests from participant(s) {missing}")
     for r in ids:
-        if sorted(views[r]) != ids:
-            raise BadShare(r, "its digests do not cover exactly the participants")
+        if sorted(views[r]) != dealt:
+            raise BadShare(r, "its digests do not cover exactly the senders")
     agreed: dict[int, bytes] = {}
-    for sender in ids:
+    for sender in dealt:
         seen: dict[bytes, list[int]] = {}
         for reporter in ids:
             seen.setdefault(views[reporter][sender], []).append(reporter)

@@ -125,19 +125,26 @@ def test_a_missing_key_file_is_an_error_before_any_prompt(tmp_path: Path) -> Non
         assert "nowhere.key" in result.output and "no " in result.output
 
 
-def _run_steps(setup: Path, keys: dict[str, Path], exchange: Path, names: tuple[str, ...]) -> None:
+def _run_steps(setup: Path, keys: dict[str, Path], exchange: Path, names: tuple[str, ...],
+               current: dict[str, Path] | None = None) -> None:
     for step in ("round1", "digests", "round2"):
         for name in names:
+            extra = ["--current", str(current[name])] if (
+                step == "round1" and current and name in current) else []
             invoke("ccf", "dkg", step, str(setup), "--key", str(keys[name]), "--dir",
-                   str(exchange), "--passphrase", _pub(name))
+                   str(exchange), "--passphrase", _pub(name), *extra)
 
 
-def test_a_refresh_through_files_retires_a_commissioner_who_leaves(tmp_path: Path) -> None:
-    """Ada, Bruno and Chiara hold a 2-of-3 block key; Chiara leaves. Ada and Bruno refresh
-    without her: same group key, new shares; her old share no longer signs with theirs."""
+def test_a_reshare_through_files_retires_one_commissioner_and_admits_another(
+        tmp_path: Path) -> None:
+    """Ada, Bruno and Chiara hold a 2-of-3 block key; Chiara leaves and Dara joins. Ada and
+    Bruno reshare: same group key, new shares for Ada, Bruno and Dara; Chiara's old share no
+    longer signs with theirs."""
     keys = _keys(tmp_path)
+    (tmp_path / "dara").mkdir()
+    keys["dara"] = tmp_path / "dara" / "ceremony.key"
     publics = {n: json.loads(invoke("ccf", "dkg", "key", "--out", str(keys[n]), "--passphrase",
-                                    _pub(n), "--json").stdout)["public"] for n in NAMES}
+                                    _pub(n), "--json").stdout)["public"] for n in keys}
     setup = tmp_path / "block.setup"
     rows = [x for n in NAMES for x in ("--participant", f"{n}={publics[n]}")]
     invoke("ccf", "dkg", "setup", "--group", "block", "--threshold", "2", *rows,
@@ -150,40 +157,40 @@ def test_a_refresh_through_files_retires_a_commissioner_who_leaves(tmp_path: Pat
                "--public", str(tmp_path / n / "block.pub"), "--passphrase", _pub(n))
         old[i] = read_key_package(tmp_path / n / "block.key", _pub(n))
     public = read_public_package(tmp_path / "ada" / "block.pub")
-    # Chiara leaves: a refresh setup from the DKG's, without participant 3.
-    refresh = tmp_path / "block-refresh.setup"
+    reshare = tmp_path / "block-r1.setup"
     shown = invoke("ccf", "dkg", "setup", "--refresh", str(tmp_path / "ada" / "block.pub"),
-                   "--from", str(setup), "--exclude", "3", "--out", str(refresh)).stdout
+                   "--from", str(setup), "--exclude", "3", "--add", f"dara={publics['dara']}",
+                   "--out", str(reshare)).stdout
     assert "Refresh of the CCF block key" in shown and "retiring share(s) [3]" in shown
-    staying = NAMES[:2]
+    assert "new participant(s) [4]" in shown
+    invoke("ccf", "dkg", "round1", str(reshare), "--key", str(keys["ada"]), "--dir",
+           str(tmp_path / "usb-x"), "--passphrase", _pub("ada"), code=1)  # a dealer needs --current
+    members = ("ada", "bruno", "dara")
     exchange = tmp_path / "usb2"
-    _run_steps(refresh, keys, exchange, staying)
-    invoke("ccf", "dkg", "finish", str(refresh), "--key", str(keys["ada"]), "--dir",
-           str(exchange), "--key-package", str(tmp_path / "ada" / "block-new.key"),
-           "--public", str(tmp_path / "ada" / "block-new.pub"), "--passphrase", _pub("ada"),
-           code=1)  # a refresh needs the current key package
+    _run_steps(reshare, keys, exchange, members,
+               {n: tmp_path / n / "block.key" for n in ("ada", "bruno")})
     new = {}
-    for i, n in enumerate(staying, start=1):
-        invoke("ccf", "dkg", "finish", str(refresh), "--key", str(keys[n]), "--dir",
+    for i, n in zip((1, 2, 4), members, strict=True):
+        invoke("ccf", "dkg", "finish", str(reshare), "--key", str(keys[n]), "--dir",
                str(exchange), "--key-package", str(tmp_path / n / "block-new.key"),
-               "--public", str(tmp_path / n / "block-new.pub"),
-               "--current", str(tmp_path / n / "block.key"), "--passphrase", _pub(n))
+               "--public", str(tmp_path / n / "block-new.pub"), "--passphrase", _pub(n))
         new[i] = read_key_package(tmp_path / n / "block-new.key", _pub(n))
-        if i == 1:  # Bruno has not finished: Ada may not retire her old share yet
-            failed = invoke("ccf", "dkg", "retire", str(refresh), "--dir", str(exchange),
+        if i == 1:  # the others have not finished: Ada may not retire her old share yet
+            failed = invoke("ccf", "dkg", "retire", str(reshare), "--dir", str(exchange),
                             "--current", str(tmp_path / n / "block.key"),
                             "--public", str(tmp_path / n / "block-new.pub"), code=1)
             assert "not finished" in failed.output
-    new_public = read_public_package(tmp_path / "bruno" / "block-new.pub")
+    new_public = read_public_package(tmp_path / "dara" / "block-new.pub")
     assert new_public.group_public_key == public.group_public_key
-    assert sorted(new_public.verifying_shares) == [1, 2]
-    for n in staying:
-        invoke("ccf", "dkg", "retire", str(refresh), "--dir", str(exchange),
+    assert sorted(new_public.verifying_shares) == [1, 2, 4]
+    for n in ("ada", "bruno"):
+        invoke("ccf", "dkg", "retire", str(reshare), "--dir", str(exchange),
                "--current", str(tmp_path / n / "block.key"),
                "--public", str(tmp_path / n / "block-new.pub"))
         assert not (tmp_path / n / "block.key").exists()  # the old share is gone
-    signature = ThresholdGroup(new, new_public).sign(b"block", (1, 2))
-    assert frost.verify_signature(public.group_public_key, b"block", signature)
+    for signers in ((1, 4), (2, 4)):
+        signature = ThresholdGroup(new, new_public).sign(b"block", signers)
+        assert frost.verify_signature(public.group_public_key, b"block", signature)
     mixed = {1: new[1], 3: old[3]}
     rounds = {i: frost.commit(p) for i, p in mixed.items()}
     commitments = [c for _, c in rounds.values()]

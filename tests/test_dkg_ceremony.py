@@ -218,22 +218,23 @@ def test_a_refresh_without_a_commissioner_keeps_the_key_and_retires_their_share(
     assert frost.verify_signature(public.group_public_key, b"m", signature)
 
 
-def test_a_refresh_needs_the_current_share_and_refuses_another() -> None:
+def _dealt(refresh: Setup, keys: dict[int, CeremonyKey], packages: dict[int, frost.KeyPackage],
+           seed: bytes) -> tuple[dict[int, bytes], list[Round1]]:
+    rng = C.seeded_rng(seed)
+    made = {i: C.round1(refresh, i, keys[i], rng, packages[i]) for i in refresh.dealers}
+    return {i: s for i, (s, _) in made.items()}, [r for _, r in made.values()]
+
+
+def test_a_dealer_needs_its_current_share_and_no_other() -> None:
     setup, keys, packages, public = _made()
     refresh = setup.refreshing(public)
-    secrets, records = rounds_one(refresh, keys, b"r1-refresh")
-    assert all(isinstance(r.package, C.zero.RefreshCommitment) for r in records)
-    assert Round1.from_bytes(records[0].to_bytes()) == records[0]
-    reports = [C.digests(refresh, i, keys[i], records) for i in refresh.ids]
-    second = {i: C.round2(refresh, i, keys[i], secrets[i], records, reports) for i in refresh.ids}
-    sealed = [r for _, out in second.values() for r in out]
     with pytest.raises(DkgCeremonyError, match="current key package"):
-        C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed)
-    with pytest.raises(DkgCeremonyError, match="not participant 1's share"):
-        C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed, packages[2])
-    package, _ = C.finish(refresh, 1, keys[1], second[1][0], records, reports, sealed,
-                          packages[1])
-    assert package.group_public_key == public.group_public_key
+        C.round1(refresh, 1, keys[1])
+    with pytest.raises(DkgCeremonyError, match="not a dealer's share"):
+        C.round1(refresh, 1, keys[1], current=packages[2])
+    secrets, records = _dealt(refresh, keys, packages, b"r1-refresh")
+    assert all(isinstance(r.package, C.rs.ReshareCommitment) for r in records)
+    assert Round1.from_bytes(records[0].to_bytes()) == records[0]
     # A setup that does not name the package's holders is refused.
     with pytest.raises(DkgCeremonyError, match="holders"):
         refresh.without([5]).refreshing(public)
@@ -246,17 +247,56 @@ def test_a_refresh_needs_the_current_share_and_refuses_another() -> None:
     assert refused.value.member == 2
 
 
+def test_a_commissioner_joins_and_the_threshold_changes_under_the_same_key() -> None:
+    """Eun-ji (5) leaves, Farid joins as participant 6, and the threshold rises from 3 to 4:
+    the four remaining holders deal, five hold the new shares."""
+    setup, keys, packages, public = _made()
+    farid = CeremonyKey(bytes([6]) * 32)
+    reshare = setup.refreshing(public, excluded=[5], added=[("Farid", farid.public)],
+                               threshold=4)
+    assert reshare.ids == [1, 2, 3, 4, 6] and reshare.dealers == [1, 2, 3, 4]
+    assert "new participant(s) [6]" in reshare.describe()[0]
+    assert "was 3 of 5" in reshare.describe()[0]
+    with pytest.raises(DkgCeremonyError, match="deals nothing"):
+        C.round1(reshare, 6, farid)
+    everyone = {**{i: keys[i] for i in (1, 2, 3, 4)}, 6: farid}
+    new, new_public = C.run_in_process(reshare, everyone, C.seeded_rng(b"join"), packages)
+    assert new_public.group_public_key == public.group_public_key
+    assert sorted(new_public.verifying_shares) == [1, 2, 3, 4, 6] and new_public.threshold == 4
+    group = ThresholdGroup(new, new_public)
+    assert frost.verify_signature(public.group_public_key, b"m", group.sign(b"m", (2, 3, 4, 6)))
+    with pytest.raises(ThresholdError):  # three new shares are no longer enough
+        group.sign(b"m", (1, 2, 6))
+
+
+def test_a_dealer_cannot_shift_the_key() -> None:
+    """A dealer whose commitment is not of its weighted share is named, before round two."""
+    setup, keys, packages, public = _made()
+    refresh = setup.refreshing(public)
+    secrets, records = _dealt(refresh, keys, packages, b"r1-shift")
+    honest = next(r for r in records if r.sender == 3).package.commitment
+    shifted = C.rs.ReshareCommitment(3, (frost.base_mult(frost.scalar_from_int(5)), *honest[1:]))
+    unsigned = C.Round1(refresh.digest, shifted, bytes(64))
+    lie = dataclasses.replace(unsigned, signature=keys[3].sign(
+        C._round1_message(refresh.digest, unsigned.digest)))
+    records = [lie if r.sender == 3 else r for r in records]
+    reports = [C.digests(refresh, i, keys[i], records) for i in refresh.ids]
+    with pytest.raises(Fault) as refused:
+        C.round2(refresh, 1, keys[1], secrets[1], records, reports)
+    assert refused.value.member == 3 and "share of the group key" in refused.value.reason
+
+
 def test_a_bad_refresh_sub_share_names_its_sender_with_evidence() -> None:
     setup, keys, packages, public = _made()
     refresh = setup.refreshing(public)
-    secrets, records = rounds_one(refresh, keys, b"r1-bad")
+    secrets, records = _dealt(refresh, keys, packages, b"r1-bad")
     reports = [C.digests(refresh, i, keys[i], records) for i in refresh.ids]
     second = {i: C.round2(refresh, i, keys[i], secrets[i], records, reports) for i in refresh.ids}
     sealed = [r for _, out in second.values() for r in out]
     bad = C._seal(refresh, 3, keys[3], 1, frost.scalar_from_int(99))
     tampered = [bad if (r.sender, r.recipient) == (3, 1) else r for r in sealed]
     with pytest.raises(Fault) as refused:
-        C.finish(refresh, 1, keys[1], second[1][0], records, reports, tampered, packages[1])
+        C.finish(refresh, 1, keys[1], second[1][0], records, reports, tampered)
     assert refused.value.member == 3 and refused.value.complaint is not None
     assert C.judge(refresh, records, refused.value.complaint).member == 3
 
@@ -265,12 +305,12 @@ def test_the_split_view_in_a_refresh_names_the_equivocator() -> None:
     setup, keys, packages, public = _made()
     refresh = setup.refreshing(public, excluded=[1])
     staying = {i: keys[i] for i in refresh.ids}
-    _, records = rounds_one(refresh, staying, b"r1-split")
-    _, other = C.round1(refresh, 4, keys[4], C.seeded_rng(b"a second version"))
+    secrets, records = _dealt(refresh, staying, packages, b"r1-split")
+    _, other = C.round1(refresh, 4, keys[4], C.seeded_rng(b"a second version"), packages[4])
     seen_by_2 = records
     seen_by_3 = [other if r.sender == 4 else r for r in records]
     reports = [C.digests(refresh, 2, keys[2], seen_by_2), C.digests(refresh, 3, keys[3], seen_by_3),
                C.digests(refresh, 4, keys[4], seen_by_2), C.digests(refresh, 5, keys[5], seen_by_2)]
     with pytest.raises(Fault) as refused:
-        C.round2(refresh, 2, keys[2], b"", seen_by_2, reports)
+        C.round2(refresh, 2, keys[2], secrets[2], seen_by_2, reports)
     assert refused.value.member == 4

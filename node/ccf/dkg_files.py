@@ -1,8 +1,9 @@
 """The CCF's DKG ceremony through files: `key`, `setup`, `round1`, `digests`, `round2`, `finish`.
 
-The same steps refresh a group's shares (`setup --refresh PUBLIC --from SETUP`,
-`finish --current KEYPACKAGE`); `retire` then destroys the old key package,
-once every participant's `done-<i>.cbor` says they hold the same new result.
+The same steps reshare a group's key (`setup --refresh PUBLIC --from SETUP`, with
+`--exclude`, `--add`, `--threshold`; `round1 --current KEYPACKAGE` for those who
+hold a share now); `retire` then destroys the old key package, once every
+participant's `done-<i>.cbor` says they hold the same new result.
 
 Plain functions taking paths, for the CLI (`noticenet ccf dkg ...`) to wire;
 the ceremony itself is `noticenet.protocol.ccf.dkg_ceremony` (sans-IO). Each
@@ -68,6 +69,7 @@ def cmd_setup(
     from_setup: Path | None = None,
     exclude: Sequence[int] = (),
     refresh: Path | None = None,
+    add: Sequence[str] = (),
 ) -> Setup:
     """A new ceremony: from NAME=PUBLICKEY rows, or an earlier setup without `exclude`; with
     `refresh` (a group's public package), a refresh of its shares by the earlier setup's
@@ -76,24 +78,30 @@ def cmd_setup(
         if from_setup is None:
             raise SchemaError("a refresh needs --from: the setup that made or last refreshed "
                               "the key (it names who holds which share)")
-        setup = read_setup(from_setup).refreshing(read_public_package(refresh), exclude)
+        setup = read_setup(from_setup).refreshing(
+            read_public_package(refresh), exclude, added=_rows(add), threshold=threshold)
     elif from_setup is not None:
         setup = read_setup(from_setup).without(exclude)
     else:
         if group is None or threshold is None:
             raise SchemaError("give --group and --threshold (or --from an earlier setup)")
-        rows = []
-        for row in participants:
-            name, sep, public = row.rpartition("=")
-            if not sep:
-                raise SchemaError(f"a participant is NAME=PUBLICKEY (hex), not {row!r}")
-            try:
-                rows.append((name, bytes.fromhex(public)))
-            except ValueError:
-                raise SchemaError(f"{name}: the ceremony public key is not hex") from None
-        setup = Setup.new(group, threshold, rows)
+        setup = Setup.new(group, threshold, _rows(participants))
     _write(out, setup.to_bytes())
     return setup
+
+
+def _rows(participants: Sequence[str]) -> list[tuple[str, bytes]]:
+    """NAME=PUBLICKEY (hex) rows."""
+    rows = []
+    for row in participants:
+        name, sep, public = row.rpartition("=")
+        if not sep:
+            raise SchemaError(f"a participant is NAME=PUBLICKEY (hex), not {row!r}")
+        try:
+            rows.append((name, bytes.fromhex(public)))
+        except ValueError:
+            raise SchemaError(f"{name}: the ceremony public key is not hex") from None
+    return rows
 
 
 def _secret_path(key: Path, setup: Setup, step: str) -> Path:
@@ -109,11 +117,21 @@ def _me(setup: Setup, key: CeremonyKey) -> int:
     return setup.identifier_of(key.public)
 
 
-def cmd_round1(setup_path: Path, key_path: Path, folder: Path, passphrase: str | None) -> Path:
-    """Round one: keep the secret beside the key, put `round1-<i>.cbor` in the folder."""
+def cmd_round1(
+    setup_path: Path, key_path: Path, folder: Path, passphrase: str | None,
+    current: Path | None = None,
+) -> Path | None:
+    """Round one: keep the secret beside the key, put `round1-<i>.cbor` in the folder. In a
+    reshare, a dealer gives `current` (its key package); one who joins sends nothing (None)."""
     setup = read_setup(setup_path)
     key = read_ceremony_key(key_path, passphrase)
     me = _me(setup, key)
+    if me not in setup.dealers:
+        return None
+    if (setup.refresh is None) != (current is None):
+        raise CeremonyFileError("a reshare's dealer gives --current (its key package of the "
+                                "group); a DKG takes none")
+    old = None if current is None else read_key_package(current, passphrase)
     secret_path = _secret_path(key_path, setup, "round1")
     out = Path(folder) / f"round1-{me}.cbor"
     if secret_path.exists() or out.exists():
@@ -121,7 +139,7 @@ def cmd_round1(setup_path: Path, key_path: Path, folder: Path, passphrase: str |
         raise CeremonyFileError(
             f"round one was already run for ceremony {setup.digest.hex()[:16]}: never twice"
         )
-    secret, record = dkg.round1(setup, me, key)
+    secret, record = dkg.round1(setup, me, key, current=old)
     Path(folder).mkdir(parents=True, exist_ok=True)
     write_secret(secret_path, secret, passphrase)
     _write(out, record.to_bytes())
@@ -156,6 +174,9 @@ def cmd_round2(
     setup = read_setup(setup_path)
     key = read_ceremony_key(key_path, passphrase)
     me = _me(setup, key)
+    if me not in setup.dealers:  # joins a reshare: only checks that everyone saw the same
+        dkg.round2(setup, me, key, None, _round1s(folder), _digests(folder))
+        return []
     first = _secret_path(key_path, setup, "round1")
     second = _secret_path(key_path, setup, "round2")
     if second.exists() or not first.exists():
@@ -183,11 +204,10 @@ def cmd_finish(
     key_package_out: Path,
     public_out: Path,
     passphrase: str | None,
-    current: Path | None = None,
 ) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
     """Check the shares addressed to me; write my key package (locked), the public package,
-    and `done-<me>.cbor` to the folder. In a refresh, `current` is my key package of the
-    group (kept until `retire`).
+    and `done-<me>.cbor` to the folder. In a reshare a dealer keeps its old key package
+    until `retire`.
 
     A bad share writes `complaint-<me>-against-<sender>.cbor` to the folder
     (evidence for `ccf dkg judge`) before the Fault naming the sender is raised.
@@ -195,16 +215,12 @@ def cmd_finish(
     setup = read_setup(setup_path)
     key = read_ceremony_key(key_path, passphrase)
     me = _me(setup, key)
-    if (setup.refresh is None) != (current is None):
-        raise CeremonyFileError("a refresh needs --current (your key package of the group); "
-                                "a DKG takes none")
-    old = None if current is None else read_key_package(current, passphrase)
     second = _secret_path(key_path, setup, "round2")
     shares = [Round2.from_bytes(data) for data in _records(folder, f"round2-*-to-{me}.cbor")]
     try:
         package, public = dkg.finish(
-            setup, me, key, read_secret(second, passphrase), _round1s(folder), _digests(folder),
-            shares, old,
+            setup, me, key, read_secret(second, passphrase) if me in setup.dealers else None,
+            _round1s(folder), _digests(folder), shares,
         )
     except Fault as fault:
         if fault.complaint is not None:
@@ -216,7 +232,8 @@ def cmd_finish(
     write_key_package(key_package_out, package, passphrase)
     write_public_package(public_out, public)
     _write(Path(folder) / f"done-{me}.cbor", dkg.done(setup, me, key, public).to_bytes())
-    _shred(second)
+    if second.exists():
+        _shred(second)
     return package, public
 
 

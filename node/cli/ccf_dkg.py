@@ -10,9 +10,10 @@ ccf dkg finish   your key package (locked) and the group's public package
 ccf dkg judge    who is at fault according to a complaint file
 ccf dkg retire   after a refresh, once everyone is done: destroy your old key package
 
-A refresh (a commissioner leaves, a share may be lost) runs the same steps from
-`ccf dkg setup --refresh GROUP.pub --from SETUP [--exclude N]`, with
-`ccf dkg finish --current` your key package of the group; the group key stays.
+A refresh or reshare (a commissioner leaves or joins, a share may be lost, the
+threshold changes) runs the same steps from `ccf dkg setup --refresh GROUP.pub
+--from SETUP [--exclude N] [--add NAME=PUB] [--threshold T]`; those who hold a
+share now give it to `ccf dkg round1 --current`. The group key stays.
 """
 
 from __future__ import annotations
@@ -105,13 +106,16 @@ def setup(
         list[int], typer.Option(help="restart, or refresh: a participant left out; repeat")
     ] = [],  # noqa: B006
     refresh: Annotated[
-        Path | None, typer.Option(help="refresh the shares of this public package (with --from)")
+        Path | None, typer.Option(help="reshare the key of this public package (with --from)")
     ] = None,
+    add: Annotated[
+        list[str], typer.Option(help="reshare: a commissioner who joins, NAME=PUBLICKEY; repeat")
+    ] = [],  # noqa: B006
     as_json: JsonOpt = False,
 ) -> None:
     """Write a ceremony's setup; every commissioner checks its digest before round one."""
     made = cmd_setup(out_file, group, threshold, participant, from_setup=from_setup,
-                     exclude=exclude, refresh=refresh)
+                     exclude=exclude, refresh=refresh, add=add)
     _done(as_json, {"setup": str(out_file), "digest": made.digest.hex(),
                     "describe": made.describe()}, made.describe())
 
@@ -127,12 +131,21 @@ def show(setup_file: SetupArg, as_json: JsonOpt = False) -> None:
 @dkg_app.command("round1")
 @friendly
 def round1(
-    setup_file: SetupArg, key: CKeyOpt, folder: DirOpt, passphrase: PassOpt = None,
+    setup_file: SetupArg, key: CKeyOpt, folder: DirOpt,
+    current: Annotated[
+        Path | None, typer.Option(help="a reshare: your key package of the group, if you hold "
+                                       "one (kept until `ccf dkg retire`)")
+    ] = None,
+    passphrase: PassOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Round one: your package (signed) into the folder; the secret stays beside your key."""
-    made = _unlocking(key, passphrase, lambda p: cmd_round1(setup_file, key, folder, p))
-    _done(as_json, {"round1": str(made)})
+    made = _unlocking(key, passphrase, lambda p: cmd_round1(setup_file, key, folder, p, current))
+    if made is None:
+        _done(as_json, {"round1": None},
+              ["you hold no share of this group yet: nothing to send in round one"])
+    else:
+        _done(as_json, {"round1": str(made)})
 
 
 @dkg_app.command("digests")
@@ -167,17 +180,12 @@ def finish(
         Path, typer.Option(help="where to write your key package (e.g. revoke-<i>.key)")
     ],
     public: Annotated[Path, typer.Option(help="where to write the public package (revoke.pub)")],
-    current: Annotated[
-        Path | None, typer.Option(help="a refresh: your key package of the group, kept until "
-                                       "`ccf dkg retire`")
-    ] = None,
     passphrase: PassOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check your shares; write your key package (locked) and the group's public package."""
     package, made = _unlocking(
-        key, passphrase,
-        lambda p: cmd_finish(setup_file, key, folder, key_package, public, p, current),
+        key, passphrase, lambda p: cmd_finish(setup_file, key, folder, key_package, public, p)
     )
     facts = {"key_package": str(key_package), "public": str(public),
              "identifier": package.identifier, "group_key": made.group_public_key.hex()}

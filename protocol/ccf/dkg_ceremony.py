@@ -29,13 +29,16 @@ listing a digest its sender never signed. A bad share comes with a signed
 `Complaint` carrying the sender's signed share as evidence, which anyone can
 `judge`. The way on is a new setup without them: `Setup.without`.
 
-The same rounds *refresh* a group's shares (`Setup.refresh_of`): the setup
-then names the group's current public package and the FROST identifiers of
-the holders taking part; round one is a signed zero-sharing commitment
-(`noticenet.crypto.refresh`), round two the sealed sub-shares, and `finish`
-adds them to the holder's current share. The group key stays, so nodes
-notice nothing; every share changes, so a share from before (a commissioner
-who left, a lost copy) no longer combines with the new ones.
+The same rounds *reshare* a group's key (`Setup.refreshing`): the setup then
+names the group's current public package and the FROST identifiers of the
+new holders; those who hold a share now are the dealers (at least the old
+threshold of them). Round one is a dealer's signed commitment to a sharing
+of its Lagrange-weighted share (`noticenet.crypto.reshare`), the consistency
+round as above, round two the sealed sub-shares, and `finish` sums them. The
+group key stays, so nodes notice nothing; every share is new, so a share from
+before (a commissioner who left, a lost copy) no longer combines with the new
+ones; a commissioner who joins gets a share; the threshold may change. With
+the same holders it is a refresh.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from noticenet.crypto import dkg, frost
-from noticenet.crypto import refresh as zero
+from noticenet.crypto import reshare as rs
 from noticenet.crypto.ceremony_identity import CeremonyKey, seal_to
 from noticenet.crypto.errors import (
     BadShare,
@@ -156,7 +159,7 @@ class Setup:
     participants: tuple[tuple[str, bytes], ...]
     salt: bytes
     identifiers: tuple[int, ...] = ()  # participants' FROST identifiers; () is 1..n
-    refresh: frost.PublicKeyPackage | None = None  # a refresh: the package whose shares renew
+    refresh: frost.PublicKeyPackage | None = None  # a reshare: the package whose key it keeps
 
     def __post_init__(self) -> None:
         if self.group not in GROUPS:
@@ -176,13 +179,11 @@ class Setup:
         if ids and (len(ids) != n or any(not isinstance(i, int) or isinstance(i, bool) or i < 1
                                          for i in ids) or list(ids) != sorted(set(ids))):
             raise SchemaError("identifiers are one per participant, ascending, from 1")
-        if self.refresh is not None:
-            if self.threshold != self.refresh.threshold:
-                raise SchemaError(f"a refresh keeps the threshold "
-                                  f"({self.refresh.threshold}), not {self.threshold}")
-            stray = [i for i in self.ids if i not in self.refresh.verifying_shares]
-            if stray:
-                raise SchemaError(f"participant(s) {stray} hold no share of the group refreshed")
+        if self.refresh is not None and len(self.dealers) < self.refresh.threshold:
+            raise SchemaError(
+                f"{len(self.dealers)} of the participants hold a share of the group, fewer "
+                f"than its threshold {self.refresh.threshold}: they cannot reshare it"
+            )
 
     @classmethod
     def new(
@@ -195,12 +196,21 @@ class Setup:
     def refresh_of(
         cls, group: str, public: frost.PublicKeyPackage,
         participants: Sequence[tuple[int, str, bytes]], salt: bytes | None = None,
+        threshold: int | None = None,
     ) -> Setup:
-        """A refresh of `public`'s shares by the holders (identifier, name, ceremony key) given;
-        a holder of `public` left out is retired."""
+        """A reshare of `public`'s key to the participants (identifier, name, ceremony key)
+        given: those holding a share deal; a holder left out is retired."""
         rows = sorted(participants)
-        return cls(group, public.threshold, tuple((name, key) for _, name, key in rows),
-                   salt or os.urandom(SALT_SIZE), tuple(i for i, _, _ in rows), public)
+        return cls(group, threshold or public.threshold,
+                   tuple((name, key) for _, name, key in rows), salt or os.urandom(SALT_SIZE),
+                   tuple(i for i, _, _ in rows), public)
+
+    @property
+    def dealers(self) -> list[int]:
+        """Who sends round one: everyone in a DKG; in a reshare, the current holders."""
+        if self.refresh is None:
+            return self.ids
+        return [i for i in self.ids if i in self.refresh.verifying_shares]
 
     @property
     def size(self) -> int:
@@ -284,31 +294,46 @@ class Setup:
                 f"{len(kept)} participants left, fewer than the threshold {self.threshold}"
             )
         if self.refresh is not None:
-            return Setup.refresh_of(self.group, self.refresh, kept, salt)
+            return Setup.refresh_of(self.group, self.refresh, kept, salt, self.threshold)
         return Setup.new(self.group, self.threshold, [(n, k) for _, n, k in kept], salt)
 
     def refreshing(
         self, public: frost.PublicKeyPackage, excluded: Iterable[int] = (),
-        salt: bytes | None = None,
+        salt: bytes | None = None, added: Sequence[tuple[str, bytes]] = (),
+        threshold: int | None = None,
     ) -> Setup:
-        """A refresh of `public` by this ceremony's participants, without `excluded`: the
-        setup that made the key (or refreshed it last) names who holds which share."""
+        """A reshare of `public` by this ceremony's participants without `excluded`, to them
+        and the `added` (name, ceremony key), who get the next free identifiers; `threshold`
+        if it changes. The setup that made the key (or reshared it last) names who holds
+        which share."""
         if public.participant_ids != tuple(self.ids):
             raise DkgCeremonyError(
                 f"this setup's participants {self.ids} are not the package's holders "
-                f"{list(public.participant_ids)}: give the setup that made or last refreshed it"
+                f"{list(public.participant_ids)}: give the setup that made or last reshared it"
             )
-        rows = [(i, n, k) for i, (n, k) in zip(self.ids, self.participants, strict=True)]
-        return Setup.refresh_of(self.group, public, rows, salt).without(excluded, salt)
+        drop = set(excluded)
+        for member in drop:
+            self.key_of(member)
+        rows = [(i, n, k) for i, (n, k) in zip(self.ids, self.participants, strict=True)
+                if i not in drop]
+        after = max(self.ids)
+        rows += [(after + n, name, key) for n, (name, key) in enumerate(added, start=1)]
+        return Setup.refresh_of(self.group, public, rows, salt, threshold)
 
     def describe(self) -> list[str]:
         if self.refresh is None:
             title = f"DKG for the CCF {self.group} key: {self.threshold} of {self.size}"
         else:
             gone = [i for i in self.refresh.participant_ids if not self.has(i)]
+            new = [i for i in self.ids if i not in self.dealers]
             title = (f"Refresh of the CCF {self.group} key {self.refresh.group_public_key.hex()}: "
                      f"{self.threshold} of {self.size}"
-                     + (f", retiring share(s) {gone}" if gone else ""))
+                     + (f" (was {self.refresh.threshold} of {len(self.refresh.verifying_shares)})"
+                        if (self.threshold, self.size) != (self.refresh.threshold,
+                                                           len(self.refresh.verifying_shares))
+                        else "")
+                     + (f", retiring share(s) {gone}" if gone else "")
+                     + (f", new participant(s) {new}" if new else ""))
         lines = [title, f"ceremony digest {self.digest.hex()}"]
         lines += [f"  participant {i}: {name} ceremony key {key.hex()}"
                   for i, (name, key) in zip(self.ids, self.participants, strict=True)]
@@ -356,10 +381,10 @@ def _check_ceremony(setup: Setup, record: Round1 | Digests | Round2 | Complaint)
 @dataclass(frozen=True)
 class Round1:
     """A round-one package, signed by its sender for this ceremony: a DKG package, or in a
-    refresh the commitment to the sender's zero-sharing."""
+    reshare a dealer's commitment to the sharing of its weighted share."""
 
     ceremony: bytes
-    package: dkg.Round1Package | zero.RefreshCommitment
+    package: dkg.Round1Package | rs.ReshareCommitment
     signature: bytes
 
     @property
@@ -395,7 +420,7 @@ class Round1:
             raise SchemaError("commitment must be a list")
         identifier = _int(doc["identifier"], "identifier")
         elements = tuple(_bytes(c, "commitment element") for c in commitment)
-        package: dkg.Round1Package | zero.RefreshCommitment
+        package: dkg.Round1Package | rs.ReshareCommitment
         if doc["type"] == "ccf-dkg-round1":
             if "proof" not in doc:
                 raise SchemaError("a DKG round-one record carries a proof")
@@ -404,7 +429,7 @@ class Round1:
             if "proof" in doc:
                 raise SchemaError("a refresh round-one record carries no proof")
             try:
-                package = zero.RefreshCommitment(identifier, elements)
+                package = rs.ReshareCommitment(identifier, elements)
             except BadShare as exc:
                 raise SchemaError(str(exc)) from None
         return cls(_bytes(doc["ceremony"], "ceremony"), package,
@@ -416,16 +441,31 @@ def _round1_message(ceremony: bytes, digest: bytes) -> bytes:
 
 
 def round1(
-    setup: Setup, me: int, key: CeremonyKey, rng: frost.Rng = os.urandom
+    setup: Setup, me: int, key: CeremonyKey, rng: frost.Rng = os.urandom,
+    current: frost.KeyPackage | None = None,
 ) -> tuple[bytes, Round1]:
-    """Round one: the secret to keep (bytes, lock it at rest) and the record to send to all."""
+    """Round one: the secret to keep (bytes, lock it at rest) and the record to send to all.
+
+    In a reshare, only a dealer sends one, from `current`, its key package of the group."""
     _check_me(setup, me, key)
-    package: dkg.Round1Package | zero.RefreshCommitment
+    package: dkg.Round1Package | rs.ReshareCommitment
     if setup.refresh is None:
         secret, package = dkg.part1(me, setup.size, setup.threshold, rng)
         kept_package = secret.to_dict()
     else:
-        package, dealt = zero.deal_zero(me, setup.ids, setup.threshold, rng)
+        if me not in setup.dealers:
+            raise DkgCeremonyError(f"participant {me} holds no share yet: it deals nothing, "
+                                   "and takes part from the consistency round on")
+        if current is None:
+            raise DkgCeremonyError("a dealer needs its current key package of the group")
+        if current.identifier != me:
+            raise DkgCeremonyError(f"this key package is not a dealer's share: it is "
+                                   f"participant {current.identifier}'s, not {me}'s")
+        try:
+            package, dealt = rs.deal(current, setup.refresh, setup.dealers, setup.ids,
+                                     setup.threshold, rng)
+        except ThresholdError as exc:
+            raise DkgCeremonyError(str(exc)) from None
         kept_package = {"identifier": me, "commitment": list(package.commitment),
                         "shares": [[j, dealt[j].value] for j in sorted(dealt)]}
     kept = encode({"type": "ccf-dkg-secret1", "v": VERSION, "ceremony": setup.digest,
@@ -445,7 +485,8 @@ def _round1s(setup: Setup, records: Sequence[Round1]) -> dict[int, Round1]:
             raise DkgCeremonyError(
                 f"a round-one record from participant {sender}, not in {setup.ids}"
             )
-        if isinstance(record.package, zero.RefreshCommitment) != (setup.refresh is not None):
+        if isinstance(record.package, rs.ReshareCommitment) != (setup.refresh is not None) or (
+                sender not in setup.dealers):
             raise _fault(setup, sender, "its round-one record is not of this kind of ceremony")
         try:
             verify(setup.key_of(sender), _round1_message(setup.digest, record.digest),
@@ -457,7 +498,7 @@ def _round1s(setup: Setup, records: Sequence[Round1]) -> dict[int, Round1]:
         if sender in by_sender and by_sender[sender] != record:
             raise _fault(setup, sender, "two different round-one packages were given here")
         by_sender[sender] = record
-    missing = [i for i in setup.ids if i not in by_sender]
+    missing = [i for i in setup.dealers if i not in by_sender]
     if missing:
         raise DkgCeremonyError(f"no round-one record from participant(s) {missing}")
     return by_sender
@@ -503,7 +544,7 @@ def digests(setup: Setup, me: int, key: CeremonyKey, records: Sequence[Round1]) 
     """The consistency round: sign the digest of every round-one package received."""
     _check_me(setup, me, key)
     by_sender = _round1s(setup, records)
-    seen = tuple((i, by_sender[i].digest, by_sender[i].signature) for i in setup.ids)
+    seen = tuple((i, by_sender[i].digest, by_sender[i].signature) for i in setup.dealers)
     unsigned = Digests(setup.digest, me, seen, bytes(64))
     return Digests(setup.digest, me, seen,
                    key.sign(_to_sign(b"digests", setup.digest, unsigned.body())))
@@ -542,7 +583,7 @@ def _agreed(
             view[sender] = digest
         views[r] = view
     try:
-        dkg.check_consistency(setup.ids, views)
+        dkg.check_consistency(setup.ids, views, setup.dealers)
     except Equivocation as exc:
         reason = exc.args[0].split(": ", 1)[1]
         raise _fault(setup, exc.member, f"{reason} (each version signed by them)") from None
@@ -554,7 +595,7 @@ def _agreed(
         raise DkgCeremonyError(str(exc)) from None
     if me not in views:
         raise DkgCeremonyError(f"participant {me}'s own digests record is missing")
-    mine = {i: by_sender[i].digest for i in setup.ids}
+    mine = {i: by_sender[i].digest for i in setup.dealers}
     if mine != views[me]:
         raise DkgCeremonyError("the round-one records given here are not the ones reported")
     return by_sender
@@ -600,12 +641,20 @@ def _secret(data: bytes, kind: str, setup: Setup) -> dict[str, Any]:
 
 
 def round2(
-    setup: Setup, me: int, key: CeremonyKey, secret1: bytes,
+    setup: Setup, me: int, key: CeremonyKey, secret1: bytes | None,
     records: Sequence[Round1], reports: Sequence[Digests],
 ) -> tuple[bytes, list[Round2]]:
-    """Round two, only if every report agrees: check the proofs, deal sealed shares."""
+    """Round two, only if every report agrees: check the proofs, deal sealed shares.
+
+    In a reshare a participant who is not a dealer (`secret1` None) only checks."""
     _check_me(setup, me, key)
     by_sender = _agreed(setup, me, records, reports)
+    if setup.refresh is not None:
+        _refresh_commitments(setup, by_sender)
+        if me not in setup.dealers:
+            return b"", []
+    if secret1 is None:
+        raise DkgCeremonyError(f"participant {me} needs its round-one secret")
     if setup.refresh is not None:
         return _refresh_round2(setup, me, key, secret1, by_sender)
     try:
@@ -640,37 +689,38 @@ def _seal(setup: Setup, me: int, key: CeremonyKey, recipient: int, share: bytes)
 
 def _kept_refresh(data: bytes, kind: str, setup: Setup, me: int, commitment: tuple[bytes, ...]
                   ) -> dict[int, bytes]:
-    """The sub-shares a refresh participant kept (all in round one, its own in round two)."""
+    """The sub-shares a dealer kept (all in round one, its own in round two)."""
     package = _secret(data, kind, setup)
     rows = package.get("shares")
     if (package.get("identifier") != me or package.get("commitment") != list(commitment)
             or not isinstance(rows, list)
             or not all(isinstance(r, list) and len(r) == 2 for r in rows)):
-        raise DkgCeremonyError("the kept refresh secret is not this participant's")
+        raise DkgCeremonyError("the kept reshare secret is not this participant's")
     return {_int(j, "recipient"): _bytes(v, "sub-share") for j, v in rows}
 
 
 def _refresh_commitments(setup: Setup, by_sender: Mapping[int, Round1]
-                         ) -> list[zero.RefreshCommitment]:
-    """Every participant's zero-sharing commitment, each of the right size (Fault if not)."""
+                         ) -> list[rs.ReshareCommitment]:
+    """Every dealer's commitment, each of the right size and of its share (Fault if not)."""
     assert setup.refresh is not None
-    commitments = [by_sender[i].package for i in setup.ids]
-    checked = [c for c in commitments if isinstance(c, zero.RefreshCommitment)]
+    commitments = [by_sender[i].package for i in setup.dealers]
+    checked = [c for c in commitments if isinstance(c, rs.ReshareCommitment)]
     try:
-        zero.refreshed_public(setup.refresh, checked)
+        rs.reshared_public(setup.refresh, checked, setup.ids, setup.threshold)
     except BadShare as exc:
         raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1]) from None
+    except ThresholdError as exc:
+        raise DkgCeremonyError(str(exc)) from None
     return checked
 
 
 def _refresh_round2(
     setup: Setup, me: int, key: CeremonyKey, secret1: bytes, by_sender: Mapping[int, Round1]
 ) -> tuple[bytes, list[Round2]]:
-    _refresh_commitments(setup, by_sender)
     mine = by_sender[me].package.commitment
     shares = _kept_refresh(secret1, "ccf-dkg-secret1", setup, me, mine)
     if sorted(shares) != setup.ids:
-        raise DkgCeremonyError("the kept refresh secret was dealt for other participants")
+        raise DkgCeremonyError("the kept reshare secret was dealt for other participants")
     sealed = [_seal(setup, me, key, j, shares[j]) for j in setup.ids if j != me]
     kept = encode({"type": "ccf-dkg-secret2", "v": VERSION, "ceremony": setup.digest,
                    "package": {"identifier": me, "commitment": list(mine),
@@ -743,9 +793,7 @@ def judge(setup: Setup, records: Sequence[Round1], complaint: Complaint) -> Faul
     if share is None:
         return _fault(setup, c, f"its complaint against participant {a} shows no share they signed")
     package = by_sender[a].package
-    expected = (dkg.vss_evaluate(c, package.commitment) if isinstance(package, dkg.Round1Package)
-                else zero.commitment_at(c, package.commitment))
-    if frost.base_mult(share) == expected:
+    if frost.base_mult(share) == dkg.vss_evaluate(c, package.commitment):
         return _fault(setup, c, f"it complained of a good share from participant {a}")
     return _fault(setup, a, f"the share it signed for participant {c} does not match its "
                             "commitment", complaint)
@@ -755,20 +803,21 @@ def judge(setup: Setup, records: Sequence[Round1], complaint: Complaint) -> Faul
 
 
 def finish(
-    setup: Setup, me: int, key: CeremonyKey, secret2: bytes,
+    setup: Setup, me: int, key: CeremonyKey, secret2: bytes | None,
     records: Sequence[Round1], reports: Sequence[Digests], shares: Sequence[Round2],
-    current: frost.KeyPackage | None = None,
 ) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
     """Check the sealed shares addressed to me; my key package and the public package.
 
-    In a refresh, `current` is my key package of the group refreshed, and the result
-    replaces it (the old one must then be destroyed)."""
+    In a reshare the result replaces a dealer's key package of the group (destroy the
+    old one once everyone is done); a participant who did not deal has no `secret2`."""
     _check_me(setup, me, key)
     by_sender = _agreed(setup, me, records, reports)
     received, evidence = _received(setup, me, key, shares)
     try:
         if setup.refresh is not None:
-            return _refreshed(setup, me, secret2, by_sender, received, current)
+            return _refreshed(setup, me, secret2, by_sender, received)
+        if secret2 is None:
+            raise DkgCeremonyError(f"participant {me} needs its round-two secret")
         try:
             secret = dkg.Round2SecretPackage.from_dict(_secret(secret2, "ccf-dkg-secret2", setup))
         except ThresholdError as exc:
@@ -785,25 +834,23 @@ def finish(
 
 
 def _refreshed(
-    setup: Setup, me: int, secret2: bytes, by_sender: Mapping[int, Round1],
-    received: Mapping[int, bytes], current: frost.KeyPackage | None,
+    setup: Setup, me: int, secret2: bytes | None, by_sender: Mapping[int, Round1],
+    received: Mapping[int, bytes],
 ) -> tuple[frost.KeyPackage, frost.PublicKeyPackage]:
-    """My refreshed key package: my current share plus every sub-share, each checked."""
+    """My new key package: the sum of every dealer's sub-share, each checked."""
     public = setup.refresh
     assert public is not None
-    if current is None:
-        raise DkgCeremonyError("a refresh needs your current key package of the group")
-    if (current.identifier != me or current.group_public_key != public.group_public_key
-            or public.verifying_shares.get(me) != current.verifying_share):
-        raise DkgCeremonyError(
-            f"this key package is not participant {me}'s share of the group refreshed"
-        )
     commitments = _refresh_commitments(setup, by_sender)
-    own = _kept_refresh(secret2, "ccf-dkg-secret2", setup, me, by_sender[me].package.commitment)
-    if list(own) != [me]:
-        raise DkgCeremonyError("the kept round-two secret is not this participant's")
-    subs = {s: zero.RefreshShare(s, me, v) for s, v in {**received, **own}.items()}
-    return zero.refresh(current, public, commitments, subs)
+    own: dict[int, bytes] = {}
+    if me in setup.dealers:
+        if secret2 is None:
+            raise DkgCeremonyError(f"dealer {me} needs its round-two secret")
+        own = _kept_refresh(secret2, "ccf-dkg-secret2", setup, me,
+                            by_sender[me].package.commitment)
+        if list(own) != [me]:
+            raise DkgCeremonyError("the kept round-two secret is not this participant's")
+    subs = {s: rs.ReshareShare(s, me, v) for s, v in {**received, **own}.items()}
+    return rs.receive(me, public, commitments, subs, setup.ids, setup.threshold)
 
 
 def _received(
@@ -818,7 +865,7 @@ def _received(
         if record.recipient != me:
             continue  # addressed to someone else: not ours to open
         s = record.sender
-        if s == me or not setup.has(s) or s in received:
+        if s == me or s not in setup.dealers or s in received:
             raise DkgCeremonyError(f"unexpected or repeated round-two share from participant {s}")
         try:
             inner = key.open(record.sealed)
@@ -829,7 +876,7 @@ def _received(
             raise _fault(setup, s, "its sealed share is not one it signed for this participant")
         received[s] = share
         evidence[s] = inner
-    missing = [i for i in setup.ids if i != me and i not in received]
+    missing = [i for i in setup.dealers if i != me and i not in received]
     if missing:
         raise DkgCeremonyError(f"no round-two share from participant(s) {missing}")
     return received, evidence
@@ -923,18 +970,19 @@ def run_in_process(
     current: Mapping[int, frost.KeyPackage] | None = None,
 ) -> tuple[dict[int, frost.KeyPackage], frost.PublicKeyPackage]:
     """Every step for every participant, each record through its encoding, as files would go
-    (`current`: in a refresh, each participant's key package of the group refreshed)."""
-    r1 = {i: round1(setup, i, keys[i], rng) for i in setup.ids}
+    (`current`: in a reshare, each dealer's key package of the group)."""
+    r1 = {i: round1(setup, i, keys[i], rng, (current or {}).get(i)) for i in setup.dealers}
     records = [Round1.from_bytes(r.to_bytes()) for _, r in r1.values()]
     reports = [Digests.from_bytes(digests(setup, i, keys[i], records).to_bytes())
                for i in setup.ids]
-    r2 = {i: round2(setup, i, keys[i], r1[i][0], records, reports) for i in setup.ids}
+    r2 = {i: round2(setup, i, keys[i], r1[i][0] if i in r1 else None, records, reports)
+          for i in setup.ids}
     sealed = [Round2.from_bytes(s.to_bytes()) for _, out in r2.values() for s in out]
     packages: dict[int, frost.KeyPackage] = {}
     publics: list[frost.PublicKeyPackage] = []
     for i in setup.ids:
-        packages[i], public = finish(setup, i, keys[i], r2[i][0], records, reports, sealed,
-                                     (current or {}).get(i))
+        packages[i], public = finish(setup, i, keys[i], r2[i][0] or None, records, reports,
+                                     sealed)
         publics.append(public)
     if any(p != publics[0] for p in publics):
         raise DkgCeremonyError("participants finished with different public packages")
