@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
@@ -20,7 +22,14 @@ lint: $(STAMP)
 	for d in crypto protocol; do ln -sfn ../../$$d .typecheck/noticenet/$$d; done
 	MYPYPATH=.typecheck $(BIN)/mypy -p noticenet.crypto -p noticenet.protocol
 
-test: lint
+# The browser tests (tests/test_web.py) drive Debian's Chromium through Playwright; it is
+# installed here where it is missing (about 20 s with a reachable mirror), never downloaded
+# by Playwright itself.
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: $(STAMP)
