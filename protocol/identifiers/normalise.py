@@ -345,7 +345,7 @@ _FIXED = {
     "schtsch": "S", "shch": "S", "chtch": "S", "tsch": "S", "dsch": "S", "dzh": "S",
     "sch": "S", "tch": "S", "sh": "S", "sz": "S", "zh": "S", "ts": "S", "tz": "S", "dj": "S",
     "s": "S", "z": "S", "kh": "H", "h": "H", "ph": "f", "th": "t", "dh": "d", "gh": "g",
-    "bh": "b", "ck": "k", "q": "k", "w": "v", "ks": "kS",
+    "bh": "b", "dt": "t", "ck": "k", "q": "k", "w": "v", "ks": "kS",
 }
 # The graphemes whose reading differs by language: 0 English/ICAO, 1 German/Slavic
 # (scientific, ISO 9), 2 French.
