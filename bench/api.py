@@ -15,15 +15,9 @@ Measured, on the same store and the same random document numbers:
   on 127.0.0.1, from this process with httpx (keep-alive), at concurrency 1
   (latency) and at `--concurrency` (throughput); the node's CPU use is read
   from /proc.
-- with `wrk` (Debian's, an independent load generator in C; installed with
-  apt-get when missing and this runs as root): `--clients` (200) connections
-  with one border token, random document numbers from the same list, for
-  `--seconds`; its own latency distribution and error counts.
-Reported: requests/s, p50/p99 latency, and their ratios to the in-process lookup;
-for wrk the issue-23 targets: no errors, at least 1,000 checks/s, p99 <= 3x p50.
+Reported: requests/s, p50/p99 latency, and their ratios to the in-process lookup.
 
     python bench/api.py [--quick] [--records N] [--total N] [--seconds S] [--concurrency C]
-                        [--clients N]
 """
 
 from __future__ import annotations
@@ -31,9 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -226,56 +218,6 @@ async def over_http(
     return samples, time.perf_counter() - began
 
 
-WRK_SCRIPT = """
-local numbers = {%s}
-request = function()
-  local n = numbers[math.random(#numbers)]
-  return wrk.format("GET", "/check/document?country=FRA&number=" .. n,
-                    {["Authorization"] = "Bearer %s"})
-end
-"""
-
-
-def ensure_wrk() -> str | None:
-    """The path of wrk, installing Debian's package when missing and allowed; else None."""
-    found = shutil.which("wrk")
-    if found or not shutil.which("apt-get") or os.geteuid() != 0:
-        return found
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
-    return shutil.which("wrk")
-
-
-def with_wrk(
-    wrk: str, url: str, token: str, numbers: list[str], clients: int, seconds: float, root: Path
-) -> dict[str, Any]:
-    """Run wrk against `url`; its requests/s, p50/p99 (ms) and error counts."""
-    script = root / "check.lua"
-    script.write_text(WRK_SCRIPT % (", ".join(f'"{n}"' for n in numbers), token))
-    threads = min(clients, os.cpu_count() or 2)
-    command = [wrk, f"-t{threads}", f"-c{clients}", f"-d{seconds:.0f}s", "--latency",
-               "--timeout", "10s", "-s", str(script), url]
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return {"rate": _wrk_number(out, r"Requests/sec:\s+([\d.]+)"),
-            "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%"),
-            "non_2xx": int(_wrk_number(out, r"Non-2xx or 3xx responses:\s+(\d+)") or 0),
-            "socket_errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) "
-                                                             r"(\d+)", out)),
-            "output": out}
-
-
-def _wrk_number(out: str, pattern: str) -> float:
-    found = re.search(pattern, out)
-    return float(found.group(1)) if found else 0.0
-
-
-def _wrk_ms(out: str, pct: str) -> float:
-    found = re.search(rf"\s{re.escape(pct)}\s+([\d.]+)(us|ms|s)", out)
-    if not found:
-        return float("nan")
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[found.group(2)]
-    return float(found.group(1)) * scale
-
-
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a process (Linux /proc), None elsewhere."""
     try:
@@ -295,7 +237,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--total", type=int, default=None, help="store size incl. filler")
     parser.add_argument("--seconds", type=float, default=None, help="per HTTP measurement")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=200, help="wrk connections")
     parser.add_argument("--lookups", type=int, default=None, help="in-process lookups")
     args = parser.parse_args(argv)
     records = args.records or (3_000 if args.quick else 40_000)
@@ -304,19 +245,13 @@ def main(argv: list[str]) -> None:
     lookups = args.lookups or (1_000 if args.quick else 5_000)
     root = Path(tempfile.mkdtemp(prefix="nn-bench-api-"))
     try:
-        run(root, records, total, seconds, args.concurrency, lookups, args.clients)
+        run(root, records, total, seconds, args.concurrency, lookups)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def run(
-    root: Path,
-    records: int,
-    total: int,
-    seconds: float,
-    concurrency: int,
-    lookups: int,
-    clients: int = 200,
+    root: Path, records: int, total: int, seconds: float, concurrency: int, lookups: int
 ) -> dict[str, Any]:
     net = create_localnet(root, b"bench-api", MEMBERS, neighbours=1)
     config = load_config(net.members["FRA"].config)
@@ -353,40 +288,10 @@ def run(
             cpu1 = cpu_seconds(node.proc.pid)
             busy = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / wall
             results[c] = (samples, wall, busy)
-        wrk = ensure_wrk()
-        loaded = None
-        if wrk is None:
-            console.print("wrk is not installed (apt-get install wrk): its run is skipped")
-        else:
-            loaded = with_wrk(wrk, node.url, token, numbers, clients, seconds, root)
     finally:
         node.proc.terminate()
         node.proc.wait(20)
-    facts = report(records, total, ingest_rate, fill_rate, in_proc, results)
-    if loaded is not None:
-        facts["wrk"] = report_wrk(loaded, clients)
-    return facts
-
-
-def report_wrk(loaded: dict[str, Any], clients: int) -> dict[str, Any]:
-    """wrk's figures and the issue-23 targets, PASS or FAIL."""
-    errors = loaded["non_2xx"] + loaded["socket_errors"]
-    p50, p99, rate = loaded["p50_ms"], loaded["p99_ms"], loaded["rate"]
-    console.print(
-        f"wrk, {clients} connections, one border token: {rate:,.0f} checks/s, "
-        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (p99/p50 {p99 / p50:.1f}), errors {errors}"
-    )
-    targets = {
-        "no errors": errors == 0,
-        ">= 1,000 checks/s": rate >= 1_000,
-        "p99 <= 3x p50": p99 <= 3 * p50,
-    }
-    for name, ok in targets.items():
-        console.print(f"{'PASS' if ok else 'FAIL'}  {name}")
-    return {key: loaded[key] for key in ("rate", "p50_ms", "p99_ms")} | {
-        "errors": errors,
-        "targets": targets,
-    }
+    return report(records, total, ingest_rate, fill_rate, in_proc, results)
 
 
 def report(
