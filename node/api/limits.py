@@ -41,7 +41,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Admit = Callable[[str, dict[str, bytes]], str | None]
 
 DEFAULT_BODY = 1024 * 1024  # bytes of a request body, unless BODY_LIMITS says otherwise
-BODY_LIMITS = {"/import/": 32 * 1024 * 1024, "/entries": 8 * 1024 * 1024, "/ui/": 64 * 1024}
+BODY_LIMITS = {
+    "/import/": 32 * 1024 * 1024,
+    "/entries": 8 * 1024 * 1024,
+    "/ui/import": 8 * 1024 * 1024,  # a file of rows from the import page
+    "/ui/": 256 * 1024,  # forms, and a ceremony's small files
+}
 PUBLIC = frozenset({"/health"})
 PER_CLIENT = 16  # requests of one token served at once
 BODY_IDLE_S = 10.0  # seconds a request body may stall

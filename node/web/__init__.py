@@ -5,6 +5,6 @@ API's users and roles: a session cookie stands for an API token, and every
 page checks its role through `noticenet.node.api.common.admit`, as the API does.
 """
 
-from noticenet.node.web.pages import install
+from noticenet.node.web.install import install
 
 __all__ = ["install"]

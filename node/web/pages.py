@@ -15,28 +15,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.node import logs
-from noticenet.node.api.common import admit, get_users, hits, readable, record_view
-from noticenet.node.api.records import own_live_entry, parse_record
+from noticenet.node.api.common import (
+    admit,
+    get_users,
+    hits,
+    readable,
+    record_view,
+    require_ccf_node,
+)
+from noticenet.node.api.records import cancel_entry, parse_record
 from noticenet.node.api.users import Forbidden, Unauthenticated, User
 from noticenet.node.service import NodeService
 from noticenet.node.web import forms
 from noticenet.node.web.i18n import CATALOGUES, DIRECTION, choose, translator
-from noticenet.node.web.sessions import COOKIE, Session, Sessions, cookie_value, csrf_ok
+from noticenet.node.web.sessions import COOKIE, Session, Sessions, csrf_ok
 from noticenet.protocol.errors import MRZError, NotFound, SchemaError
 from noticenet.protocol.identifiers.normalise import normalise_country
-from noticenet.protocol.records.records import Cancellation
 
 logger = logging.getLogger("noticenet.web")
 HERE = Path(__file__).parent
 LANG_COOKIE = "nn_lang"
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
@@ -65,6 +71,35 @@ def _statuses(t: Callable[..., str]) -> list[tuple[str, str]]:
 
 
 templates.globals["statuses"] = _statuses
+templates.globals["state_keys"] = frozenset(k for k in CATALOGUES["en"] if k.startswith("state."))
+# (least role, only on the CCF's node, address, message key) of every page in the menu
+NAV = (
+    ("border", False, "/ui/border", "nav.border"),
+    ("officer", False, "/ui/search", "nav.search"),
+    ("issuer", False, "/ui/publish/sltd", "nav.publish_sltd"),
+    ("issuer", False, "/ui/publish/red", "nav.publish_red"),
+    ("issuer", False, "/ui/publish/diffusion", "nav.publish_diffusion"),
+    ("issuer", False, "/ui/import", "nav.import"),
+    ("issuer", False, "/ui/mine", "nav.mine"),
+    ("admin", True, "/ui/ccf/subject-access", "nav.ccf_subject"),
+    ("admin", True, "/ui/ccf/proposals", "nav.ccf_proposals"),
+    ("admin", True, "/ui/ccf/revocations", "nav.ccf_revocations"),
+    ("admin", False, "/ui/admin/users", "nav.users"),
+    ("admin", False, "/ui/admin/network", "nav.network"),
+)
+
+
+def nav_links(user: User | None, ccf_node: bool) -> list[tuple[str, str]]:
+    """The menu a user sees: the pages its role opens (the pages check again themselves)."""
+    if user is None:
+        return []
+    return [(href, key) for role, ccf, href, key in NAV if user.allows(role) and ccf <= ccf_node]
+
+
+templates.globals["nav_links"] = nav_links
+templates.globals["pairs"] = lambda values: [(v, v) for v in values]
+templates.globals["actions_t"] = lambda actions, t: [(a, t("action.ccf." + a)) for a in actions]
+templates.globals["roles_t"] = lambda roles, t: [(r, t("role." + r)) for r in roles]
 
 
 class WebDenied(Exception):
@@ -84,6 +119,8 @@ class Ctx:
     lang: str
     user: User | None = None
     form: dict[str, str] = field(default_factory=dict)
+    multi: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[bytes]] = field(default_factory=dict)
 
     @property
     def service(self) -> NodeService:
@@ -111,7 +148,12 @@ def page(needed: str | None) -> Callable[[Request], Awaitable[Ctx]]:
             except Forbidden:
                 raise WebDenied("forbidden", ctx, needed) from None
         if request.method == "POST":
-            ctx.form = forms.parse_form(await request.body())
+            body, kind = await request.body(), request.headers.get("content-type", "")
+            if kind.startswith("multipart/form-data"):
+                ctx.multi, ctx.files = forms.parse_multipart(kind, body)
+            else:
+                ctx.multi = forms.parse_multi(body)
+            ctx.form = {name: values[-1] for name, values in ctx.multi.items()}
             if not csrf_ok(session, ctx.form.get("csrf", "")):
                 logs.event(logger, "web.csrf_refused", path=_template(request))
                 raise WebDenied("csrf", ctx)
@@ -124,6 +166,7 @@ Anyone = Annotated[Ctx, Depends(page(None))]
 BorderPage = Annotated[Ctx, Depends(page("border"))]
 OfficerPage = Annotated[Ctx, Depends(page("officer"))]
 IssuerPage = Annotated[Ctx, Depends(page("issuer"))]
+AdminPage = Annotated[Ctx, Depends(page("admin"))]
 
 
 def _signed_in_user(ctx: Ctx) -> User:
@@ -153,6 +196,8 @@ def render(ctx: Ctx, name: str, status: int = 200, **values: Any) -> HTMLRespons
         languages={code: cat["lang.name"] for code, cat in CATALOGUES.items()},
         user=ctx.user,
         member=ctx.service.config.member,
+        ccf_node=is_ccf_node(ctx.service),
+        here=ctx.request.url.path,
         csrf=ctx.session.csrf,
         flash=_take_flash(ctx.session),
         **values,
@@ -160,6 +205,15 @@ def render(ctx: Ctx, name: str, status: int = 200, **values: Any) -> HTMLRespons
     response = HTMLResponse(html, status, headers=SECURITY_HEADERS)
     _set_cookie(ctx, response, ctx.session)
     return response
+
+
+def is_ccf_node(service: NodeService) -> bool:
+    """Whether this node is the commission's own (its pages for the CCF are shown)."""
+    try:
+        require_ccf_node(service)
+    except Forbidden:
+        return False
+    return True
 
 
 def _take_flash(session: Session) -> list[str]:
@@ -384,9 +438,7 @@ async def cancel(entry_id: str, ctx: IssuerPage) -> Response:
     t = translator(ctx.lang)
     try:
         eid = bytes.fromhex(entry_id)
-        own_live_entry(ctx.service, eid)
-        reason = ctx.form.get("reason", "").strip()[:512]
-        ctx.service.publish("cancel", Cancellation(target=eid, reason=reason))
+        cancel_entry(ctx.service, eid, ctx.form.get("reason", "").strip()[:512])
     except (ValueError, NotFound):
         return render(ctx, "record.html", 404, view=None)
     except NoticenetError as exc:
@@ -398,7 +450,7 @@ async def cancel(entry_id: str, ctx: IssuerPage) -> Response:
 # -- wiring ---------------------------------------------------------------------------
 
 
-async def _denied(request: Request, exc: Exception) -> Response:
+async def denied(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WebDenied)
     ctx = exc.ctx
     if exc.reason == "signin":
@@ -409,32 +461,3 @@ async def _denied(request: Request, exc: Exception) -> Response:
         role = ctx.user.role if ctx.user else ""
         return render(ctx, "denied.html", 403, kind="forbidden", role=role, needed=exc.needed)
     return render(ctx, "denied.html", 403, kind="csrf")
-
-
-def admit_session(path: str, headers: dict[str, bytes], sessions: Sessions) -> str | None:
-    """For the API's request limits: a web POST with a live session may send its body.
-
-    Only `/ui/` paths; only `/ui/signin` and `/ui/signout` for a session not signed in.
-    The answer names the session for its request slots.
-    """
-    if not path.startswith("/ui/"):
-        return None
-    session = sessions.peek(cookie_value(headers))
-    if session is None:
-        return None
-    if not session.signed_in and path not in ("/ui/signin", "/ui/signout"):
-        return None
-    return "session:" + session.sid[:16]
-
-
-def install(app: FastAPI) -> Callable[[str, dict[str, bytes]], str | None]:
-    """Add the pages to the node's app; returns the admission hook for `RequestLimits`."""
-    sessions = Sessions()
-    app.state.web_sessions = sessions
-    app.include_router(router)
-    app.add_exception_handler(WebDenied, _denied)
-
-    def admit_hook(path: str, headers: dict[str, bytes]) -> str | None:
-        return admit_session(path, headers, sessions)
-
-    return admit_hook
