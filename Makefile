@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-keep test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/noticenet demo
+
+# The same tour, then the network stays up (Ctrl-C stops it) for a person to sign in.
+demo-keep: $(STAMP)
+	$(BIN)/noticenet demo --keep
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
