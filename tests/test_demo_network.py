@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -17,7 +20,25 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX sig
 
 def test_network_demo(tmp_path: Path) -> None:
     out = io.StringIO()
-    facts = run_network_demo(tmp_path / "demo-data", Console(file=out, width=140))
+    seen: dict[str, int] = {}
+
+    def while_kept() -> None:
+        """`--keep`: the network is still up after the tour; its sign-in pages answer."""
+        for member, node in facts_so_far().items():
+            seen[member] = httpx.get(f"{node['url']}ui/signin", timeout=10).status_code
+
+    def facts_so_far() -> dict[str, Any]:
+        text = out.getvalue()
+        return {m: {"url": u} for m, u in re.findall(r"(FRA|CCF) +(http://[\d.:]+/) ", text)}
+
+    facts = run_network_demo(
+        tmp_path / "demo-data", Console(file=out, width=200), keep=True, wait=while_kept
+    )
+    assert seen == {"FRA": 200, "CCF": 200}
+    assert set(facts["sign_in"]) == {"FRA", "CCF"}
+    for node in facts["sign_in"].values():
+        assert set(node["tokens"]) == {"border", "officer", "issuer", "admin"}
+        assert all(token in out.getvalue() for token in node["tokens"].values())
     assert facts["border_hit"] is True
     assert facts["border_ms"] < 5_000  # typically ~100 ms; generous for a loaded machine
     assert facts["bad_mrz_status"] == 422

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.node import logs
+from noticenet.node import logs, web
 from noticenet.node.api import bulk, ccf, checks, ops, records
 from noticenet.node.api.common import error_body, status_for
 from noticenet.node.api.limits import RequestLimits
@@ -54,7 +54,8 @@ def create_app(service: NodeService, users: Users) -> FastAPI:
         app.include_router(module.router)
     _install_error_handlers(app)
     _document_bearer_auth(app)
-    app.add_middleware(RequestLimits, users=users)
+    admit_session = web.install(app)  # the pages under /ui/, outside the OpenAPI schema
+    app.add_middleware(RequestLimits, users=users, admit=admit_session)
     return app
 
 

@@ -115,21 +115,31 @@ def require(needed: str) -> Callable[..., Awaitable[User]]:
         except Unauthenticated:
             logs.event(audit, "api.refused", reason="unknown-token", method=method, path=path)
             raise
-        if not user.allows(needed):
-            logs.event(
-                audit,
-                "api.refused",
-                reason="role",
-                user=user.name,
-                role=user.role,
-                method=method,
-                path=path,
-            )
-            raise Forbidden(f"role {user.role} may not do this (needs {needed})")
-        logs.event(audit, "api.request", user=user.name, role=user.role, method=method, path=path)
-        return user
+        return admit(request, user, needed)
 
     return check
+
+
+def admit(request: Request, user: User, needed: str) -> User:
+    """`user` if its role is at least `needed` (Forbidden otherwise); writes the audit line.
+
+    The one role check of the node: the API's bearer tokens and the web pages' sessions
+    both end here.
+    """
+    path, method = _template(request), request.method
+    if not user.allows(needed):
+        logs.event(
+            audit,
+            "api.refused",
+            reason="role",
+            user=user.name,
+            role=user.role,
+            method=method,
+            path=path,
+        )
+        raise Forbidden(f"role {user.role} may not do this (needs {needed})")
+    logs.event(audit, "api.request", user=user.name, role=user.role, method=method, path=path)
+    return user
 
 
 Svc = Annotated[NodeService, Depends(get_service)]

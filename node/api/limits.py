@@ -36,9 +36,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Another way in for requests with a body (the web pages' session cookie): given the path
+# and the headers, the client's name for its request slots, or None to refuse (401).
+Admit = Callable[[str, dict[str, bytes]], str | None]
 
 DEFAULT_BODY = 1024 * 1024  # bytes of a request body, unless BODY_LIMITS says otherwise
-BODY_LIMITS = {"/import/": 32 * 1024 * 1024, "/entries": 8 * 1024 * 1024}
+BODY_LIMITS = {
+    "/import/": 32 * 1024 * 1024,
+    "/entries": 8 * 1024 * 1024,
+    "/ui/import": 8 * 1024 * 1024,  # a file of rows from the import page
+    "/ui/": 256 * 1024,  # forms, and a ceremony's small files
+}
 PUBLIC = frozenset({"/health"})
 PER_CLIENT = 16  # requests of one token served at once
 BODY_IDLE_S = 10.0  # seconds a request body may stall
@@ -73,9 +81,12 @@ def body_limit(path: str) -> int:
 class RequestLimits:
     """The middleware (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, users: Users, per_client: int = PER_CLIENT) -> None:
+    def __init__(
+        self, app: ASGIApp, users: Users, per_client: int = PER_CLIENT, admit: Admit | None = None
+    ) -> None:
         self.app = app
         self.users = users
+        self.admit = admit
         self.per_client = per_client
         self._slots: dict[str, trio.Semaphore] = {}
         self._waiting: dict[str, int] = {}
@@ -88,15 +99,19 @@ class RequestLimits:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
         token = _bearer(headers.get("authorization", b""))
         has_body = scope.get("method") in ("POST", "PUT", "PATCH", "DELETE")
+        client = token_hash(token) if token else _client(scope)
         if has_body and path not in PUBLIC and not self._known(token):
-            await _answer(send, 401, "Unauthenticated", "missing or unknown bearer token")
-            return
+            admitted = self.admit(path, headers) if self.admit else None
+            if admitted is None:
+                await _answer(send, 401, "Unauthenticated", "missing or unknown bearer token")
+                return
+            client = admitted
         limit = body_limit(path)
         declared = headers.get("content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await _answer(send, 413, "BodyTooLarge", f"the request body is over {limit} bytes")
             return
-        async with self._slot(token_hash(token) if token else _client(scope)):
+        async with self._slot(client):
             await self.app(scope, _bounded(receive, limit), send)
 
     def _known(self, token: str) -> bool:

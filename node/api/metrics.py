@@ -78,7 +78,7 @@ class Metrics:
                 "noticenet_refusals_total",
                 "counter",
                 "Entries or bodies refused, by reason.",
-                _refusals(ledger.stats.refusals, counters.refused),
+                refusal_rows(ledger.stats.refusals, counters.refused),
             ),
             (
                 "noticenet_replication_lag_entries",
@@ -189,7 +189,7 @@ def replication_lag(service: NodeService) -> dict[str, int]:
     return out
 
 
-def _refusals(
+def refusal_rows(
     ledger: dict[str, int], replication: dict[str, int]
 ) -> list[tuple[dict[str, str], Any]]:
     rows = [({"source": "ledger", "reason": r}, n) for r, n in sorted(ledger.items())]

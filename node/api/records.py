@@ -22,6 +22,7 @@ from noticenet.node.api.users import Forbidden
 from noticenet.node.service import NodeService
 from noticenet.protocol.ccf.receipts import purge_status
 from noticenet.protocol.errors import NotFound, SchemaError
+from noticenet.protocol.records.entry import Entry
 from noticenet.protocol.records.kinds import RECORD_KINDS, spec
 from noticenet.protocol.records.records import Cancellation, Update
 from noticenet.protocol.records.schema import from_map, to_map
@@ -86,23 +87,32 @@ def own_live_entry(service: NodeService, eid: bytes) -> tuple[str, Any]:
 
 @router.post("/records/{entry_id}/cancel", status_code=201, summary="Cancel one's own entry")
 async def cancel(entry_id: str, req: CancelRequest, service: Svc, user: Issuer) -> dict[str, Any]:
-    eid = parse_entry_id(entry_id)
-    own_live_entry(service, eid)
-    entry = service.publish("cancel", Cancellation(target=eid, reason=req.reason))
+    entry = cancel_entry(service, parse_entry_id(entry_id), req.reason)
     return {"id": entry.id.hex(), "cancels": entry_id}
+
+
+def cancel_entry(service: NodeService, eid: bytes, reason: str) -> Entry:
+    """Withdraw one of this member's live entries (the API's and the web pages' one path)."""
+    own_live_entry(service, eid)
+    return service.publish("cancel", Cancellation(target=eid, reason=reason))
 
 
 @router.put("/records/{entry_id}", status_code=201, summary="Replace one's own entry")
 async def update(entry_id: str, req: UpdateRequest, service: Svc, user: Issuer) -> dict[str, Any]:
-    eid = parse_entry_id(entry_id)
+    kind, entry = update_entry(service, parse_entry_id(entry_id), req.record)
+    return {"id": entry.id.hex(), "replaces": entry_id, "kind": kind}
+
+
+def update_entry(service: NodeService, eid: bytes, data: Any) -> tuple[str, Entry]:
+    """Replace one of this member's live entries with `data` (JSON) of the same kind."""
     kind, _ = own_live_entry(service, eid)
     if spec(kind).keying != "broadcast":
         raise SchemaError(f"a {kind} cannot be updated; cancel it and send a new one")
-    record = parse_record(kind, req.record)
+    record = parse_record(kind, data)
     entry = service.publish(
         "update", Update(target=eid, record={"kind": kind, "record": to_map(record)})
     )
-    return {"id": entry.id.hex(), "replaces": entry_id, "kind": kind}
+    return kind, entry
 
 
 @router.get("/recent/{kind}", summary="The latest readable records of a kind")

@@ -48,8 +48,15 @@ def demo(
         bool, typer.Option(help="the in-process tour over the simulated network instead")
     ] = False,
     root: Annotated[Path, typer.Option(help="data folder, recreated each run")] = Path("demo-data"),
+    keep: Annotated[
+        bool, typer.Option(help="leave the network running after the tour, until Ctrl-C")
+    ] = False,
 ) -> None:
-    """Run the demonstration: seven node processes, border check, CCF revocation, re-entry."""
+    """Run the demonstration: seven node processes, border check, CCF revocation, re-entry.
+
+    It ends by printing where to sign in with a browser (a member node's and the CCF
+    node's address, and a token per role).
+    """
     if offline:
         from noticenet.simulations.tour import run_demo
 
@@ -58,7 +65,7 @@ def demo(
     else:
         from noticenet.node.demo.network import run_network_demo
 
-        facts = run_network_demo(root.resolve())
+        facts = run_network_demo(root.resolve(), keep=keep)
         ok = bool(facts.get("revoked_everywhere") and facts.get("reentry_status") == 409)
     if not ok:
         raise typer.Exit(1)

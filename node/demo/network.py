@@ -12,6 +12,7 @@ refused at re-entry, and stops every process.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,20 @@ SUBJECT = {
 VARIANT = {"name": "MUELLER", "forename": "Jurgen", "date_of_birth": "1971-04-09"}
 
 
-def run_network_demo(root: Path, console: Console | None = None) -> dict[str, Any]:
-    """Run the tour under `root`; returns the facts it showed (the demo test checks them)."""
+SIGN_IN = ("FRA", "CCF")  # the nodes whose web address and tokens the demo prints
+
+
+def run_network_demo(
+    root: Path,
+    console: Console | None = None,
+    keep: bool = False,
+    wait: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Run the tour under `root`; returns the facts it showed (the demo test checks them).
+
+    With `keep`, the network stays up after the tour until `wait` returns (by default,
+    until Ctrl-C), so a person can sign in with the tokens printed; then it stops.
+    """
     out = console or Console()
     began = time.monotonic()
     facts: dict[str, Any] = {}
@@ -55,6 +68,10 @@ def run_network_demo(root: Path, console: Console | None = None) -> dict[str, An
         action = _revoke(out, cluster, root, ids["red"])
         _gone_everywhere(out, cluster, ids["red"], action, facts)
         _reentry(out, cluster, facts)
+        facts["sign_in"] = sign_in_facts(cluster)
+        if keep:
+            _print_sign_in(out, facts["sign_in"], running=True)
+            (wait or _until_interrupted)()
     finally:
         codes = cluster.stop()
         facts["exit_codes"] = codes
@@ -64,7 +81,39 @@ def run_network_demo(root: Path, console: Console | None = None) -> dict[str, An
         )
     facts["elapsed_s"] = round(time.monotonic() - began, 1)
     out.rule(f"done in {facts['elapsed_s']} s")
+    if not keep and "sign_in" in facts:
+        _print_sign_in(out, facts["sign_in"], running=False)
     return facts
+
+
+def sign_in_facts(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Per node in SIGN_IN: its web address and one API token per role."""
+    return {m: {"url": f"{cluster[m].url}/", "tokens": dict(cluster[m].tokens)} for m in SIGN_IN}
+
+
+def _print_sign_in(out: Console, nodes: dict[str, dict[str, Any]], running: bool) -> None:
+    """Where to sign in: each node's address and a token per role (a demo's throwaway tokens)."""
+    out.rule("[bold]In a browser[/]")
+    if running:
+        out.print("The network keeps running until Ctrl-C. Open an address and paste a token:")
+    else:
+        out.print(
+            "These nodes are stopped now; [bold]noticenet demo --keep[/] (or "
+            "[bold]make demo-keep[/]) runs the same tour and keeps them up until Ctrl-C. "
+            "This run's addresses and tokens:"
+        )
+    for member, facts in nodes.items():  # plain lines: a terminal must never cut a token
+        for role, token in facts["tokens"].items():
+            out.print(f"  {member:4} {facts['url']}  {role:8} {token}", soft_wrap=True,
+                      highlight=False, markup=False)
+
+
+def _until_interrupted() -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def _members(out: Console, cluster: Cluster) -> None:

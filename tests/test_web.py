@@ -1,0 +1,530 @@
+"""The web pages in a real browser (Playwright driving Debian's Chromium) over real nodes.
+
+Four node processes (FRA, DEU, ITA, the CCF) and one browser start once for the module;
+each test opens its own browser context (its own cookies). Waits are Playwright's
+auto-waiting assertions and `poll` under a deadline; there are no fixed sleeps.
+With NOTICENET_UI_SHOTS=<folder>, the main pages are saved there as PNG files
+(`docs/ui/` holds the ones the README shows).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from noticenet.node.ccf.ceremony_files import cmd_commit, cmd_sign
+from noticenet.node.demo.cluster import Cluster, poll
+from noticenet.node.demo.localnet import MemberRow
+from noticenet.protocol.identifiers.mrz import compose_mrz
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (`make test` installs it where missing)
+MEMBERS: tuple[MemberRow, ...] = (
+    ("FRA", "member", "France NCB", ()),
+    ("DEU", "member", "Germany NCB", ()),
+    ("ITA", "member", "Italy NCB", ()),
+    ("CCF", "ccf", "Commission for the Control of INTERPOL's Files", ()),
+)
+WAIT = 15.0
+expect.set_options(timeout=WAIT * 1000)
+SHOTS = os.environ.get("NOTICENET_UI_SHOTS", "")
+_serial = iter(range(10**6))
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}{next(_serial):07d}"
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = Cluster.create(tmp_path_factory.mktemp("webnet"), MEMBERS, b"web-tests")
+    try:
+        cluster.start(timeout=90)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(locale="en-GB")
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def sign_in(page: Page, net: Cluster, member: str, role: str) -> None:
+    """Sign in on `member`'s node as its `role` user and land on the home page."""
+    node = net[member]
+    page.goto(f"{node.url}/")
+    expect(page).to_have_url(re.compile(r"/ui/signin$"))
+    page.get_by_label("API token").fill(node.tokens[role])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who")).to_contain_text(f"Signed in as {role} ({role}) on member")
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def publish_api(net: Cluster, member: str, kind: str, record: dict[str, Any]) -> str:
+    answer = net[member].client("issuer").post(f"/records/{kind}", json={"record": record})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def readable_at(net: Cluster, member: str, eid: str) -> None:
+    client = net[member].client("officer")
+    poll(f"{eid[:8]} at {member}", lambda: client.get(f"/records/{eid}").status_code == 200, WAIT)
+
+
+def test_sign_in_per_role_and_a_role_refused(net: Cluster, browser: Browser) -> None:
+    for role in ("border", "officer", "issuer", "admin"):
+        ctx = browser.new_context(locale="en-GB")
+        try:
+            page = ctx.new_page()
+            sign_in(page, net, "FRA", role)
+            nav = page.get_by_role("navigation", name="Home")
+            expect(nav.get_by_role("link", name="Border check")).to_be_visible()
+            search = nav.get_by_role("link", name="Search persons")
+            expect(search).to_have_count(0 if role == "border" else 1)
+            cookie = next(c for c in ctx.cookies() if c["name"] == "nn_session")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+            assert not cookie["secure"]  # plain HTTP on 127.0.0.1
+            if role == "border":
+                shot(page, "home-border")
+                answer = page.goto(f"{net['FRA'].url}/ui/search")
+                assert answer is not None and answer.status == 403
+                expect(page.get_by_role("alert")).to_contain_text("needs officer")
+            if role == "officer":
+                answer = page.goto(f"{net['FRA'].url}/ui/publish/red")
+                assert answer is not None and answer.status == 403
+        finally:
+            ctx.close()
+
+
+def test_pages_need_a_session_and_carry_a_csp(net: Cluster, page: Page) -> None:
+    answer = page.goto(f"{net['FRA'].url}/ui/border")
+    expect(page).to_have_url(re.compile(r"/ui/signin$"))
+    assert answer is not None
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    shot(page, "signin")
+    page.get_by_label("API token").fill("nn_not-a-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#e-token")).to_contain_text("not known")
+
+
+def test_border_hit_miss_and_a_mistyped_mrz(net: Cluster, page: Page) -> None:
+    number = fresh("W")
+    lines = list(
+        compose_mrz(
+            "TD3",
+            document_code="P",
+            issuing_state="DEU",
+            document_number=number,
+            nationality="DEU",
+            date_of_birth="800101",
+            sex="M",
+            date_of_expiry="300101",
+            surname="MUSTERMANN",
+            given_names="ERIKA",
+        )
+    )
+    record = {
+        "document_number": number,
+        "document_type": "P",
+        "issuing_country": "DEU",
+        "status": "stolen",
+        "mrz": lines,
+    }
+    readable_at(net, "FRA", publish_api(net, "DEU", "sltd", record))
+    sign_in(page, net, "FRA", "border")
+    page.goto(f"{net['FRA'].url}/ui/border")
+    page.get_by_label("Issuing country (3 letters)").fill("DEU")
+    page.get_by_label("Document number").fill(number)
+    page.get_by_label("Document number").press("Enter")  # the keyboard alone
+    hit = page.locator("#result.hit")
+    expect(hit).to_contain_text("HIT")
+    expect(hit.locator(".action")).to_contain_text("Seize the document")
+    expect(hit.locator(".contact")).to_contain_text("National Central Bureau of DEU")
+    expect(hit).to_be_focused()
+    shot(page, "border-hit")
+
+    page.get_by_label("Issuing country (3 letters)").fill("DEU")
+    page.get_by_label("Document number").fill(fresh("N"))
+    page.get_by_label("Document number").press("Enter")
+    expect(page.locator("#result.miss")).to_contain_text("NO HIT")
+    shot(page, "border-miss")
+
+    mrz = page.get_by_label("MRZ lines (2 or 3 lines, as printed)")
+    mrz.fill("\n".join(lines))
+    page.locator("form:has(#f-mrz)").get_by_role("button", name="Check").click()
+    expect(page.locator("#result.hit")).to_contain_text("HIT")
+
+    bad = lines[1][:9] + str((int(lines[1][9]) + 1) % 10) + lines[1][10:]
+    page.get_by_label("MRZ lines (2 or 3 lines, as printed)").fill(f"{lines[0]}\n{bad}")
+    page.locator("form:has(#f-mrz)").get_by_role("button", name="Check").click()
+    expect(page.locator("#check-error")).to_contain_text("field: document number")
+    expect(page.locator("#result")).to_have_count(0)
+
+
+def test_red_notice_with_a_field_error_then_fixed_then_cancelled(
+    net: Cluster, page: Page
+) -> None:
+    name = fresh("LEFEVRE")
+    sign_in(page, net, "FRA", "issuer")
+    nav = page.get_by_role("navigation", name="Home")
+    nav.get_by_role("link", name="Publish a red notice").click()
+    page.get_by_label("Family name").fill(name)
+    page.get_by_label("Forename").fill("Élodie")
+    page.get_by_label("Date of birth (YYYY-MM-DD)").fill("1985-03-04")
+    page.get_by_label("Place of birth").fill("x" * 201)
+    page.get_by_label("Charge").fill("Fraud")
+    page.get_by_label("Country issuing the arrest warrant (3 letters)").fill("FRA")
+    page.get_by_role("button", name="Publish").click()
+    place = page.get_by_label("Place of birth")
+    expect(place).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[id='e-subject.place_of_birth']")).to_contain_text(
+        "longer than 200 characters"
+    )
+    expect(place).to_be_focused()
+    expect(page.get_by_label("Family name")).to_have_value(name)  # the form keeps what was typed
+    shot(page, "publish-red-error")
+
+    place.fill("Lyon")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#record")).to_contain_text("notice.red")
+    expect(page.locator("main")).to_contain_text(name)
+    eid = page.url.rsplit("/", 1)[-1]
+    shot(page, "record")
+    readable_at(net, "DEU", eid)
+
+    page.goto(f"{net['FRA'].url}/ui/mine")
+    item = page.locator("li", has=page.locator(f"a[href='/ui/records/{eid}']"))
+    shot(page, "mine")
+    item.get_by_label("Reason for cancelling").fill("arrested")
+    item.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".flash")).to_contain_text("is cancelled")
+    expect(page.locator(f"a[href='/ui/records/{eid}']")).to_have_count(0)
+
+
+def test_person_search_forgives_spelling(net: Cluster, page: Page) -> None:
+    name = fresh("MÜLLER")
+    record = {"subject": {"name": name, "forename": "Jürgen", "date_of_birth": "1970-01-02"}}
+    readable_at(net, "FRA", publish_api(net, "DEU", "notice.red", record))
+    sign_in(page, net, "FRA", "officer")
+    page.goto(f"{net['FRA'].url}/ui/search")
+    page.get_by_label("Family name").fill(name.replace("Ü", "ue").lower())
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results")).to_contain_text("1 record(s) found")
+    shot(page, "search")
+    page.locator("#results").get_by_role("link", name="Open").click()
+    expect(page.locator("#record")).to_contain_text("DEU")
+
+
+def test_a_post_without_the_csrf_token_is_refused(net: Cluster, page: Page) -> None:
+    sign_in(page, net, "FRA", "issuer")
+    url = f"{net['FRA'].url}/ui/publish/sltd"
+    form = {"document_number": fresh("C"), "document_type": "P", "issuing_country": "FRA"}
+    refused = page.request.post(url, form=form, max_redirects=0)
+    assert refused.status == 403 and "Form refused" in refused.text()
+    wrong = page.request.post(url, form={**form, "csrf": "forged"}, max_redirects=0)
+    assert wrong.status == 403
+    # With no session cookie at all the node answers 401 before reading the body.
+    bare = httpx.post(url, data={**form, "csrf": "x"})
+    assert bare.status_code == 401
+    # The page's own form, token included, goes through.
+    page.goto(url)
+    page.get_by_label("Document number").fill(form["document_number"])
+    page.get_by_label("Issuing country (3 letters)").fill("FRA")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#record")).to_contain_text("sltd")
+
+
+def test_sign_out(net: Cluster, page: Page) -> None:
+    sign_in(page, net, "FRA", "officer")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/ui/signin$"))
+    expect(page.locator(".flash")).to_contain_text("signed out")
+    page.goto(f"{net['FRA'].url}/ui/search")
+    expect(page).to_have_url(re.compile(r"/ui/signin$"))
+
+
+def test_french(net: Cluster, page: Page) -> None:
+    sign_in(page, net, "FRA", "border")
+    page.get_by_role("link", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    page.goto(f"{net['FRA'].url}/ui/border")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Contrôler un voyageur, un véhicule ou une arme"
+    )
+
+
+def test_a_diffusion_is_read_by_its_recipient_and_not_by_another_member(
+    net: Cluster, browser: Browser
+) -> None:
+    name = fresh("ROSSI")
+    ctx = browser.new_context(locale="en-GB")
+    try:
+        page = ctx.new_page()
+        sign_in(page, net, "FRA", "issuer")
+        page.get_by_role("navigation", name="Home").get_by_role(
+            "link", name="Send a diffusion"
+        ).click()
+        page.get_by_label("Purpose (locate, arrest, information...)").fill("locate")
+        page.get_by_label("Family name").fill(name)
+        page.get_by_role("button", name="Publish").click()
+        # No member picked: the API's refusal lands beside the picker, what was typed stays.
+        expect(page.locator("#e-recipients")).to_contain_text("recipient")
+        expect(page.get_by_label("Family name")).to_have_value(name)
+        picker = page.get_by_role("group", name="Members who receive it")
+        expect(picker.get_by_label("CCF")).to_have_count(0)  # the CCF reads every diffusion
+        picker.get_by_label("DEU Germany NCB").check()
+        shot(page, "diffusion")
+        page.get_by_role("button", name="Publish").click()
+        expect(page.locator("#record")).to_contain_text("diffusion")
+        eid = page.url.rsplit("/", 1)[-1]
+    finally:
+        ctx.close()
+    readable_at(net, "DEU", eid)
+    poll("the diffusion at ITA", lambda: net["ITA"].client().get(f"/status/{eid}").json()[
+        "state"] == "live", WAIT)
+    for member, readable in (("DEU", True), ("ITA", False)):
+        ctx = browser.new_context(locale="en-GB")
+        try:
+            page = ctx.new_page()
+            sign_in(page, net, member, "officer")
+            answer = page.goto(f"{net[member].url}/ui/records/{eid}")
+            assert answer is not None
+            if readable:
+                assert answer.status == 200
+                expect(page.locator("main")).to_contain_text(name)
+                expect(page.locator("main")).to_contain_text("locate")
+            else:
+                assert answer.status == 404  # ITA holds and relays it, and cannot read it
+                expect(page.get_by_role("alert")).to_contain_text("may not read it")
+                expect(page.locator("main")).not_to_contain_text(name)
+        finally:
+            ctx.close()
+
+
+def test_an_import_shows_its_progress_and_its_refused_rows(net: Cluster, page: Page) -> None:
+    numbers = [fresh("I") for _ in range(3)]
+    lines = ["document_number,document_type,issuing_country,status"]
+    lines += [f"{n},P,FRA,stolen" for n in numbers[:2]]
+    lines += [f"{numbers[2]},P,FRA,borrowed"]  # row 3: not a document status
+    lines += [f"{numbers[0]},P,FRA,stolen"]  # row 4: the same as row 1
+    sign_in(page, net, "FRA", "issuer")
+    page.goto(f"{net['FRA'].url}/ui/import")
+    page.get_by_label("Kind of record").select_option("sltd")
+    page.get_by_label("File format").select_option("csv")
+    page.get_by_label("File to import").set_input_files(
+        files=[{"name": "sltd.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}]
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#import-bar")).to_have_attribute("max", "4")
+    report = page.locator("#import-report")
+    expect(report.locator("[data-status=published]")).to_contain_text("2")
+    expect(report.locator("[data-status=refused]")).to_contain_text("1")
+    expect(report.locator("[data-status=duplicate]")).to_contain_text("1")
+    expect(page.locator("#import-bar")).to_have_attribute("value", "4")
+    refused = page.locator("#refused tbody tr")
+    expect(refused).to_have_count(1)
+    expect(refused.locator("td").first).to_have_text("4")  # the file's line 4 (after the header)
+    expect(refused).to_contain_text("sltd.status: must be one of")
+    shot(page, "import")
+    answer = net["FRA"].client("border").get(
+        "/check/document", params={"country": "FRA", "number": numbers[1]}
+    )
+    assert answer.json()["hit"] is True
+
+
+def test_an_issuer_updates_a_record_and_sees_its_status(net: Cluster, page: Page) -> None:
+    number = fresh("U")
+    sign_in(page, net, "FRA", "issuer")
+    page.goto(f"{net['FRA'].url}/ui/publish/sltd")
+    page.get_by_label("Document number").fill(number)
+    page.get_by_label("Issuing country (3 letters)").fill("FRA")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#record")).to_contain_text("sltd")
+    old = page.url.rsplit("/", 1)[-1]
+    page.goto(f"{net['FRA'].url}/ui/mine")
+    page.locator("li", has=page.locator(f"a[href='/ui/records/{old}']")).get_by_role(
+        "link", name="Update"
+    ).click()
+    expect(page.get_by_label("Document number")).to_have_value(number)
+    page.get_by_label("Issuing country (3 letters)").fill("QQ")
+    page.get_by_role("button", name="Publish the new version").click()
+    expect(page.get_by_label("Issuing country (3 letters)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    page.get_by_label("Issuing country (3 letters)").fill("FRA")
+    page.get_by_label("Status").select_option("lost")
+    page.get_by_role("button", name="Publish the new version").click()
+    expect(page.locator(".flash")).to_contain_text("Updated")
+    expect(page.locator("main")).to_contain_text("lost")
+    page.goto(f"{net['FRA'].url}/ui/records/{old}/status")
+    expect(page.locator("#state")).to_have_text("replaced by an update")
+
+
+def test_the_ccf_revokes_a_record_and_its_receipts_arrive_then_reentry_is_refused(
+    net: Cluster, browser: Browser, tmp_path: Path
+) -> None:
+    name = fresh("KOWALSKI")
+    subject = {"name": name, "forename": "Jan", "date_of_birth": "1969-07-20"}
+    red = publish_api(net, "FRA", "notice.red", {"subject": subject})
+    readable_at(net, "CCF", red)
+    ctx = browser.new_context(locale="en-GB", accept_downloads=True)
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, net, "CCF", "admin")
+        ccf = net["CCF"].url
+        # Subject access: the case file holds the notice.
+        page.goto(f"{ccf}/ui/ccf/subject-access")
+        page.get_by_label("Family name").fill(name)
+        page.get_by_role("button", name="Search").click()
+        expect(page.locator("#case")).to_contain_text("1 record(s) held on node CCF")
+        expect(page.locator("#case")).to_contain_text(red[:16])
+        # The proposal, and the exact text every commissioner signs.
+        page.goto(f"{ccf}/ui/ccf/proposals")
+        page.get_by_label("Action").select_option("revoke")
+        page.get_by_label("Target record ids (64 hex digits, one per line)").fill(red)
+        page.get_by_label("Reason (article-2, article-3, inaccurate...)").fill("article-3")
+        page.get_by_label("Decision reference").fill("CCF/2026/0099")
+        page.get_by_role("button", name="Write the proposal").click()
+        text = page.locator("#proposal-text")
+        expect(text).to_contain_text("deletes for good the body, indexes and plaintext of")
+        expect(text).to_contain_text(red)
+        expect(text).to_contain_text("needs 3 shares")
+        shot(page, "ccf-proposal")
+        # Commissioners 1, 3 and 5 run `ccf commit` on their machines and upload.
+        keys, work = net.net.root / "ccf", tmp_path
+        proposal = work / "proposal.cbor"
+        proposal.write_bytes(
+            page.request.get(page.url + "/proposal.cbor").body()
+        )
+        signers = (1, 3, 5)
+        for i in signers:
+            cmd_commit(proposal, keys / f"revoke-{i}.key", work / f"n{i}", work / f"c{i}.cbor")
+        page.get_by_label("Commitment, share or public package files").set_input_files(
+            [work / f"c{i}.cbor" for i in signers] + [keys / "revoke.pub"]
+        )
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#committed")).to_contain_text("#1 #3 #5")
+        expect(page.locator("#signed")).to_contain_text("—")
+        # Round two: each signer takes the commitments from the page, signs, uploads.
+        got = [work / f"got-{i}.cbor" for i in signers]
+        for i, path in zip(signers, got, strict=True):
+            path.write_bytes(page.request.get(f"{page.url}/commitment-{i}.cbor").body())
+        for i in signers:
+            cmd_sign(proposal, keys / f"revoke-{i}.key", work / f"n{i}", got, work / f"s{i}.cbor")
+        page.get_by_label("Commitment, share or public package files").set_input_files(
+            [work / f"s{i}.cbor" for i in signers]
+        )
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#signed")).to_contain_text("#1 #3 #5")
+        shot(page, "ccf-ceremony")
+        page.get_by_role("button", name="Combine and publish").click()
+        # The status page reloads itself until every node has sent its purge receipt.
+        expect(page.locator("#receipts-count")).to_contain_text(
+            "4 of 4 nodes have purged it", timeout=60_000
+        )
+        expect(page.locator("#receipts tr.outstanding")).to_have_count(0)
+        shot(page, "ccf-receipts")
+        page.goto(f"{ccf}/ui/ccf/revocations")
+        expect(page.locator("#revocations tr.complete")).not_to_have_count(0)
+    finally:
+        ctx.close()
+    assert net["FRA"].client("officer").get(f"/records/{red}").status_code == 404
+    # Re-entry: the same person again is refused at publish.
+    ctx = browser.new_context(locale="en-GB")
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, net, "DEU", "issuer")
+        poll("the revocation at DEU", lambda: net["DEU"].client().get(f"/status/{red}").json()[
+            "state"] == "revoked", WAIT)
+        page.goto(f"{net['DEU'].url}/ui/publish/red")
+        page.get_by_label("Family name").fill(name)
+        page.get_by_label("Forename").fill("Jan")
+        page.get_by_label("Date of birth (YYYY-MM-DD)").fill("1969-07-20")
+        page.get_by_role("button", name="Publish").click()
+        expect(page.locator("#form-errors")).to_contain_text("re-entry blocked")
+        # TODO(holds): "a similar name held" (a spelling close to a revoked person's,
+        # held for review instead of refused) needs the holds work on branch `holds`;
+        # once merged, publish a near spelling here and assert the held state is shown
+        # to its author. Not faked meanwhile.
+    finally:
+        ctx.close()
+
+
+def test_pages_of_the_commission_and_the_admin(net: Cluster, browser: Browser) -> None:
+    ctx = browser.new_context(locale="en-GB")
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, net, "FRA", "admin")
+        # A member's admin is refused the commission's pages, by the server.
+        answer = page.goto(f"{net['FRA'].url}/ui/ccf/proposals")
+        assert answer is not None and answer.status == 403
+        nav = page.get_by_role("navigation", name="Home")
+        expect(nav.get_by_role("link", name="Proposals and ceremonies")).to_have_count(0)
+        # Users and roles: a new user's token is shown once and signs in.
+        nav.get_by_role("link", name="Users and roles").click()
+        user = fresh("clerk").lower()
+        page.get_by_label("Name").fill(user)
+        page.get_by_label("Role").select_option("border")
+        page.get_by_role("button", name="Add a user").click()
+        token = page.locator("#new-token code").inner_text()
+        assert token.startswith("nn_")
+        expect(page.locator("#users")).to_contain_text(user)
+        shot(page, "admin-users")
+        # The network page counts what /metrics counts.
+        nav.get_by_role("link", name="Network").click()
+        expect(page.locator("#peers")).to_contain_text("DEU")
+        expect(page.locator("#refusals")).to_be_visible()
+        shot(page, "admin-network")
+    finally:
+        ctx.close()
+    ctx = browser.new_context(locale="en-GB")
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{net['FRA'].url}/ui/signin")
+        page.get_by_label("API token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#who")).to_contain_text(f"Signed in as {user} (border)")
+    finally:
+        ctx.close()
