@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from noticenet.node.api.common import (
@@ -18,6 +18,7 @@ from noticenet.node.api.common import (
     readable,
     record_view,
 )
+from noticenet.node.api.record_schemas import any_record
 from noticenet.node.api.users import Forbidden
 from noticenet.node.service import NodeService
 from noticenet.protocol.ccf.receipts import purge_status
@@ -31,7 +32,8 @@ router = APIRouter(tags=["records"])
 
 
 class PublishRequest(StrictRequest):
-    record: dict[str, Any] = Field(description="the record (JSON; bytes as hex)")
+    record: dict[str, Any] = Field(description="the record (JSON; bytes as hex)",
+                                   json_schema_extra=any_record())
     recipients: list[str] = Field(default=[], description="diffusions only: member ids")
 
 
@@ -40,7 +42,8 @@ class CancelRequest(StrictRequest):
 
 
 class UpdateRequest(StrictRequest):
-    record: dict[str, Any] = Field(description="the new record, of the same kind")
+    record: dict[str, Any] = Field(description="the new record, of the same kind",
+                                   json_schema_extra=any_record())
 
 
 class NotYourEntry(Forbidden):
@@ -55,7 +58,10 @@ def parse_record(kind: str, data: Any) -> Any:
 
 
 @router.post("/records/{kind}", status_code=201, summary="Publish a record as this member")
-async def publish(kind: str, req: PublishRequest, service: Svc, user: Issuer) -> dict[str, Any]:
+async def publish(
+    kind: Annotated[str, Path(json_schema_extra={"enum": sorted(RECORD_KINDS)})],
+    req: PublishRequest, service: Svc, user: Issuer,
+) -> dict[str, Any]:
     record = parse_record(kind, req.record)
     entry = service.publish(kind, record, tuple(req.recipients))
     return {"id": entry.id.hex(), "seq": entry.header.seq, "kind": kind}

@@ -37,7 +37,7 @@ at the API, on import and on replication."""
 
 
 @functools.cache
-def _bounded_fields(cls: Any) -> tuple[tuple[str, bool, int], ...]:
+def bounded_fields(cls: Any) -> tuple[tuple[str, bool, int], ...]:
     """(name, is_list, bound) of each text or list field of a record class."""
     import dataclasses
     import typing
@@ -57,7 +57,7 @@ def check_bounds(record: Any) -> None:
     """Refuse a text or list field beyond its bound, or text that is not valid Unicode,
     naming the field; the same rule holds at the API, on import and on replication."""
     cls: Any = type(record)
-    for name, is_list, bound in _bounded_fields(cls):
+    for name, is_list, bound in bounded_fields(cls):
         value = getattr(record, name)
         if is_list:
             if len(value) > bound:
