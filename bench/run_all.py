@@ -2,6 +2,9 @@
 
     python bench/run_all.py [--quick]
 
+Every `bench/*.py` but this one and `_*.py` helpers runs, `ui.py` (the border check in
+a browser against the JSON API; it drives Debian's Chromium) included.
+
 Exits non-zero if any benchmark failed.
 """
 

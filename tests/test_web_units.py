@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from noticenet.node.api.records import parse_record
@@ -59,3 +61,78 @@ def test_sessions_expire_and_sign_in_changes_the_id() -> None:
     now[0] = 51
     assert sessions.peek(late.sid) is None  # over its whole life
     assert cookie_value({"cookie": b"a=1; nn_session=abc; b=2"}) == "abc"
+
+
+def test_the_stylesheet_uses_logical_properties_only() -> None:
+    """Ready for a right-to-left language: no physical left/right in the layout."""
+    from pathlib import Path
+
+    import noticenet.node.web as web
+
+    css = (Path(web.__file__).parent / "static" / "app.css").read_text()
+    physical = re.findall(
+        r"(?:margin|padding|border|inset)-(?:left|right)|\b(?:left|right)\s*:", css
+    )
+    assert physical == []
+    assert re.search(r"text-align:\s*(left|right)", css) is None
+
+
+def test_a_diffusion_refused_for_its_recipients_lands_on_the_picker() -> None:
+    with pytest.raises(SchemaError) as refused:
+        parse_record("diffusion", forms.diffusion_record({"purpose": "locate"}, []))
+    assert forms.field_of(str(refused.value), "diffusion", forms.DIFFUSION_FIELDS) == "recipients"
+
+
+def test_a_request_model_error_lands_on_its_field() -> None:
+    from pydantic import ValidationError
+
+    from noticenet.node.api.ccf import SubjectAccessRequest
+
+    with pytest.raises(ValidationError) as refused:
+        SubjectAccessRequest(name="x" * 201)
+    errors = forms.pydantic_errors(refused.value, ("name", "forename"))
+    assert list(errors) == ["name"] and "200" in errors["name"]
+
+
+def test_multipart_uploads_are_read_with_the_standard_library() -> None:
+    body = (
+        b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok\r\n"
+        b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"c1.cbor\"\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\xff\r\n--b--\r\n"
+    )
+    fields, files = forms.parse_multipart("multipart/form-data; boundary=b", body)
+    assert fields == {"csrf": ["tok"]} and files == {"files": [b"\x00\x01\xff"]}
+
+
+def test_an_update_keeps_what_the_form_does_not_show() -> None:
+    old = {
+        "subject": {"name": "A", "height": 180, "forename": "B"},
+        "reference": "FRA/1",
+        "arrest_warrants": [
+            {"charge": "x", "issuing_country": "FRA"},
+            {"charge": "y", "issuing_country": "DEU"},
+        ],
+    }
+    form = forms.record_form("notice.red", old)
+    assert form["subject.name"] == "A" and form["charge"] == "x"
+    form["subject.forename"] = ""
+    new = forms.updated_record("notice.red", old, form)
+    assert new["subject"] == {"name": "A", "height": 180}
+    assert new["reference"] == "FRA/1"
+    assert [w["charge"] for w in new["arrest_warrants"]] == ["x", "y"]
+    parse_record("notice.red", new)  # still a valid red notice
+
+
+def test_only_a_live_session_may_send_a_web_body() -> None:
+    from noticenet.node.web.install import admit_session
+
+    sessions = Sessions()
+    anonymous = sessions.new()
+    signed = sessions.sign_in(sessions.new(), "nn_token")
+    cookie = {"cookie": f"nn_session={signed.sid}".encode()}
+    assert admit_session("/ui/border", cookie, sessions) is not None
+    assert admit_session("/records/sltd", cookie, sessions) is None  # the API wants a token
+    anon = {"cookie": f"nn_session={anonymous.sid}".encode()}
+    assert admit_session("/ui/signin", anon, sessions) is not None
+    assert admit_session("/ui/border", anon, sessions) is None
+    assert admit_session("/ui/border", {}, sessions) is None

@@ -240,7 +240,12 @@ async def upload(digest: str, ctx: AdminPage) -> Response:
         try:
             kind, signer = _file_kind(data, proposal)
             if kind == "public":
-                package = _public_package(folder, data)
+                try:
+                    package = _public_package(folder, data)
+                except NoticenetError:
+                    raise SchemaError(
+                        "not a commitment, a share or a public package file of this ceremony"
+                    ) from None
                 if package.group_public_key != proposal.group_key:
                     raise SchemaError("this public package is for another group key")
                 name = "group.pub"

@@ -166,6 +166,7 @@ EN: dict[str, str] = {
     "import.submit": "Import",
     "import.nofile": "Choose a file.",
     "import.empty": "The file holds no row.",
+    "import.toomany": "The file holds {rows} rows; split it into files of at most {most}.",
     "import.progress": "{done} of {total} rows done.",
     "import.continue": "Continue",
     "import.report": "Report",
@@ -410,6 +411,8 @@ FR: dict[str, str] = {
     "import.submit": "Importer",
     "import.nofile": "Choisissez un fichier.",
     "import.empty": "Le fichier ne contient aucune ligne.",
+    "import.toomany": "Le fichier contient {rows} lignes ; découpez-le en fichiers d'au plus "
+    "{most}.",
     "import.progress": "{done} lignes traitées sur {total}.",
     "import.continue": "Continuer",
     "import.report": "Rapport",

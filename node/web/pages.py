@@ -28,6 +28,7 @@ from noticenet.node.api.common import (
     readable,
     record_view,
     require_ccf_node,
+    status_for,
 )
 from noticenet.node.api.records import cancel_entry, parse_record
 from noticenet.node.api.users import Forbidden, Unauthenticated, User
@@ -316,6 +317,8 @@ async def border(ctx: BorderPage) -> Response:
 async def border_check(ctx: BorderPage) -> Response:
     """One check, named by the form's `check` field: mrz, document, vehicle or firearm."""
     check, form, ledger = ctx.form.get("check", ""), ctx.form, ctx.service.ledger
+    # The page's script asks for the answer alone and puts it in place (no new page).
+    page_name = "border_answer.html" if ctx.request.headers.get("x-fragment") else "border.html"
     try:
         if check == "mrz":
             lines = [line.strip() for line in form.get("mrz", "").splitlines() if line.strip()]
@@ -330,15 +333,15 @@ async def border_check(ctx: BorderPage) -> Response:
         elif check == "firearm":
             ids = ledger.find_firearm(form.get("make", "").strip(), form.get("serial", "").strip())
         else:
-            return render(ctx, "border.html", 422, form=form)
+            return render(ctx, page_name, 422, form=form)
     except MRZError as exc:
         where = exc.field if isinstance(exc.field, str) else str(exc)
         error = translator(ctx.lang)("error.mrz", field=where)
-        return render(ctx, "border.html", 422, form=form, check=check, error=error)
+        return render(ctx, page_name, 422, form=form, check=check, error=error)
     except NoticenetError as exc:
-        return render(ctx, "border.html", 422, form=form, check=check, error=str(exc))
+        return render(ctx, page_name, 422, form=form, check=check, error=str(exc))
     answer = hits(ctx.service, ids)
-    return render(ctx, "border.html", form=form, check=check, answer=answer)
+    return render(ctx, page_name, form=form, check=check, answer=answer)
 
 
 # -- bureau: search, read ------------------------------------------------------------
@@ -412,7 +415,7 @@ def _publish(
         where = forms.field_of(str(exc), kind, fields, renames)
         logs.event(logger, "web.publish_refused", kind=kind, error=type(exc).__name__, field=where)
         errors = {where: str(exc)}
-        return render(ctx, template, 422, form=ctx.form, errors=errors)
+        return render(ctx, template, status_for(exc), form=ctx.form, errors=errors)
     logs.event(logger, "web.published", kind=kind, id=entry.id.hex())
     done = translator(ctx.lang)("publish.done", id=entry.id.hex()[:16])
     return redirect(ctx, f"/ui/records/{entry.id.hex()}", done)

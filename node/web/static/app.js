@@ -50,8 +50,52 @@ async function runImport(form) {
   window.location.reload();
 }
 
+// A border check answers in place: the form is sent in the background and only the
+// answer is replaced, so the officer keeps the page and the answer shows at once. Any
+// other answer (signed out, refused form) falls back to sending the form as a page.
+function checkInPlace(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let answer;
+    try {
+      answer = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { "X-Fragment": "answer" },
+        credentials: "same-origin",
+        redirect: "manual",
+      });
+    } catch (error) {
+      form.submit();
+      return;
+    }
+    const fresh = answer.ok || answer.status === 422
+      ? new DOMParser().parseFromString(await answer.text(), "text/html").getElementById("answer")
+      : null;
+    const current = document.getElementById("answer");
+    if (!fresh || !current) {
+      form.submit();
+      return;
+    }
+    current.replaceWith(fresh);
+    const field = form.querySelector("textarea, input:not([type=hidden])");
+    if (field && fresh.querySelector("#check-error")) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", "check-error");
+    } else if (field) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    }
+    const target = fresh.querySelector("[data-focus]");
+    if (target) {
+      target.focus();
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   focusAnswer();
+  document.querySelectorAll("form[data-check]").forEach(checkInPlace);
   refreshWhileWaiting();
   const step = document.querySelector("form[data-auto-step]");
   if (step) {
