@@ -528,3 +528,45 @@ def test_pages_of_the_commission_and_the_admin(net: Cluster, browser: Browser) -
         expect(page.locator("#who")).to_contain_text(f"Signed in as {user} (border)")
     finally:
         ctx.close()
+
+
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(e => e.tagName === 'BUTTON' ? !e.textContent.trim() && !e.getAttribute('aria-label')
+                                      : !(e.labels && e.labels.length))
+  .map(e => e.name || e.outerHTML.slice(0, 60))"""
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_every_field_is_labelled_and_pages_fit_a_phone(
+    net: Cluster, browser: Browser, width: int
+) -> None:
+    pages = {
+        "FRA": ("/ui/", "/ui/border", "/ui/search", "/ui/publish/sltd", "/ui/publish/red",
+                "/ui/publish/diffusion", "/ui/import", "/ui/mine", "/ui/admin/users",
+                "/ui/admin/network"),
+        "CCF": ("/ui/ccf/subject-access", "/ui/ccf/proposals", "/ui/ccf/revocations"),
+    }
+    for member, paths in pages.items():
+        ctx = browser.new_context(locale="en-GB", viewport={"width": width, "height": 800})
+        ctx.set_default_timeout(WAIT * 1000)
+        try:
+            page = ctx.new_page()
+            sign_in(page, net, member, "admin")
+            for path in paths:
+                answer = page.goto(f"{net[member].url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert page.evaluate(UNLABELLED) == [], path
+                assert page.evaluate(OVERFLOW) <= 0, (path, width)
+                # the keyboard reaches the page's first control, and it shows focus
+                page.keyboard.press("Tab")
+                outline = page.evaluate(
+                    "getComputedStyle(document.activeElement).outlineStyle"
+                )
+                assert outline != "none", path
+            if width == 360 and member == "FRA":
+                page.goto(f"{net[member].url}/ui/border")
+                shot(page, "border-phone")
+        finally:
+            ctx.close()
