@@ -139,6 +139,10 @@ def test_pages_need_a_session_and_carry_a_csp(net: Cluster, page: Page) -> None:
     csp = answer.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     shot(page, "signin")
+    # Behind a proxy that terminates TLS, the session cookie is Secure as well.
+    behind_tls = httpx.get(f"{net['FRA'].url}/ui/signin", headers={"x-forwarded-proto": "https"})
+    cookie = behind_tls.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
     page.get_by_label("API token").fill("nn_not-a-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#e-token")).to_contain_text("not known")
@@ -565,6 +569,9 @@ def test_every_field_is_labelled_and_pages_fit_a_phone(
                     "getComputedStyle(document.activeElement).outlineStyle"
                 )
                 assert outline != "none", path
+            nav = page.get_by_role("navigation", name="Home")
+            publishing = nav.get_by_role("link", name="Report a document")
+            expect(publishing).to_have_count(0 if member == "CCF" else 1)  # the CCF issues none
             if width == 360 and member == "FRA":
                 page.goto(f"{net[member].url}/ui/border")
                 shot(page, "border-phone")
