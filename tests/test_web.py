@@ -139,6 +139,10 @@ def test_pages_need_a_session_and_carry_a_csp(net: Cluster, page: Page) -> None:
     csp = answer.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     shot(page, "signin")
+    # Behind a proxy that terminates TLS, the session cookie is Secure as well.
+    behind_tls = httpx.get(f"{net['FRA'].url}/ui/signin", headers={"x-forwarded-proto": "https"})
+    cookie = behind_tls.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
     page.get_by_label("API token").fill("nn_not-a-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#e-token")).to_contain_text("not known")
@@ -345,6 +349,7 @@ def test_an_import_shows_its_progress_and_its_refused_rows(net: Cluster, page: P
     lines += [f"{n},P,FRA,stolen" for n in numbers[:2]]
     lines += [f"{numbers[2]},P,FRA,borrowed"]  # row 3: not a document status
     lines += [f"{numbers[0]},P,FRA,stolen"]  # row 4: the same as row 1
+    lines += [f"{fresh('J')},P,FRA,lost" for _ in range(200)]  # three steps of 100 rows
     sign_in(page, net, "FRA", "issuer")
     page.goto(f"{net['FRA'].url}/ui/import")
     page.get_by_label("Kind of record").select_option("sltd")
@@ -353,12 +358,12 @@ def test_an_import_shows_its_progress_and_its_refused_rows(net: Cluster, page: P
         files=[{"name": "sltd.csv", "mimeType": "text/csv", "buffer": "\n".join(lines).encode()}]
     )
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.locator("#import-bar")).to_have_attribute("max", "4")
+    expect(page.locator("#import-bar")).to_have_attribute("max", "204")
     report = page.locator("#import-report")
-    expect(report.locator("[data-status=published]")).to_contain_text("2")
+    expect(report.locator("[data-status=published]")).to_contain_text("202")
     expect(report.locator("[data-status=refused]")).to_contain_text("1")
     expect(report.locator("[data-status=duplicate]")).to_contain_text("1")
-    expect(page.locator("#import-bar")).to_have_attribute("value", "4")
+    expect(page.locator("#import-bar")).to_have_attribute("value", "204")
     refused = page.locator("#refused tbody tr")
     expect(refused).to_have_count(1)
     expect(refused.locator("td").first).to_have_text("4")  # the file's line 4 (after the header)
@@ -526,5 +531,95 @@ def test_pages_of_the_commission_and_the_admin(net: Cluster, browser: Browser) -
         page.get_by_label("API token").fill(token)
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#who")).to_contain_text(f"Signed in as {user} (border)")
+    finally:
+        ctx.close()
+
+
+UNLABELLED = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(e => e.tagName === 'BUTTON' ? !e.textContent.trim() && !e.getAttribute('aria-label')
+                                      : !(e.labels && e.labels.length))
+  .map(e => e.name || e.outerHTML.slice(0, 60))"""
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_every_field_is_labelled_and_pages_fit_a_phone(
+    net: Cluster, browser: Browser, width: int
+) -> None:
+    pages = {
+        "FRA": ("/ui/", "/ui/border", "/ui/search", "/ui/publish/sltd", "/ui/publish/red",
+                "/ui/publish/diffusion", "/ui/import", "/ui/mine", "/ui/admin/users",
+                "/ui/admin/network"),
+        "CCF": ("/ui/ccf/subject-access", "/ui/ccf/proposals", "/ui/ccf/revocations"),
+    }
+    for member, paths in pages.items():
+        ctx = browser.new_context(locale="en-GB", viewport={"width": width, "height": 800})
+        ctx.set_default_timeout(WAIT * 1000)
+        try:
+            page = ctx.new_page()
+            sign_in(page, net, member, "admin")
+            for path in paths:
+                answer = page.goto(f"{net[member].url}{path}")
+                assert answer is not None and answer.status == 200, path
+                assert page.evaluate(UNLABELLED) == [], path
+                assert page.evaluate(OVERFLOW) <= 0, (path, width)
+                # the keyboard reaches the page's first control, and it shows focus
+                page.keyboard.press("Tab")
+                outline = page.evaluate(
+                    "getComputedStyle(document.activeElement).outlineStyle"
+                )
+                assert outline != "none", path
+            nav = page.get_by_role("navigation", name="Home")
+            publishing = nav.get_by_role("link", name="Report a document")
+            expect(publishing).to_have_count(0 if member == "CCF" else 1)  # the CCF issues none
+            if width == 360 and member == "FRA":
+                page.goto(f"{net[member].url}/ui/border")
+                shot(page, "border-phone")
+        finally:
+            ctx.close()
+
+
+def test_without_javascript_the_pages_still_work(net: Cluster, browser: Browser) -> None:
+    """The script is progressive help only: a border check posts as a page, an import
+    advances with its Continue button."""
+    number = fresh("S")
+    record = {
+        "document_number": number,
+        "document_type": "P",
+        "issuing_country": "DEU",
+        "status": "stolen",
+    }
+    readable_at(net, "FRA", publish_api(net, "DEU", "sltd", record))
+    ctx = browser.new_context(locale="en-GB", java_script_enabled=False)
+    ctx.set_default_timeout(WAIT * 1000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, net, "FRA", "issuer")
+        page.goto(f"{net['FRA'].url}/ui/border")
+        page.get_by_label("Issuing country (3 letters)").fill("DEU")
+        page.get_by_label("Document number").fill(number)
+        with page.expect_navigation():
+            page.get_by_label("Document number").press("Enter")
+        expect(page.locator("#result.hit")).to_contain_text("HIT")
+        page.goto(f"{net['FRA'].url}/ui/import")
+        page.get_by_label("File format").select_option("jsonl")
+        rows = [
+            f'{{"document_number": "{fresh("K")}", "document_type": "P", '
+            f'"issuing_country": "FRA", "status": "lost"}}'
+            for _ in range(150)
+        ]
+        page.get_by_label("File to import").set_input_files(
+            files=[{"name": "rows.jsonl", "mimeType": "text/plain",
+                    "buffer": "\n".join(rows).encode()}]
+        )
+        page.get_by_role("button", name="Import", exact=True).click()
+        expect(page.locator("#import-count")).to_have_text("0 of 150 rows done.")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator("#import-count")).to_have_text("100 of 150 rows done.")
+        expect(page.locator("#import-bar")).to_have_attribute("value", "100")
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator("#import-report [data-status=published]")).to_contain_text("150")
+        expect(page.get_by_role("button", name="Continue")).to_have_count(0)
     finally:
         ctx.close()

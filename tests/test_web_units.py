@@ -136,3 +136,41 @@ def test_only_a_live_session_may_send_a_web_body() -> None:
     assert admit_session("/ui/signin", anon, sessions) is not None
     assert admit_session("/ui/border", anon, sessions) is None
     assert admit_session("/ui/border", {}, sessions) is None
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_text_colours_pass_wcag_aa() -> None:
+    """Every text/background pair the stylesheet uses has a contrast of at least 4.5:1."""
+    from pathlib import Path
+
+    import noticenet.node.web as web
+
+    css = (Path(web.__file__).parent / "static" / "app.css").read_text()
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    white, bar = "#ffffff", re.search(r"\.bar \{[^}]*background: (#[0-9a-f]{6})", css)
+    assert bar is not None
+    pairs = [
+        (var["ink"], var["paper"]),
+        (var["muted"], var["paper"]),
+        (var["accent"], var["paper"]),
+        (white, var["accent"]),  # buttons
+        (var["hit"], var["paper"]),  # field errors
+        (white, var["hit"]),  # a hit
+        (white, var["miss"]),  # a miss
+        (var["miss"], var["paper"]),  # purged
+        (var["warn-ink"], var["warn-bg"]),
+        (var["warn-ink"], var["paper"]),
+        (white, bar.group(1)),  # the menu bar
+    ]
+    for ink, paper in pairs:
+        assert contrast(ink, paper) >= 4.5, (ink, paper, contrast(ink, paper))

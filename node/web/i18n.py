@@ -157,6 +157,7 @@ EN: dict[str, str] = {
     "receipts.answer": "Answer",
     "receipts.purged": "purged",
     "receipts.waiting": "Not answered yet",
+    "receipts.refresh": "Refresh (this page refreshes itself while receipts are outstanding)",
     "import.title": "Import records",
     "import.intro": "A file from your national system: CSV or JSON Lines, one record per row, "
     "or public red notice JSON. A row already imported is not published again.",
@@ -401,6 +402,7 @@ FR: dict[str, str] = {
     "receipts.answer": "Réponse",
     "receipts.purged": "purgé",
     "receipts.waiting": "Pas encore répondu",
+    "receipts.refresh": "Actualiser (cette page s'actualise seule tant que des accusés manquent)",
     "import.title": "Importer des enregistrements",
     "import.intro": "Un fichier de votre système national : CSV ou JSON Lines, un "
     "enregistrement par ligne, ou le JSON public des notices rouges. Une ligne déjà importée "

@@ -73,20 +73,21 @@ def _statuses(t: Callable[..., str]) -> list[tuple[str, str]]:
 
 templates.globals["statuses"] = _statuses
 templates.globals["state_keys"] = frozenset(k for k in CATALOGUES["en"] if k.startswith("state."))
-# (least role, only on the CCF's node, address, message key) of every page in the menu
+# (least role, where: any node / the CCF's only / members' only, address, message key) of
+# every page in the menu. The CCF's node issues no records, so it shows no publishing.
 NAV = (
-    ("border", False, "/ui/border", "nav.border"),
-    ("officer", False, "/ui/search", "nav.search"),
-    ("issuer", False, "/ui/publish/sltd", "nav.publish_sltd"),
-    ("issuer", False, "/ui/publish/red", "nav.publish_red"),
-    ("issuer", False, "/ui/publish/diffusion", "nav.publish_diffusion"),
-    ("issuer", False, "/ui/import", "nav.import"),
-    ("issuer", False, "/ui/mine", "nav.mine"),
-    ("admin", True, "/ui/ccf/subject-access", "nav.ccf_subject"),
-    ("admin", True, "/ui/ccf/proposals", "nav.ccf_proposals"),
-    ("admin", True, "/ui/ccf/revocations", "nav.ccf_revocations"),
-    ("admin", False, "/ui/admin/users", "nav.users"),
-    ("admin", False, "/ui/admin/network", "nav.network"),
+    ("border", "any", "/ui/border", "nav.border"),
+    ("officer", "any", "/ui/search", "nav.search"),
+    ("issuer", "member", "/ui/publish/sltd", "nav.publish_sltd"),
+    ("issuer", "member", "/ui/publish/red", "nav.publish_red"),
+    ("issuer", "member", "/ui/publish/diffusion", "nav.publish_diffusion"),
+    ("issuer", "member", "/ui/import", "nav.import"),
+    ("issuer", "member", "/ui/mine", "nav.mine"),
+    ("admin", "ccf", "/ui/ccf/subject-access", "nav.ccf_subject"),
+    ("admin", "ccf", "/ui/ccf/proposals", "nav.ccf_proposals"),
+    ("admin", "ccf", "/ui/ccf/revocations", "nav.ccf_revocations"),
+    ("admin", "any", "/ui/admin/users", "nav.users"),
+    ("admin", "any", "/ui/admin/network", "nav.network"),
 )
 
 
@@ -94,7 +95,8 @@ def nav_links(user: User | None, ccf_node: bool) -> list[tuple[str, str]]:
     """The menu a user sees: the pages its role opens (the pages check again themselves)."""
     if user is None:
         return []
-    return [(href, key) for role, ccf, href, key in NAV if user.allows(role) and ccf <= ccf_node]
+    shown = ("any", "ccf" if ccf_node else "member")
+    return [(href, key) for role, where, href, key in NAV if user.allows(role) and where in shown]
 
 
 templates.globals["nav_links"] = nav_links
@@ -228,9 +230,16 @@ def _set_cookie(ctx: Ctx, response: Response, session: Session) -> None:
         session.sid,
         httponly=True,
         samesite="strict",
-        secure=ctx.request.url.scheme == "https",
+        secure=_over_tls(ctx.request),
         path="/",
     )
+
+
+def _over_tls(request: Request) -> bool:
+    """Whether the browser reached the node over TLS: directly, or through a proxy that says
+    so (a cookie marked Secure by mistake only stops being sent over plain HTTP)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def redirect(ctx: Ctx, to: str, flash: str = "") -> RedirectResponse:
