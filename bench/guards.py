@@ -26,9 +26,12 @@ share a surname, namesakes who share a forename), the pairs of issue 17
 (Ivan Petrov/Ivana Petrova, Maria/Mario Rossi, Ali Hassan/Ali Hussein, Miller/
 Müller Jürgen) and different people among the native-script names above.
 
-Printed: recall (re-entry refused) per script, false refusals of different
-people, tags per record and guard-check cost per entry (tags derived from the
-record, then looked up in a set of 10,000 guards).
+Two tiers (record-format 5.2 and 5.4): a re-entry whose header shares a *same* tag
+with the revocation's `guards` is refused; one that shares a *similar* tag with its
+`similar` guards is held for the CCF. Printed: recall (refused or held) per script,
+hard refusals of different people, holds of different people, tags per record (in
+the header, and in a revocation) and guard-check cost per entry (header tags derived
+from the record, then looked up in a set of 10,000 guards).
 
     python bench/guards.py [--quick] [--pairs N]
 """
@@ -49,7 +52,7 @@ import cyrtranslit  # type: ignore[import-untyped]
 import iuliia  # type: ignore[import-untyped]
 import names  # type: ignore[import-untyped]
 
-from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.index.guard_tags import same_tags_for, similar_guards_for, tags_for
 from noticenet.protocol.records.records import Notice, Person, TravelDocument
 
 GUARD_KEY = bytes(range(32))
@@ -236,28 +239,102 @@ LATIN = [
 ]
 
 
+# One person's forename in other languages (Wikipedia articles on the names: "Joseph",
+# "Yusuf (name)", "Alexander", "Helen", "George", "Michael", "Peter", "John").
+LANGUAGE_FORMS = [
+    (("Josef", "Nguyen"), ("Yusuf", "Nguyen")), (("Josef", "Nguyen"), ("Giuseppe", "Nguyen")),
+    (("Yusuf", "Demir"), ("Josef", "Demir")), (("Yusuf", "Demir"), ("Joseph", "Demir")),
+    (("Aleksandr", "Petrenko"), ("Oleksandr", "Petrenko")),
+    (("Alexander", "Weber"), ("Alessandro", "Weber")),
+    (("Elena", "Popa"), ("Helena", "Popa")), (("Elena", "Popa"), ("Olena", "Popa")),
+    (("Olga", "Berg"), ("Olha", "Berg")), (("Olga", "Berg"), ("Helga", "Berg")),
+    (("Sergei", "Lupu"), ("Serhiy", "Lupu")), (("Sergei", "Lupu"), ("Sergio", "Lupu")),
+    (("Mikhail", "Orlov"), ("Michael", "Orlov")), (("Mikhail", "Orlov"), ("Michal", "Orlov")),
+    (("Pyotr", "Sokol"), ("Peter", "Sokol")), (("Pyotr", "Sokol"), ("Pietro", "Sokol")),
+    (("Ivan", "Horvat"), ("Johann", "Horvat")), (("Ivan", "Horvat"), ("Juan", "Horvat")),
+    (("Georgios", "Pappas"), ("Jorge", "Pappas")), (("Georgios", "Pappas"), ("Yuri", "Pappas")),
+    (("Mehmet", "Kaya"), ("Mahmut", "Kaya")), (("Ahmed", "Kaya"), ("Hamed", "Kaya")),
+]
+
+
+def _typo(person: tuple[str, str], rng: random.Random) -> tuple[str, str]:
+    """One edit in one of the two names: two neighbouring letters swapped, a letter
+    dropped, doubled or replaced (a vowel by a vowel, a consonant by a consonant)."""
+    which = rng.randrange(2)
+    word = person[which].lower()
+    i = rng.randrange(1, len(word) - 1) if len(word) > 2 else 0
+    how = rng.choice(("swap", "drop", "double", "replace"))
+    if how == "swap" and i + 1 < len(word):
+        word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    elif how == "drop":
+        word = word[:i] + word[i + 1 :]
+    elif how == "double":
+        word = word[: i + 1] + word[i:]
+    else:
+        pool = "aeiou" if word[i] in "aeiou" else "bcdfgklmnprstvz"
+        word = word[:i] + rng.choice([c for c in pool if c != word[i]]) + word[i + 1 :]
+    edited = word.capitalize()
+    return (edited, person[1]) if which == 0 else (person[0], edited)
+
+
 # ---- measuring ---------------------------------------------------------------------------
 
 
-def _tags(forename: str, name: str, dob: str = DOB) -> frozenset[bytes]:
+REFUSED, HELD, PASSED = "refused", "held", "passed"
+
+
+def _record(forename: str, name: str, dob: str) -> Notice | None:
     try:
-        return frozenset(tags_for(Notice(subject=Person(name, forename, dob)), GUARD_KEY))
-    except Exception:  # a spelling the schema refuses cannot be re-entered either
-        return frozenset({b"refused by schema"})
+        return Notice(subject=Person(name, forename, dob))
+    except Exception:  # a spelling the schema refuses cannot be entered either
+        return None
+
+
+def _tags(forename: str, name: str, dob: str = DOB) -> frozenset[bytes]:
+    """The tags a header carries for the person (both tiers)."""
+    record = _record(forename, name, dob)
+    return frozenset(tags_for(record, GUARD_KEY)) if record else frozenset()
+
+
+def _guards(forename: str, name: str, dob: str = DOB) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """(same, similar) tags a revocation of the person carries."""
+    record = _record(forename, name, dob)
+    if record is None:
+        return frozenset(), frozenset()
+    return (
+        frozenset(same_tags_for(record, GUARD_KEY)),
+        frozenset(similar_guards_for(record, GUARD_KEY)),
+    )
+
+
+def verdict(revoked: tuple[str, ...], again: tuple[str, ...]) -> str:
+    """What a node does with `again` once `revoked` is revoked."""
+    if _record(*_with_dob(again)) is None:
+        return REFUSED
+    same, similar = _guards(*_with_dob(revoked))
+    tags = _tags(*_with_dob(again))
+    if tags & same:
+        return REFUSED
+    return HELD if tags & similar else PASSED
+
+
+def _with_dob(person: tuple[str, ...]) -> tuple[str, str, str]:
+    return (person[0], person[1], person[2] if len(person) > 2 else DOB)
 
 
 class Recall:
     def __init__(self) -> None:
         self.hits: dict[str, int] = defaultdict(int)
+        self.held: dict[str, int] = defaultdict(int)
         self.total: dict[str, int] = defaultdict(int)
         self.misses: dict[str, list[str]] = defaultdict(list)
 
-    def check(self, script: str, revoked: tuple[str, str], variant: tuple[str, str]) -> None:
-        guard = _tags(*revoked)
-        again = _tags(*variant)
+    def check(self, script: str, revoked: tuple[str, ...], variant: tuple[str, ...]) -> None:
+        seen = verdict(revoked, variant)
         self.total[script] += 1
-        if guard & again:
+        if seen != PASSED:
             self.hits[script] += 1
+            self.held[script] += seen == HELD
         elif len(self.misses[script]) < 4:
             self.misses[script].append(" ".join(variant))
 
@@ -308,6 +385,19 @@ def recall_cases(recall: Recall) -> None:
     ]
     for revoked, variant in structure:
         recall.check("structure", revoked, variant)
+    dates = [(("Jürgen", "Müller", DOB), ("Jürgen", "Müller", DOB[:4])),
+             (("Jürgen", "Müller", DOB), ("Jürgen", "Müller", "")),
+             (("Aleksandr", "Kuznetsov", DOB), ("Alexander", "Kusnezow", DOB[:4])),
+             (("Mohammed", "Al-Hassan", DOB), ("Muhammad", "Hassan", ""))]
+    for revoked, variant in dates:
+        recall.check("date: year only, none", revoked, variant)
+    for revoked, variant in LANGUAGE_FORMS:
+        recall.check("another language's form", revoked, variant)
+    rng = random.Random(5)
+    first, last = _census()
+    for _ in range(400):
+        person = (rng.choice(first), rng.choice(last))
+        recall.check("typo (one edit)", person, _typo(person, rng))
 
 
 def _census() -> tuple[list[str], list[str]]:
@@ -329,10 +419,11 @@ HARD_PAIRS = [
 ]
 
 
-def false_refusals(pairs: int, seed: int) -> tuple[int, int, list[str]]:
+def different_people(pairs: int, seed: int) -> tuple[int, int, int, list[str], list[str]]:
+    """(hard refusals, holds, pairs, examples of each) over pairs of different people
+    born the same day: the second entered after the first was revoked."""
     rng = random.Random(seed)
     first, last = _census()
-    examples: list[str] = []
     cases: list[tuple[tuple[str, str], tuple[str, str]]] = []
     for i in range(pairs):
         a = (rng.choice(first), rng.choice(last))
@@ -349,25 +440,26 @@ def false_refusals(pairs: int, seed: int) -> tuple[int, int, list[str]]:
     for (s1, g1), (s2, g2) in zip(natives, natives[1:], strict=False):
         cases.append(((g1, s1), (g2, s2)))
         cases.append(((g1, s1), (g1, s2)))
-    refused = 0
+    found: dict[str, list[str]] = {REFUSED: [], HELD: [], PASSED: []}
     for a, b in cases:
-        if _tags(*a) & _tags(*b):
-            refused += 1
-            if len(examples) < 8:
-                examples.append(f"{' '.join(a)} / {' '.join(b)}")
-    return refused, len(cases), examples
+        found[verdict(a, b)].append(f"{' '.join(a)} / {' '.join(b)}")
+    refused, held = found[REFUSED], found[HELD]
+    return len(refused), len(held), len(cases), refused[:8], held[:8]
 
 
-def tags_per_record() -> tuple[float, int]:
-    counts = [len(_tags(g, s)) for s, g in RUSSIAN + GREEK]
-    counts += [len(_tags(g, f)) for (g, _), (f, _) in zip(ARABIC_GIVEN, ARABIC_FAMILY * 3,
-                                                           strict=False)]
-    counts += [len(_tags("Anna Maria", "Eriksson")), len(_tags("Jürgen", "Müller"))]
-    return statistics.mean(counts), max(counts)
+def tags_per_record() -> tuple[float, int, float, int]:
+    """(mean, max) tags in a person's header, and (mean, max) tags in a revocation."""
+    people = [(g, s) for s, g in RUSSIAN + GREEK]
+    people += [(g, f) for (g, _), (f, _) in zip(ARABIC_GIVEN, ARABIC_FAMILY * 3, strict=False)]
+    people += [("Anna Maria", "Eriksson"), ("Jürgen", "Müller")]
+    header = [len(_tags(g, s)) for g, s in people]
+    revocation = [sum(map(len, _guards(g, s))) for g, s in people]
+    return statistics.mean(header), max(header), statistics.mean(revocation), max(revocation)
 
 
 def cost_per_entry(n: int) -> float:
-    """Microseconds to derive a notice's guard tags and look them up among 10,000 guards."""
+    """Microseconds to derive a notice's header tags (both tiers) and look them up among
+    10,000 guards."""
     first, last = _census()
     rng = random.Random(7)
     guards = {bytes(rng.getrandbits(8) for _ in range(32)) for _ in range(10_000)}
@@ -383,10 +475,10 @@ def cost_per_entry(n: int) -> float:
 
 def sltd_holder_refused() -> bool:
     """Whether an SLTD whose holder is a revoked person meets the person's guards."""
-    person = _tags("Aleksandr", "Kuznetsov")
+    same, _ = _guards("Aleksandr", "Kuznetsov")
     doc = TravelDocument("123456789", "P", "RUS", "stolen", holder_name="Kuznetsov",
                          holder_forename="Aleksandr", holder_date_of_birth=DOB)
-    return bool(person & frozenset(tags_for(doc, GUARD_KEY)))
+    return bool(same & frozenset(tags_for(doc, GUARD_KEY)))
 
 
 def main(argv: list[str]) -> int:
@@ -397,26 +489,28 @@ def main(argv: list[str]) -> int:
     pairs = 4_000 if args.quick else args.pairs
     recall = Recall()
     recall_cases(recall)
-    print("recall (re-entry refused), by script:")
-    all_hits = all_total = 0
+    print("recall (re-entry refused or held), by script:")
+    all_hits = all_held = all_total = 0
     for script in recall.total:
-        hits, total = recall.hits[script], recall.total[script]
-        all_hits, all_total = all_hits + hits, all_total + total
+        hits, held, total = recall.hits[script], recall.held[script], recall.total[script]
+        all_hits, all_held, all_total = all_hits + hits, all_held + held, all_total + total
         missed = "; ".join(recall.misses[script])
-        print(f"  {script:22s} {hits:5d}/{total:<5d} {100 * hits / total:6.1f}%"
-              + (f"   missed e.g. {missed}" if missed else ""))
-    print(f"  {'all':22s} {all_hits:5d}/{all_total:<5d} {100 * all_hits / all_total:6.1f}%")
+        print(f"  {script:26s} {hits:5d}/{total:<5d} {100 * hits / total:6.1f}%"
+              f"  (held {held:4d})" + (f"   missed e.g. {missed}" if missed else ""))
+    print(f"  {'all':26s} {all_hits:5d}/{all_total:<5d} {100 * all_hits / all_total:6.1f}%"
+          f"  (held {all_held:4d})")
     print(f"  SLTD holder meets the person's guards: {sltd_holder_refused()}")
-    refused, total, examples = false_refusals(pairs, seed=17)
-    print(f"false refusals of different people (same date of birth): {refused}/{total} "
-          f"= {100 * refused / total:.3f}%")
-    for e in examples:
-        print(f"  e.g. {e}")
+    refused, held, total, refused_eg, held_eg = different_people(pairs, seed=17)
+    print(f"different people born the same day ({total} pairs):")
+    print(f"  hard refusals: {refused} = {100 * refused / total:.3f}%"
+          + (f"   e.g. {'; '.join(refused_eg[:4])}" if refused_eg else ""))
+    print(f"  holds:         {held} = {100 * held / total:.3f}%"
+          + (f"   e.g. {'; '.join(held_eg[:4])}" if held_eg else ""))
     for a, b in HARD_PAIRS:
-        verdict = "REFUSED" if _tags(*a) & _tags(*b) else "accepted"
-        print(f"  issue 17 pair {' '.join(a)} / {' '.join(b)}: {verdict}")
-    mean, most = tags_per_record()
-    print(f"tags per person record: mean {mean:.1f}, max {most}")
+        print(f"  issue 17 pair {' '.join(a)} / {' '.join(b)}: {verdict(a, b)}")
+    mean, most, rev_mean, rev_most = tags_per_record()
+    print(f"tags per person record: header mean {mean:.1f}, max {most}; "
+          f"revocation mean {rev_mean:.0f}, max {rev_most}")
     cost = cost_per_entry(500 if args.quick else 3000)
     print(f"guard-check cost per entry (derive tags + look up among 10,000 guards): {cost:.0f} us")
     return 0

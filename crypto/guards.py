@@ -11,8 +11,9 @@ from __future__ import annotations
 from .errors import CryptoError
 from .hashing import blake2b256
 
-DOMAINS = ("person", "person/2", "document", "vin", "firearm")
-"""'person' is derivation 1 of person keys, 'person/2' derivation 2 (record-format 5)."""
+DOMAINS = ("person", "person/2", "document", "vin", "firearm", "person-similar/1")
+"""'person' is derivation 1 of person keys, 'person/2' derivation 2; 'person-similar/1'
+is the similar tier, whose hits hold an entry for the CCF (record-format 5)."""
 TAG_SIZE = 32
 
 

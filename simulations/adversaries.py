@@ -173,7 +173,8 @@ def _reenter(world: World, spec: AdversarySpec, action: CCFRecord, rng: random.R
         try:
             entry = world.net.publish(me, original.kind, record)
             world.reentries.append((entry.id, action))
-            world.stat(me, "accepted by its own node", 1)
+            held = node.ledger.is_held(entry.id)  # a similar variant: stored, hidden
+            world.stat(me, "held by its own node" if held else "accepted by its own node", 1)
         except ReentryBlocked:
             world.stat(me, "refused by its own node", 1)
         entries = node.publisher.prepare(original.kind, record, world.net.now, readmit=True)

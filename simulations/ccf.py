@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from noticenet.protocol.ccf.bootstrap import threshold_entry
-from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.index.guard_tags import same_tags_for, similar_guards_for
 from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction
 
 from .members import CCF
@@ -89,13 +89,18 @@ def act(world: World, rng: random.Random, action: str) -> None:
         if action == "revoke"
         else (CCF_BLOCK_FEED, world.devnet.block.sign)
     )
-    guards = tags_for(target.record, world.devnet.guard_key) if action == "revoke" else ()
+    guards: tuple[bytes, ...] = ()
+    similar = None
+    if action == "revoke":  # both tiers: a same hit refuses, a similar one holds
+        guards = same_tags_for(target.record, world.devnet.guard_key)
+        similar = similar_guards_for(target.record, world.devnet.guard_key) or None
     record = CCFAction(
         action,  # type: ignore[arg-type]
         (target.eid,),
         "article-3",
         f"CCF/sim/{len(world.ccf) + 1}",
         guards,
+        similar=similar,
     )
     node = world.net.nodes[CCF]
     entry = threshold_entry(feed, node.ledger.head(feed), world.net.now, action, record, sign)

@@ -92,8 +92,8 @@ def _single(scenario: Any, folder: Path, plots: bool) -> None:
         f"delivery {m['delivery']['ratio']:.4%}  latency p50 {lat['p50']:.0f} ms "
         f"p99 {lat['p99']:.0f} ms ({lat['p99_over_bound_p99']:.2f}x bound)  "
         f"tx/delivery {m['transmissions']['per_delivery']:.3f}  "
-        f"resurrections {m['resurrections']}  re-entry refused "
-        f"{m['reentry']['refused']}/{m['reentry']['attempts']}  wall {result.wall_s:.0f} s"
+        f"resurrections {m['resurrections']}  re-entries caught (refused or held) "
+        f"{m['reentry']['caught']}/{m['reentry']['entries_pushed']}  wall {result.wall_s:.0f} s"
     )
     typer.echo(f"wrote {folder}/report.md and {len(result.files) - 1} other files")
 

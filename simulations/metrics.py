@@ -326,20 +326,27 @@ def _reentry(world: World) -> dict[str, Any]:
     for member, kind in world.adversaries.items():
         if kind == "reentry":
             stats.update(world.adversary_stats.get(member, Counter()))
-    held = refused_at = 0
+    bodied = visible = refused_at = held_at = 0
     honest = [n for n in sorted(world.net.nodes) if world.honest(n)]
     for eid, _ in world.reentries:
-        bodies = sum(1 for n in honest if _has_body(world, n, eid))
-        held += bodies > 0
+        bodies = [n for n in honest if _has_body(world, n, eid)]
+        bodied += bool(bodies)
+        visible += any(not world.net.nodes[n].ledger.hidden(eid) for n in bodies)
         refused_at += sum(1 for n in honest if _tombstone(world, n, eid) == "reentry-blocked")
+        held_at += sum(1 for n in bodies if world.net.nodes[n].ledger.is_held(eid))
     attempts = stats["attempts"]
     return {
         "attempts": attempts,
         "refused_by_own_node": stats["refused by its own node"],
+        "held_by_own_node": stats["held by its own node"],
         "entries_pushed": len(world.reentries),
-        "entries_with_a_body_anywhere": held,
-        "refused": attempts - held,
+        "entries_with_a_body_anywhere": bodied,
+        "entries_visible_anywhere": visible,
+        "refused": len(world.reentries) - bodied,  # entries no honest node kept a body of
+        "held": bodied - visible,  # kept, but hidden for the CCF on every node holding it
+        "caught": len(world.reentries) - visible,  # refused or held: what must be all
         "node_refusals": refused_at,
+        "node_holds": held_at,
     }
 
 
@@ -387,6 +394,10 @@ def _adversaries(world: World) -> dict[str, Any]:
                 for eid, _ in world.reentries
                 for n in honest
                 if _tombstone(world, n, eid) == "reentry-blocked"
+            )
+            seen["bodies held (node x entry)"] = sum(
+                1 for eid, _ in world.reentries for n in honest
+                if world.net.nodes[n].ledger.is_held(eid)
             )
         out[member] = {"type": kind, "did": did, "refused_or_noticed": seen}
     return out

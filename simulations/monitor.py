@@ -2,7 +2,9 @@
 
 After every batch of entries a node ingests, check the bodies that must be
 gone from a node that has enforced a revocation: the revoked target, and every
-re-entry of its subject. A hit is a resurrection.
+re-entry of its subject. A hit is a resurrection, unless a similar guard holds the
+re-entry (record-format 5.4): its body is kept but hidden on every node until the CCF
+decides.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ def check(world: World, node: SimNode) -> None:
         return
     store = node.ledger.store
     heads = node.replicator.heads() if world.ccf else {}
-    watched = [(a.target, a) for a in world.ccf if a.action == "revoke"] + world.reentries
-    for eid, action in watched:
+    targets = [(a.target, a) for a in world.ccf if a.action == "revoke"]
+    for eid, action in targets + world.reentries:
         enforced = heads.get(action.feed, 0) >= action.seq
         if enforced and store.get(key(b"b", eid)) is not None:
+            if (eid, action) in world.reentries and node.ledger.is_held(eid):
+                continue  # a similar re-entry, kept hidden for the CCF: not visible data
             world.resurrections.append((world.net.now, node.name, eid))
 
 

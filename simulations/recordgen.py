@@ -113,20 +113,46 @@ def record(rng: random.Random, kind: str, author: str, country: str) -> Any:
     raise ValueError(f"the workload cannot make {kind!r} records")
 
 
-def variants(subject: Person, rng: random.Random, count: int) -> list[Person]:
-    """`count` re-spellings of `subject`: variant names, sometimes with the fields swapped.
+# Another language's form of a forename: the similar tier (record-format 5.4) holds these
+# for the CCF, where the same tier (5.2) does not reach.
+SIMILAR_FORENAMES: dict[str, tuple[str, ...]] = {
+    "Mohammed": ("Mehmet",),
+    "Aleksandr": ("Oleksandr", "Alessandro"),
+    "Elena": ("Helena", "Olena"),
+    "Josef": ("Yusuf", "Giuseppe"),
+    "Mehmet": ("Mahmut",),
+    "Sergei": ("Serhiy", "Sergio"),
+    "Ahmed": ("Hamed",),
+    "Olga": ("Olha", "Helga"),
+}
 
-    The variants are of the kinds person keys (record-format 5.2) document they
-    bridge: transliteration, doubled letters, vowels, case, diacritics, word order.
-    Typos and another language's form of a name (Ngyuen, Yusuf for Josef) are the
-    *similar* tier of the re-entry issue, which holds rather than refuses: not here.
+
+def variants(subject: Person, rng: random.Random, count: int) -> list[Person]:
+    """`count` re-spellings of `subject`: variant names, sometimes with the fields swapped,
+    and every fourth a *similar* one (record-format 5.4): a typo (the surname's last two
+    letters swapped, as in Nguyne), another language's form of the forename (Yusuf for
+    Josef), or the birth year alone. The first kinds are refused, the last held.
     """
     fore = dict(FORENAMES).get(subject.forename, (subject.forename.upper(),))
     sur = dict(SURNAMES).get(subject.name, (subject.name.upper(),))
     out = []
     for i in range(count):
+        if i % 4 == 3:
+            out.append(_similar(subject, rng))
+            continue
         forename, name = rng.choice(fore), rng.choice(sur)
         if i % 3 == 1:
             forename, name = name, forename
         out.append(replace(subject, forename=forename, name=name))
     return out
+
+
+def _similar(subject: Person, rng: random.Random) -> Person:
+    how = rng.choice(("typo", "language", "year"))
+    forms = SIMILAR_FORENAMES.get(subject.forename, ())
+    if how == "language" and forms:
+        return replace(subject, forename=rng.choice(forms))
+    if how == "year" and subject.date_of_birth:
+        return replace(subject, date_of_birth=subject.date_of_birth[:4])
+    name = subject.name
+    return replace(subject, name=name[:-2] + name[-1] + name[-2] if len(name) > 2 else name)

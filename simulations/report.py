@@ -80,10 +80,10 @@ def headline(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             _ok(m["resurrections"] == 0),
         ),
         (
-            "re-entry attempts refused / made",
-            f"{m['reentry']['refused']} / {m['reentry']['attempts']}",
+            "re-entries caught (refused or held) / pushed",
+            f"{m['reentry']['caught']} / {m['reentry']['entries_pushed']}",
             "all",
-            _ok(m["reentry"]["refused"] == m["reentry"]["attempts"]),
+            _ok(m["reentry"]["caught"] == m["reentry"]["entries_pushed"]),
         ),
         (
             "state digests equal (online honest nodes)",

@@ -14,10 +14,10 @@ from rich.table import Table
 
 from noticenet.crypto.errors import NotARecipient
 from noticenet.protocol.ccf.bootstrap import threshold_entry
-from noticenet.protocol.devnet import make_devnet
+from noticenet.protocol.devnet import DevNet, make_devnet
 from noticenet.protocol.errors import NotFound, ReentryBlocked
 from noticenet.protocol.identifiers.mrz import compose_mrz
-from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.index.guard_tags import same_tags_for, similar_guards_for
 from noticenet.protocol.records.governance import CCF_FEED, CCFAction
 from noticenet.protocol.records.records import (
     ArrestWarrant,
@@ -114,8 +114,15 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
         f"[bold]DEU[/] (a recipient) reads: purpose={net.nodes['DEU'].ledger.read(diff.id).purpose}"
     )
 
-    guards = tags_for(Notice(subject=subject), devnet.guard_key)
-    action = CCFAction("revoke", (red.id,), "article-3", "CCF/2026/0042", guards=guards)
+    revoked = Notice(subject=subject)
+    action = CCFAction(
+        "revoke",
+        (red.id,),
+        "article-3",
+        "CCF/2026/0042",
+        guards=same_tags_for(revoked, devnet.guard_key),
+        similar=similar_guards_for(revoked, devnet.guard_key),
+    )
     revoke = threshold_entry(
         CCF_FEED,
         None,
@@ -142,13 +149,46 @@ def run_demo(console: Console | None = None) -> dict[str, object]:
     except ReentryBlocked as exc:
         refused = True
         out.print(f"[bold]Re-entry[/] by BRA as 'MUELLER Jurgen': refused ({exc})")
+    released = _held_then_released(out, net, devnet)
     return {
         "hit": bool(hits),
         "bra_sees": bra_sees,
         "gone": gone,
         "receipts": receipts,
         "reentry_refused": refused,
+        "similar_held": released["held"],
+        "released": released["released"],
     }
+
+
+def _held_then_released(out: Console, net: SimNetwork, devnet: DevNet) -> dict[str, bool]:
+    """A similar name (another person, or the same one respelt) is held on every node
+    until the CCF decides; here it releases the record, which becomes visible everywhere."""
+    similar = Notice(subject=Person(name="Miller", forename="Jürgen", date_of_birth="1971-04-09"))
+    entry = net.publish("JPN", "notice.red", similar)
+    net.run()
+    held = all(node.ledger.is_held(entry.id) for node in net.nodes.values())
+    out.print(
+        f"[bold]Similar name[/] 'Miller Jürgen' by JPN: stored but held for the CCF's review "
+        f"on every node = {held} (hidden from search, border checks, reads and exports)"
+    )
+    release = CCFAction("release", (entry.id,), "inaccurate", "CCF/2026/0043")
+    ccf = net.nodes["CCF"].ledger
+    signed = threshold_entry(
+        CCF_FEED,
+        ccf.head(CCF_FEED),
+        net.now,
+        "release",
+        release,
+        lambda m: devnet.revoke.sign(m, signers=[2, 3, 4]),
+    )
+    net.inject("CCF", [signed])
+    net.run()
+    released = all(not node.ledger.hidden(entry.id) for node in net.nodes.values())
+    out.print(
+        f"[bold]CCF[/] released it (3 of 5: a different person): visible everywhere = {released}"
+    )
+    return {"held": held, "released": released}
 
 
 def _gone(ledger: object, eid: bytes) -> bool:

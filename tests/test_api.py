@@ -183,6 +183,7 @@ ENDPOINTS: list[tuple[str, str, Any, str]] = [
         "admin",
     ),
     ("POST", "/ccf/subject-access", {"name": "Dupont"}, "admin"),
+    ("GET", "/ccf/held", None, "admin"),
     ("POST", "/import/sltd", {"rows": [sltd("ROLE0002")]}, "issuer"),
     ("GET", "/export/sltd", None, "officer"),
 ]
@@ -243,6 +244,7 @@ def test_health_needs_no_token_and_openapi_is_valid(net: Cluster) -> None:
         "/dna/match",
         "/ccf/propose",
         "/ccf/subject-access",
+        "/ccf/held",
         "/import/{kind}",
         "/export/{kind}",
     }
@@ -676,6 +678,61 @@ def test_revocation_purges_everywhere_and_guards_reentry(net: Cluster) -> None:
         "detail": "",
     }
     assert eid not in net["FRA"].client("officer").get("/export/notice.red").text
+
+
+def test_a_similar_reentry_is_held_everywhere_until_the_ccf_decides(net: Cluster) -> None:
+    """Revoked: Yusuf Nguyen. Re-entered by DEU as 'Ngyuen' (publish: 202 held) and by
+    FRA as 'Josef Nguyen' born that year (import: row held); both replicate held and
+    hidden on every node; the CCF's queue names the guard and the revocation; the CCF
+    releases the first (it appears everywhere) and revokes the second."""
+    eid = publish(net, "FRA", "notice.red", person("Nguyen", "Yusuf", "1961-05-17"))
+    for member in ("DEU", "CCF"):
+        arrives(net, member, eid)
+    action = ccf_action(net, "revoke", [eid], (1, 3, 5))
+    for member, node in net.nodes.items():
+        client = node.client("officer")
+        poll(f"revoked at {member}", lambda c=client: c.get(f"/status/{eid}").json()["state"]
+             == "revoked", WAIT)
+    same = person("NGUYEN", "Yusuf", "1961-05-17")
+    assert net["DEU"].client("issuer").post("/records/notice.red", json={"record": same}) \
+        .status_code == 409
+    typo = net["DEU"].client("issuer").post(
+        "/records/notice.red", json={"record": person("Ngyuen", "Yusuf", "1961-05-17")}
+    )
+    assert typo.status_code == 202 and typo.json()["state"] == "held", typo.text
+    imported = net["FRA"].client("issuer").post(
+        "/import/notice.red", json={"rows": [person("Nguyen", "Josef", "1961")]}
+    )
+    [row] = imported.json()["results"]
+    assert row["status"] == "held", row
+    kept, gone = typo.json()["id"], row["id"]
+    for member, node in net.nodes.items():
+        client = node.client("officer")
+        for held in (kept, gone):
+            poll(f"held at {member}", lambda c=client, h=held: c.get(f"/status/{h}").json()
+                 ["state"] == "held", WAIT)
+            assert client.get(f"/records/{held}").status_code == 404
+        found = client.get("/search/persons", params={"name": "Nguyen", "forename": "Yusuf"})
+        assert kept not in found.text and gone not in found.text
+        exported = client.get("/export/notice.red").text
+        assert kept not in exported and gone not in exported
+    queue = net["CCF"].client("admin").get("/ccf/held").json()
+    held = {item["id"]: item for item in queue["held"]}
+    assert {kept, gone} <= set(held)
+    for item in (held[kept], held[gone]):
+        assert item["guards"] and all(action in g["revocations"] for g in item["guards"])
+        assert item["record"]["subject"]["name"] in ("Ngyuen", "Nguyen")
+    assert queue["revocations"][action]["targets"] == [eid]
+    ccf_action(net, "release", [kept], (1, 3, 5))
+    ccf_action(net, "revoke", [gone], (2, 3, 4))
+    for member in ("FRA", "DEU", "CCF"):
+        assert arrives(net, member, kept)["record"]["subject"]["name"] == "Ngyuen"
+    for member, node in net.nodes.items():
+        client = node.client("officer")
+        poll(f"revoked at {member}", lambda c=client: c.get(f"/status/{gone}").json()["state"]
+             == "revoked", WAIT)
+    later = {item["id"] for item in net["CCF"].client("admin").get("/ccf/held").json()["held"]}
+    assert kept not in later and gone not in later
 
 
 def test_ccf_requests_only_on_the_ccf_node(net: Cluster) -> None:

@@ -111,8 +111,14 @@ def test_ceremony_through_files(tmp_path: Path, devnet: DevNet) -> None:
             tmp_path / "proposal", store, "revoke", [target.id.hex()], "article-3", "CCF/1",
             member="CCF", key_file=seed, passphrase="ccf passphrase", now_ms=NOW,
         )
-        # every guard key of the target's person (record-format 5.2), nothing else
-        assert proposal.action.guards == tuple(sorted(set(target.header.guards)))
+        # every same-tier key of the target's person (record-format 5.2), nothing else, and
+        # its similar-tier keys (5.4) apart: the header's probes are among them
+        similar = set(proposal.action.similar or ())
+        assert set(proposal.action.guards) | (set(target.header.guards) & similar) == set(
+            target.header.guards
+        )
+        assert set(proposal.action.guards) < set(target.header.guards)
+        assert set(target.header.guards) - set(proposal.action.guards) <= similar
         assert target.id.hex() in "\n".join(cli.cmd_show(tmp_path / "proposal"))
         cli.write_public_package(tmp_path / "public", devnet.revoke.public)
         signers = {1: "pass-one", 4: None, 5: None}

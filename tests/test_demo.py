@@ -17,6 +17,7 @@ def test_demo_outcome() -> None:
     assert facts["gone"] is True
     assert facts["receipts"] == 7
     assert facts["reentry_refused"] is True
+    assert facts["similar_held"] is True and facts["released"] is True
     text = out.getvalue()
     assert "HIT" in text and "refused" in text
     assert "DKG" in text and "no dealer" in text

@@ -47,12 +47,15 @@ def test_network_demo(tmp_path: Path) -> None:
     assert facts["revoked_everywhere"] is True
     assert facts["purge_receipts"] == 7 and facts["purge_outstanding"] == []
     assert facts["reentry_status"] == 409
+    assert facts["similar_status"] == 202 and facts["held_everywhere"] is True
+    assert facts["released_everywhere"] is True
     assert set(facts["exit_codes"].values()) == {0}
     assert facts["elapsed_s"] < 90  # ~15 s on an idle 2-core machine; slack for a loaded one
     text = out.getvalue()
     assert "HIT" in text and "ReentryBlocked" in text and "7 of 7 nodes" in text
     assert "Armed robbery" not in text  # the tour never prints the notice's charges
     assert (tmp_path / "demo-data" / "ceremony" / "revoke.entry").exists()
+    assert (tmp_path / "demo-data" / "release" / "release.entry").exists()
 
 
 def test_demo_never_removes_a_folder_it_did_not_make(tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ def test_spliced_aad_is_the_header_without_its_body_fields(devnet: DevNet, kind:
 
 
 _ID = b"\x05" * 32
-_GUARDS = [bytes([i]) * 32 for i in range(1, 18)]  # sorted, one more than allowed
+_GUARDS = [bytes([i]) * 32 for i in range(1, 34)]  # sorted, one more than allowed
 
 # (entry to start from, change to its header map, what the SchemaError says)
 HEADER_RULES: dict[str, tuple[str, Change, str]] = {
@@ -155,8 +155,8 @@ HEADER_RULES: dict[str, tuple[str, Change, str]] = {
     "a short body hash": ("sltd", edited(body_hash=_ID[:31]), "body hash is 32 bytes"),
     "an oversized body": ("sltd", edited(body_len=2**20 + 1), "body length within limits"),
     "expiry at issue": ("sltd", edited(expires_at=NOW), "expires_at must be after issued_at"),
-    "17 guard tags": ("sltd", edited(guards=_GUARDS), "at most 16 guard tags of 32 bytes"),
-    "a short guard tag": ("sltd", edited(guards=[_ID[:31]]), "at most 16 guard tags of 32 bytes"),
+    "33 guard tags": ("sltd", edited(guards=_GUARDS), "at most 32 guard tags of 32 bytes"),
+    "a short guard tag": ("sltd", edited(guards=[_ID[:31]]), "at most 32 guard tags of 32 bytes"),
     "unsorted guard tags": ("sltd", edited(guards=_GUARDS[1::-1]), "sorted and unique"),
     "a repeated guard tag": ("sltd", edited(guards=[_ID, _ID]), "sorted and unique"),
     "a target on a record": ("sltd", edited(target=_ID), "no other kind does"),

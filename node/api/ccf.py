@@ -7,12 +7,15 @@
 - `POST /ccf/subject-access`: every record held about one person, for the
   case file of a data-subject request. Nothing is published; the audit log
   names the route, never the person.
+- `GET /ccf/held`: the review queue: entries a similar guard holds (stored,
+  hidden everywhere) with the guard each met and the revocation behind it, for
+  the CCF to release (`action release`) or revoke.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, cast, get_args
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -28,6 +31,7 @@ from noticenet.node.api.common import (
 )
 from noticenet.node.service import NodeService
 from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf.review import Revocation, review_queue
 from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.identifiers.normalise import (
     name_key,
@@ -38,7 +42,6 @@ from noticenet.protocol.identifiers.normalise import (
 )
 from noticenet.protocol.index.indexes import lookup
 from noticenet.protocol.ledger.ledger import Ledger
-from noticenet.protocol.records.governance import CCFAction, CCFActionName
 from noticenet.protocol.records.schema import to_json
 from noticenet.protocol.store.keyspace import key
 
@@ -46,7 +49,7 @@ router = APIRouter(prefix="/ccf", tags=["commission"])
 
 
 class ProposeRequest(StrictRequest):
-    action: str = Field(description="block, revoke, unblock or readmit")
+    action: str = Field(description="block, revoke, unblock, readmit or release")
     targets: list[str] = Field(default=[], description="entry ids (hex)")
     reason: str = Field(description="article-2, article-3, inaccurate, ...")
     decision: str = Field(description="the commission's case reference")
@@ -66,18 +69,14 @@ class SubjectAccessRequest(StrictRequest):
 async def propose(req: ProposeRequest, service: Svc, user: Admin) -> dict[str, Any]:
     require_ccf_node(service)
     ledger = service.ledger
-    if req.action not in get_args(CCFActionName):
-        raise SchemaError(f"action must be one of {list(get_args(CCFActionName))}")
     targets = tuple(parse_entry_id(t) for t in req.targets)
-    tags = {_hex32(g, "guard tag") for g in req.guards}
-    if req.action == "revoke":
-        tags.update(ceremony.guards_for_targets(ledger, targets))
-    record = CCFAction(
-        cast(CCFActionName, req.action),
+    record = ceremony.action_for(
+        ledger,
+        req.action,
         targets,
         req.reason,
         req.decision,
-        tuple(sorted(tags)),
+        {_hex32(g, "guard tag") for g in req.guards},
         None if req.admit is None else parse_entry_id(req.admit),
     )
     roster = ledger.roster
@@ -93,6 +92,7 @@ async def propose(req: ProposeRequest, service: Svc, user: Admin) -> dict[str, A
         "seq": proposal.seq,
         "head": None if head is None else {"seq": head[0], "id": head[1].hex()},
         "guards": [t.hex() for t in record.guards],
+        "similar": [t.hex() for t in record.similar or ()],
         "describe": proposal.describe(),
     }
 
@@ -189,3 +189,30 @@ def _birth_compatible(record: dict[str, Any], dob: str) -> bool:
         return True
     mine = normalise_date(dob)
     return theirs.startswith(mine) or mine.startswith(theirs)
+
+
+@router.get(
+    "/held", summary="Entries held by a similar guard, for the CCF to decide (CCF node, admin)"
+)
+async def held(service: Svc, user: Admin) -> dict[str, Any]:
+    require_ccf_node(service)
+    queue = review_queue(service.ledger)
+    revocations: dict[str, Any] = {}
+    entries = []
+    for item in queue:
+        guards = []
+        for tag, revs in item.guards:
+            guards.append({"tag": tag.hex(), "revocations": [r.id.hex() for r in revs]})
+            revocations.update((r.id.hex(), _revocation_view(r)) for r in revs)
+        view = _held_record(service, item.id) or {"id": item.id.hex(), "record": None}
+        view.update(author=item.author, seq=item.seq, kind=item.kind, guards=guards)
+        entries.append(view)
+    return {"count": len(entries), "held": entries, "revocations": revocations}
+
+
+def _revocation_view(r: Revocation) -> dict[str, Any]:
+    return {
+        "reason": r.reason,
+        "decision": r.decision,
+        "targets": [t.hex() for t in r.targets],
+    }

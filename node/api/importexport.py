@@ -416,7 +416,8 @@ def _import_one(
             "error": type(exc).__name__,
             "detail": str(exc),
         }
-    return {"row": index, "status": "published", "id": entry.id.hex()}
+    status = "held" if service.ledger.is_held(entry.id) else "published"
+    return {"row": index, "status": status, "id": entry.id.hex()}
 
 
 async def export_views(

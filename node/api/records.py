@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field
 
 from noticenet.node.api.common import (
@@ -57,14 +57,28 @@ def parse_record(kind: str, data: Any) -> Any:
     return from_map(spec(kind).schema, data, kind, hexed=True)
 
 
-@router.post("/records/{kind}", status_code=201, summary="Publish a record as this member")
+@router.post(
+    "/records/{kind}",
+    status_code=201,
+    summary="Publish a record as this member (202 with state 'held' if a similar guard holds it)",
+)
 async def publish(
     kind: Annotated[str, Path(json_schema_extra={"enum": sorted(RECORD_KINDS)})],
-    req: PublishRequest, service: Svc, user: Issuer,
+    req: PublishRequest, service: Svc, user: Issuer, response: Response,
 ) -> dict[str, Any]:
     record = parse_record(kind, req.record)
     entry = service.publish(kind, record, tuple(req.recipients))
-    return {"id": entry.id.hex(), "seq": entry.header.seq, "kind": kind}
+    out = {"id": entry.id.hex(), "seq": entry.header.seq, "kind": kind}
+    return out | held_answer(service, entry.id, response)
+
+
+def held_answer(service: NodeService, eid: bytes, response: Response) -> dict[str, Any]:
+    """The state of an entry just published: 'held' (HTTP 202: stored, hidden from every
+    answer until the CCF releases or revokes it) or 'live'."""
+    if service.ledger.is_held(eid):
+        response.status_code = 202
+        return {"state": "held"}
+    return {"state": "live"}
 
 
 @router.get("/records/{entry_id}", summary="One record (never a blocked or revoked one)")
@@ -104,9 +118,12 @@ def cancel_entry(service: NodeService, eid: bytes, reason: str) -> Entry:
 
 
 @router.put("/records/{entry_id}", status_code=201, summary="Replace one's own entry")
-async def update(entry_id: str, req: UpdateRequest, service: Svc, user: Issuer) -> dict[str, Any]:
+async def update(
+    entry_id: str, req: UpdateRequest, service: Svc, user: Issuer, response: Response
+) -> dict[str, Any]:
     kind, entry = update_entry(service, parse_entry_id(entry_id), req.record)
-    return {"id": entry.id.hex(), "replaces": entry_id, "kind": kind}
+    out = {"id": entry.id.hex(), "replaces": entry_id, "kind": kind}
+    return out | held_answer(service, entry.id, response)
 
 
 def update_entry(service: NodeService, eid: bytes, data: Any) -> tuple[str, Entry]:
@@ -131,7 +148,9 @@ async def recent(
     return {"kind": kind, "records": records}
 
 
-@router.get("/status/{entry_id}", summary="Whether an entry is live, blocked, revoked or purged")
+@router.get(
+    "/status/{entry_id}", summary="Whether an entry is live, held, blocked, revoked or purged"
+)
 async def status(entry_id: str, service: Svc, user: Officer) -> dict[str, Any]:
     eid = parse_entry_id(entry_id)
     return entry_status(service, eid)
@@ -149,6 +168,8 @@ def entry_status(service: NodeService, eid: bytes) -> dict[str, Any]:
     out["state"] = _state(
         entry is not None, entry is not None and entry.body is not None, ccf, tomb
     )
+    if out["state"] in ("live", "header-only") and ledger.is_held(eid):
+        out["state"] = "held"
     out["ccf"] = None if ccf is None else {"state": ccf["state"], "by": bytes(ccf["by"]).hex()}
     out["tombstone"] = None if tomb is None else _tombstone(tomb)
     action = None

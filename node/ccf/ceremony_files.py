@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any
 
 from noticenet.crypto import frost, keyfile
 from noticenet.crypto.keys import MemberKeys
@@ -37,7 +37,6 @@ from noticenet.protocol.errors import CodecError, SchemaError
 from noticenet.protocol.ledger.ledger import Ledger, Reader
 from noticenet.protocol.records.codec import decode, encode
 from noticenet.protocol.records.entry import Entry
-from noticenet.protocol.records.governance import CCFAction, CCFActionName
 
 VERSION = 1
 
@@ -197,14 +196,9 @@ def cmd_propose(
         if roster is None:
             raise CeremonyError(f"the store at {store} holds no roster")
         ids = tuple(bytes.fromhex(t) for t in targets)
-        tags = {bytes.fromhex(g) for g in guards}
-        if action == "revoke" and ledger.reader is not None:
-            tags.update(ceremony.guards_for_targets(ledger, ids))
-        if action not in get_args(CCFActionName):
-            raise SchemaError(f"action must be one of {list(get_args(CCFActionName))}")
-        record = CCFAction(
-            cast(CCFActionName, action),
-            ids, reason, decision, tuple(sorted(tags)),
+        record = ceremony.action_for(
+            ledger if ledger.reader is not None else None,
+            action, ids, reason, decision, {bytes.fromhex(g) for g in guards},
             None if admit is None else bytes.fromhex(admit),
         )
         group = roster.block if action == "block" else roster.revoke

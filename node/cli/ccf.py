@@ -7,6 +7,7 @@ ccf sign      round two: a signature share
 ccf aggregate one Ed25519 signature from the shares: the entry to publish
 ccf publish   hand the entry to the CCF node (POST /entries)
 ccf subject-access   every record held about a person, for the case file
+ccf held     the review queue: entries a similar guard holds, with the guard each met
 ccf dkg ...   the key generation ceremony (see `noticenet.node.cli.ccf_dkg`)
 """
 
@@ -73,7 +74,7 @@ def _unlocking(
 @ccf_app.command("propose")
 @friendly
 def propose(
-    action: Annotated[str, typer.Option(help="block, revoke, unblock or readmit")],
+    action: Annotated[str, typer.Option(help="block, revoke, unblock, readmit or release")],
     reason: Annotated[str, typer.Option(help="article-2, article-3, inaccurate, ...")],
     decision: Annotated[str, typer.Option(help="the commission's case reference")],
     out_file: Annotated[Path, typer.Option("--out", help="where to write the proposal")],
@@ -248,6 +249,28 @@ def subject_access(
         answer = c.post("/ccf/subject-access", body)
     out_file.write_text(json.dumps(answer, indent=1, ensure_ascii=False, sort_keys=True))
     _done(as_json, {"file": str(out_file), "records": answer["count"]})
+
+
+@ccf_app.command("held")
+@friendly
+def held(api: ApiOpt = "", token: TokenOpt = "", as_json: JsonOpt = False) -> None:
+    """The review queue: entries held by a similar guard on every node until the CCF
+    releases (`propose --action release`) or revokes them (CCF node, admin)."""
+    with client(api, token) as c:
+        answer = c.get("/ccf/held")
+    if as_json:
+        emit_json(answer)
+        return
+    out.print(f"{answer['count']} held entr{'y' if answer['count'] == 1 else 'ies'}")
+    for item in answer["held"]:
+        out.print(f"{item['id']}  {item['author']}#{item['seq']} {item['kind']}")
+        for guard in item["guards"]:
+            for rid in guard["revocations"]:
+                rev = answer["revocations"][rid]
+                out.print(
+                    f"  met similar guard {guard['tag'][:16]}… of revocation {rid[:16]}… "
+                    f"({rev['decision']}, {rev['reason']})"
+                )
 
 
 def _done(as_json: bool, facts: dict[str, Any]) -> None:

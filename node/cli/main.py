@@ -62,11 +62,13 @@ def demo(
 
         facts = run_demo()
         ok = bool(facts["hit"] and facts["gone"] and facts["reentry_refused"])
+        ok = ok and bool(facts["similar_held"] and facts["released"])
     else:
         from noticenet.node.demo.network import run_network_demo
 
         facts = run_network_demo(root.resolve(), keep=keep)
         ok = bool(facts.get("revoked_everywhere") and facts.get("reentry_status") == 409)
+        ok = ok and bool(facts.get("similar_status") == 202 and facts.get("released_everywhere"))
     if not ok:
         raise typer.Exit(1)
 

@@ -65,7 +65,13 @@ def publish(
         body["recipients"] = list(to)
     with client(api, token) as c:
         answer = c.post(f"/records/{kind}", body)
-    emit_json(answer) if as_json else out.print(f"published {kind} {answer['id']}")
+    if as_json:
+        emit_json(answer)
+    elif answer.get("state") == "held":
+        out.print(f"held {kind} {answer['id']}: it meets a revoked person's similar guard; "
+                  "stored, hidden on every node until the CCF releases or revokes it")
+    else:
+        out.print(f"published {kind} {answer['id']}")
 
 
 def search(
@@ -321,6 +327,8 @@ def _import_report(report: list[dict[str, Any]], as_json: bool) -> None:
     for r in report:
         if r["status"] == "refused":
             out.print(f"  row {r['row']}: [red]{r['error']}[/] {r['detail']}", highlight=False)
+        elif r["status"] == "held":
+            out.print(f"  row {r['row']}: held for the CCF's review ({r['id']})", highlight=False)
 
 
 def export(

@@ -33,6 +33,7 @@ SUBJECT = {
     "sex": "M",
 }
 VARIANT = {"name": "MUELLER", "forename": "Jurgen", "date_of_birth": "1971-04-09"}
+SIMILAR = {"name": "Miller", "forename": "Jürgen", "date_of_birth": "1971-04-09"}
 
 
 SIGN_IN = ("FRA", "CCF")  # the nodes whose web address and tokens the demo prints
@@ -68,6 +69,7 @@ def run_network_demo(
         action = _revoke(out, cluster, root, ids["red"])
         _gone_everywhere(out, cluster, ids["red"], action, facts)
         _reentry(out, cluster, facts)
+        _held_then_released(out, cluster, root, facts)
         facts["sign_in"] = sign_in_facts(cluster)
         if keep:
             _print_sign_in(out, facts["sign_in"], running=True)
@@ -253,26 +255,35 @@ def _search(out: Console, cluster: Cluster, red: str, facts: dict[str, Any]) -> 
 
 
 def _revoke(out: Console, cluster: Cluster, root: Path, red: str) -> str:
-    folder = root / "ceremony"
-    folder.mkdir(exist_ok=True)
     ccf = cluster["CCF"].client("admin")
     poll("the red notice at the CCF", lambda: _ok(ccf.get(f"/records/{red}")), 10)
+    return _ceremony(out, cluster, root / "ceremony", "revoke", red, "article-3", "CCF/2026/0042")
+
+
+def _ceremony(
+    out: Console,
+    cluster: Cluster,
+    folder: Path,
+    action: str,
+    target: str,
+    reason: str,
+    decision: str,
+) -> str:
+    """A revoke-key action on `target`: proposed by the CCF node, signed by SIGNERS in
+    file rounds, published at the CCF node; the action's entry id."""
+    folder.mkdir(exist_ok=True)
+    ccf = cluster["CCF"].client("admin")
     answer = _post(
         ccf,
         "/ccf/propose",
-        {
-            "action": "revoke",
-            "targets": [red],
-            "reason": "article-3",
-            "decision": "CCF/2026/0042",
-        },
+        {"action": action, "targets": [target], "reason": reason, "decision": decision},
     )
     proposal = folder / "proposal.cbor"
     proposal.write_bytes(bytes.fromhex(answer["proposal"]))
     out.print("[bold]CCF[/] Requests Chamber: the proposal every commissioner reviews:")
     for line in answer["describe"]:
         out.print(f"    {line}")
-    keys = root / "ccf"
+    keys = folder.parent / "ccf"
     commitments = [folder / f"commitment-{i}.cbor" for i in SIGNERS]
     for i, c in zip(SIGNERS, commitments, strict=True):
         cmd_commit(proposal, keys / f"revoke-{i}.key", folder / f"nonces-{i}.key", c)
@@ -280,13 +291,13 @@ def _revoke(out: Console, cluster: Cluster, root: Path, red: str) -> str:
     for i, s in zip(SIGNERS, shares, strict=True):
         cmd_sign(proposal, keys / f"revoke-{i}.key", folder / f"nonces-{i}.key", commitments, s)
     entry = cmd_aggregate(
-        proposal, keys / "revoke.pub", commitments, shares, folder / "revoke.entry"
+        proposal, keys / "revoke.pub", commitments, shares, folder / f"{action}.entry"
     )
     result = _post(ccf, "/entries", {"entries": [entry.to_wire().hex()]})["results"][0]
     out.print(
         f"  commissioners {', '.join(map(str, SIGNERS))} of 5 ran [bold]ccf commit[/], "
         f"[bold]ccf sign[/]; [bold]ccf aggregate[/] made one Ed25519 signature; the CCF node "
-        f"took the revocation: {result['outcome']}"
+        f"took the {action}: {result['outcome']}"
     )
     return entry.id.hex()
 
@@ -346,3 +357,44 @@ def _reentry(out: Console, cluster: Cluster, facts: dict[str, Any]) -> None:
         f"[bold]Re-entry[/]: BRA tries 'MUELLER Jurgen, 1971-04-09' as a new red notice: "
         f"[bold]{response.status_code}[/] {response.json()['error']}: {response.json()['detail']}"
     )
+
+
+def _held_then_released(
+    out: Console, cluster: Cluster, root: Path, facts: dict[str, Any]
+) -> None:
+    """A name that only looks alike is held on every node (202), listed in the CCF's
+    queue with the guard it met, and released by three commissioners."""
+    warrant = {"charge": "Fraud", "issuing_country": "JPN"}
+    notice = {"subject": SIMILAR, "arrest_warrants": [warrant]}
+    response = cluster["JPN"].client("issuer").post("/records/notice.red", json={"record": notice})
+    facts["similar_status"] = response.status_code
+    eid = str(response.json()["id"])
+    out.print(
+        f"[bold]Similar name[/]: JPN publishes 'Miller Jürgen, 1971-04-09' (another person, "
+        f"or the deleted one respelt?): [bold]{response.status_code}[/] "
+        f"state {response.json()['state']}"
+    )
+
+    def state_everywhere(wanted: str) -> bool:
+        states = {
+            m: n.client("officer").get(f"/status/{eid}").json()["state"]
+            for m, n in cluster.nodes.items()
+        }
+        return all((s == "held") == (wanted == "held") for s in states.values())
+
+    poll("the hold on every node", lambda: state_everywhere("held") or None, 30)
+    facts["held_everywhere"] = True
+    hidden = cluster["DEU"].client("officer").get(f"/records/{eid}").status_code
+    queue = cluster["CCF"].client("admin").get("/ccf/held").json()
+    [item] = [i for i in queue["held"] if i["id"] == eid]
+    revocation = item["guards"][0]["revocations"][0]
+    out.print(
+        f"  held on all {len(cluster.nodes)} nodes (GET /records on DEU: {hidden}); the CCF's "
+        f"queue ([bold]noticenet ccf held[/]) shows it met a similar guard of revocation "
+        f"{revocation[:12]} ({queue['revocations'][revocation]['decision']})"
+    )
+    _ceremony(out, cluster, root / "release", "release", eid, "inaccurate", "CCF/2026/0043")
+    poll("the release on every node", lambda: state_everywhere("live") or None, 30)
+    read = cluster["DEU"].client("officer").get(f"/records/{eid}").status_code
+    facts["released_everywhere"] = read == 200
+    out.print(f"  released: visible on every node (GET /records on DEU: {read})")

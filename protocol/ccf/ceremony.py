@@ -17,10 +17,10 @@ as small canonical CBOR files (`to_bytes` / `from_bytes`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from noticenet.crypto import frost
 from noticenet.crypto.errors import BadShare, ThresholdError
@@ -28,10 +28,16 @@ from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.keys import verify
 from noticenet.protocol.ccf.bootstrap import threshold_entry
 from noticenet.protocol.errors import CodecError, NotFound, ProtocolError, SchemaError
-from noticenet.protocol.index.guard_tags import tags_for
+from noticenet.protocol.index.guard_tags import same_tags_for, similar_guards_for
 from noticenet.protocol.records.codec import decode, encode
 from noticenet.protocol.records.entry import Entry
-from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, CCFAction, GroupKey
+from noticenet.protocol.records.governance import (
+    CCF_BLOCK_FEED,
+    CCF_FEED,
+    CCFAction,
+    CCFActionName,
+    GroupKey,
+)
 from noticenet.protocol.records.schema import from_map, to_map
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ __all__ = [
     "Share",
     "SignedPositions",
     "WrongGroupKey",
+    "action_for",
     "aggregate",
     "commit",
     "feed_for",
@@ -60,6 +67,7 @@ __all__ = [
     "propose",
     "session_digest",
     "sign_share",
+    "similar_for_targets",
     "with_guards",
 ]
 
@@ -252,6 +260,7 @@ class Proposal:
             "unblock": "lifts the block on",
             "revoke": "deletes for good the body, indexes and plaintext of",
             "readmit": "concerns",
+            "release": "lets out of their hold (visible on every node)",
         }[a.action]
         if a.targets:
             count = f"{len(a.targets)} entr{'y' if len(a.targets) == 1 else 'ies'}"
@@ -262,6 +271,10 @@ class Proposal:
             lines += [f"  guard tag {_hex(g)}" for g in a.guards]
         elif a.action == "revoke":
             lines.append("guards no identifier: the same records may be entered again")
+        if a.similar:
+            lines.append(
+                f"holds for review, on every node, {len(a.similar)} similar identifier tag(s)"
+            )
         if a.admit is not None:
             lines.append(f"lets exactly entry {_hex(a.admit)} through the guards")
         lines.append(f"needs {self.threshold} shares of group key {_hex(self.group_key)}")
@@ -601,21 +614,62 @@ def aggregate(
 
 
 def guard_tags_for(record: Any, guard_key: bytes) -> tuple[bytes, ...]:
-    """The guard tags of a decrypted record (an update counts as the record it carries)."""
+    """The same-tier guard tags of a decrypted record (an update counts as the record
+    it carries): what a revocation of it refuses."""
     from noticenet.protocol.ledger.intake import indexed_record
 
-    return tags_for(indexed_record(record), guard_key)
+    return same_tags_for(indexed_record(record), guard_key)
+
+
+def similar_tags_for(record: Any, guard_key: bytes) -> tuple[bytes, ...]:
+    """The similar-tier tags a revocation of a decrypted record holds (record-format 5.4)."""
+    from noticenet.protocol.ledger.intake import indexed_record
+
+    return similar_guards_for(indexed_record(record), guard_key)
 
 
 def guards_for_targets(ledger: Ledger, targets: Iterable[bytes]) -> tuple[bytes, ...]:
-    """Every guard tag of the targets' records, read on a node that can decrypt them."""
+    """Every same-tier guard tag of the targets' records, read on a node that can
+    decrypt them."""
+    return _tags_for_targets(ledger, targets, guard_tags_for)
+
+
+def similar_for_targets(ledger: Ledger, targets: Iterable[bytes]) -> tuple[bytes, ...]:
+    """Every similar-tier guard tag of the targets' records (a revocation's `similar`)."""
+    return _tags_for_targets(ledger, targets, similar_tags_for)
+
+
+def _tags_for_targets(
+    ledger: Ledger, targets: Iterable[bytes], tags_of: Callable[[Any, bytes], tuple[bytes, ...]]
+) -> tuple[bytes, ...]:
     guard_key = ledger.guard_key
     if guard_key is None:
         raise CeremonyError("this node holds no guard key: it cannot compute guard tags")
     tags: set[bytes] = set()
     for target in targets:
-        tags.update(guard_tags_for(_target_record(ledger, target), guard_key))
+        tags.update(tags_of(_target_record(ledger, target), guard_key))
     return tuple(sorted(tags))
+
+
+def action_for(
+    ledger: Ledger | None,
+    action: str,
+    targets: tuple[bytes, ...],
+    reason: str,
+    decision: str,
+    guards: Iterable[bytes] = (),
+    admit: bytes | None = None,
+) -> CCFAction:
+    """The CCF action to propose; a revocation read off `ledger` (a node that decrypts
+    its targets) guards their identifiers at both tiers, plus any `guards` given."""
+    if action not in get_args(CCFActionName):
+        raise SchemaError(f"action must be one of {list(get_args(CCFActionName))}")
+    tags, similar = set(guards), None
+    if action == "revoke" and ledger is not None:
+        tags.update(guards_for_targets(ledger, targets))
+        similar = similar_for_targets(ledger, targets) or None
+    name = cast(CCFActionName, action)
+    return CCFAction(name, targets, reason, decision, tuple(sorted(tags)), admit, similar)
 
 
 def _target_record(ledger: Ledger, target: bytes) -> Any:

@@ -4,6 +4,12 @@ A CCF status is kept per *target id*, so an action that arrives before its
 target applies when the target arrives. Guards are kept per tag; a readmit
 names the one entry id allowed through. Every change here is written in the
 same batch as the action entry itself.
+
+Guards have two tiers (record-format 5.4). A *same* tag (`g/`) refuses an entry's
+body. A *similar* tag (`y/`) holds it: the body is kept but hidden from every
+answer (`l/<id>`) until the CCF releases the entry (`v/<id>`, which also keeps
+it from being held again) or revokes it. Whether an entry is held depends only on
+its header and on the CCF feed, so every node reaches the same state in any order.
 """
 
 from __future__ import annotations
@@ -35,8 +41,23 @@ def guarded(txn: Txn, entry: Entry) -> bool:
 
 
 def guard_hits(txn: Txn, tags: tuple[bytes, ...]) -> list[bytes]:
-    """The tags among `tags` that a revocation guards."""
+    """The tags among `tags` that a revocation guards (same tier)."""
     return [tag for tag in tags if txn.get(key(b"g", tag)) is not None]
+
+
+def similar_hits(txn: Txn, tags: tuple[bytes, ...]) -> list[bytes]:
+    """The tags among `tags` that a revocation holds (similar tier)."""
+    return [tag for tag in tags if txn.get(key(b"y", tag)) is not None]
+
+
+def holds(txn: Txn, entry: Entry) -> bool:
+    """True if a similar guard holds `entry` and the CCF has neither released nor
+    readmitted it (call once no same-tier guard refuses it)."""
+    return (
+        bool(similar_hits(txn, entry.header.guards))
+        and txn.get(key(b"v", entry.id)) is None
+        and txn.get(key(b"a", entry.id)) is None
+    )
 
 
 def apply(
@@ -59,6 +80,11 @@ def apply(
         _revoke(ledger, txn, action_id, action, now_ms, issued_at)
     elif action.action == "readmit" and action.admit is not None:
         txn.put(key(b"a", action.admit), action_id)
+        txn.delete(key(b"l", action.admit))
+    elif action.action == "release":
+        for target in action.targets:
+            txn.put(key(b"v", target), action_id)
+            txn.delete(key(b"l", target))
 
 
 def _unblock(txn: Txn, target: bytes, issued_at: int) -> None:
@@ -87,12 +113,40 @@ def _revoke(
         if txn.get(key(b"e", target)) is not None:
             ledger.tombstone_body(txn, target, "revoked", now_ms, by=action_id)
     for tag in action.guards:
-        raw = txn.get(key(b"g", tag))
-        ids = [] if raw is None else list(decode(raw))
-        if action_id not in ids:
-            txn.put(key(b"g", tag), encode(sorted([*ids, action_id])))
+        _guard(txn, b"g", tag, action_id)
         _sweep(ledger, txn, tag, action_id, now_ms)
+    for tag in action.similar or ():
+        _guard(txn, b"y", tag, action_id)
+        _sweep_similar(ledger, txn, tag)
     txn.put(key(b"o", action_id), encode(list(action.targets)))
+
+
+def _guard(txn: Txn, table: bytes, tag: bytes, action_id: bytes) -> None:
+    """Add `action_id` to the actions guarding `tag` in `table` (g: same, y: similar)."""
+    raw = txn.get(key(table, tag))
+    ids = [] if raw is None else list(decode(raw))
+    if action_id not in ids:
+        txn.put(key(table, tag), encode(sorted([*ids, action_id])))
+
+
+def _entries_with_tag(ledger: LedgerView, txn: Txn, tag: bytes) -> list[bytes]:
+    """The ids of entries held (header stored) whose header carries `tag`."""
+    prefix = key(b"w", tag)
+    held = {k[len(prefix) :] for k, _ in ledger.store.iterate(prefix)}
+    held.update(k[len(prefix) :] for k in txn.pending if k.startswith(prefix))
+    return sorted(held)
+
+
+def _sweep_similar(ledger: LedgerView, txn: Txn, tag: bytes) -> None:
+    """Hold the entries already stored that carry a newly held tag, as if it had been
+    held when they arrived (their bodies stay; nothing is deleted)."""
+    for eid in _entries_with_tag(ledger, txn, tag):
+        if (
+            txn.get(key(b"t", eid)) is None
+            and txn.get(key(b"v", eid)) is None
+            and txn.get(key(b"a", eid)) is None
+        ):
+            txn.put(key(b"l", eid), b"")
 
 
 def _sweep(ledger: LedgerView, txn: Txn, tag: bytes, action_id: bytes, now_ms: int) -> None:
@@ -103,9 +157,6 @@ def _sweep(ledger: LedgerView, txn: Txn, tag: bytes, action_id: bytes, now_ms: i
     header relayed by a node that refused the body) must end the same way, or
     nodes that saw the two in different orders hold different states.
     """
-    prefix = key(b"w", tag)
-    held = {k[len(prefix) :] for k, _ in ledger.store.iterate(prefix)}
-    held.update(k[len(prefix) :] for k in txn.pending if k.startswith(prefix))
-    for eid in sorted(held):
+    for eid in _entries_with_tag(ledger, txn, tag):
         if txn.get(key(b"t", eid)) is None and txn.get(key(b"a", eid)) is None:
             ledger.tombstone_body(txn, eid, "reentry-blocked", now_ms, by=action_id)

@@ -21,9 +21,10 @@ from noticenet.protocol.records.entry import (
 from noticenet.protocol.store.keyspace import feed_prefix, header_key, key, parse_position
 from noticenet.protocol.store.kvstore import KVStore
 
-DIGESTED_TABLES = (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/")
+DIGESTED_TABLES = (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/", b"y/", b"l/", b"v/")
 """The replicated state: headers, bodies, tombstones, CCF statuses, guards,
-readmissions, equivocation evidence (see `Holdings.state_digest`)."""
+readmissions, equivocation evidence, similar guards, held and released entries
+(see `Holdings.state_digest`)."""
 
 
 class Holdings:
@@ -84,8 +85,26 @@ class Holdings:
         return None if raw is None else dict(decode(raw))
 
     def hidden(self, eid: bytes) -> bool:
-        """True if a CCF block or revocation keeps this entry's body from every answer."""
-        return self.store.get(key(b"s", eid)) is not None
+        """True if a CCF block or revocation, or a hold for the CCF's review, keeps this
+        entry's body from every answer."""
+        return self.store.get(key(b"s", eid)) is not None or self.is_held(eid)
+
+    def is_held(self, eid: bytes) -> bool:
+        """True if a similar guard holds this entry until the CCF releases or revokes it."""
+        return self.store.get(key(b"l", eid)) is not None
+
+    def held_ids(self) -> list[bytes]:
+        """The ids of every entry held for the CCF's review."""
+        return [k[2:] for k, _ in self.store.iterate(b"l/")]
+
+    def released_by(self, eid: bytes) -> bytes | None:
+        """The CCF release that let this entry out of a hold, if any."""
+        return self.store.get(key(b"v", eid))
+
+    def similar_guards(self, tag: bytes) -> list[bytes]:
+        """The ids of the revocations whose similar guards hold `tag`."""
+        raw = self.store.get(key(b"y", tag))
+        return [] if raw is None else [bytes(i) for i in decode(raw)]
 
     def frozen_from(self, author: str) -> int | None:
         raw = self.store.get(key(b"z", author.encode()))

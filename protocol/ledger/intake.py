@@ -19,7 +19,7 @@ from nacl.public import PrivateKey
 from noticenet.crypto import sender_keys
 from noticenet.crypto.errors import CryptoError, NoticenetError
 from noticenet.protocol.errors import ProtocolError
-from noticenet.protocol.index.guard_tags import identifiers, tags_of
+from noticenet.protocol.index.guard_tags import identifiers, similar_identifiers, tags_of
 from noticenet.protocol.index.indexes import index_keys
 from noticenet.protocol.ledger.validation import validate_entries
 from noticenet.protocol.records.codec import decode
@@ -131,7 +131,8 @@ def _read(entry: Entry, record: Any, guard_key: bytes | None, index_key: bytes) 
     if isinstance(record, Diffusion) and not set(record.recipients) <= set(entry.header.audience):
         return Opened(evidence="diffusion names recipients outside its audience")
     found = identifiers(inner)
-    if guard_key is not None and tags_of(found, guard_key) != entry.header.guards:
+    header_found = found + similar_identifiers(inner)  # both tiers, checked alike
+    if guard_key is not None and tags_of(header_found, guard_key) != entry.header.guards:
         return Opened(evidence="guard tags do not match the body")
     keys: tuple[bytes, ...] = ()
     if spec(entry.header.kind).keying != "public":

@@ -55,6 +55,10 @@ class Outcome(enum.Enum):
     EVIDENCE = "evidence"  # a second entry for a position: kept as equivocation evidence
 
 
+HELD = "held"
+"""The reason of an entry stored but held by a similar guard (`IngestResult.reason`)."""
+
+
 @dataclass(frozen=True)
 class IngestResult:
     id: bytes
@@ -262,6 +266,8 @@ class Ledger(Holdings, Lookups):
             reason = self._withhold_reason(txn, entry, now_ms)
             if reason is not None:
                 self.tombstone_body(txn, eid, reason, now_ms)
+            elif enforcement.holds(txn, entry):  # held alike, whether the body is here or not
+                txn.put(key(b"l", eid), b"")
             return IngestResult(eid, h.author, h.seq, Outcome.STORED, reason or "header only")
         return self._place_body(txn, entry, now_ms, opened)
 
@@ -319,6 +325,10 @@ class Ledger(Holdings, Lookups):
         assert opened is not None
         if opened.readable:
             self._apply(txn, entry, opened, now_ms)
+        if enforcement.holds(txn, entry):  # stored, hidden until the CCF decides
+            txn.put(key(b"l", eid), b"")
+            self.stats.refuse("held")
+            return IngestResult(eid, h.author, h.seq, Outcome.STORED, HELD)
         return IngestResult(eid, h.author, h.seq, Outcome.STORED)
 
     def _withhold_reason(self, txn: Txn, entry: Entry, now_ms: int) -> str | None:
@@ -392,6 +402,7 @@ class Ledger(Holdings, Lookups):
                 txn.delete(key(b"k", header.kind.encode(), seq_bytes(header.issued_at), eid))
         if body is not None:
             txn.delete(key(b"b", eid))
+        txn.delete(key(b"l", eid))  # nothing left to hold
         indexes.remove(txn, eid)
         txn.put(key(b"t", eid), encode({"reason": reason, "at": now_ms, "by": by}))
 

@@ -28,7 +28,10 @@ SIGNING_CONTEXT = b"noticenet/v1/header\x00"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_ENTRY_BYTES = MAX_BODY_BYTES + MAX_HEADER_BYTES
-MAX_GUARDS = 16
+MAX_GUARDS = 32
+"""A header's guard tags: a person's same keys (at most 12) and similar keys (at most 8),
+and for an SLTD its document's (record-format 5.4): 21 at most today, with room for
+one more derivation of person keys in force beside the current one (5.3)."""
 MAX_AUDIENCE = 256
 WRAP_SIZE = 80  # sealed box of a 32-byte key: 32 ephemeral + 32 + 16 tag
 

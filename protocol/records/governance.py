@@ -106,14 +106,16 @@ class Roster:
         return keys[feed].public_key
 
 
-CCFActionName = Literal["block", "revoke", "unblock", "readmit"]
+CCFActionName = Literal["block", "revoke", "unblock", "readmit", "release"]
 
 
 @dataclass(frozen=True)
 class CCFAction:
     """A commission decision: what it targets and which identifiers it guards.
 
-    `admit` (readmit only) names the one new entry let through a guard.
+    `admit` (readmit only) names the one new entry let through a guard. `similar`
+    (revoke only) are the similar-tier tags whose entries are held for review, not
+    refused; a `release` lets held entries (its targets) out of their hold.
     """
 
     action: CCFActionName
@@ -122,12 +124,15 @@ class CCFAction:
     decision: str
     guards: tuple[bytes, ...] = ()
     admit: bytes | None = None
+    similar: tuple[bytes, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.reason not in REASONS:
             raise SchemaError(f"reason must be one of {list(REASONS)}")
-        if any(len(t) != 32 for t in self.targets + self.guards):
+        if any(len(t) != 32 for t in self.targets + self.guards + (self.similar or ())):
             raise SchemaError("targets and guards are 32-byte hashes")
+        if self.similar is not None and self.action != "revoke":
+            raise SchemaError("only a revoke holds similar identifiers")
         if self.action == "readmit":
             if self.admit is None or len(self.admit) != 32:
                 raise SchemaError("a readmit names the admitted entry id")

@@ -83,7 +83,7 @@ KINDS: dict[str, KindSpec] = {
     "block": _spec("block", CCFAction, "public", frozenset({CCF_BLOCK_FEED}), None),
     **{
         a: _spec(a, CCFAction, "public", frozenset({CCF_FEED}), None)
-        for a in ("revoke", "unblock", "readmit")
+        for a in ("revoke", "unblock", "readmit", "release")
     },
 }
 

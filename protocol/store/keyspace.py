@@ -20,11 +20,14 @@ reaches the disk outside the encrypted bodies.
 | `g/<tag>` | guard: the action ids that guard this tag |
 | `w/<tag><id>` | an entry held whose header carries guard tag `tag` |
 | `a/<id>` | readmission of entry id by a CCF action |
+| `y/<tag>` | similar guard: the revocation ids that hold this tag |
+| `l/<id>` | entry held by a similar guard until the CCF decides (empty value) |
+| `v/<id>` | release of a held entry: the CCF action id |
 | `d/<id>` | evidence against an author (dishonest tags, undecodable body) |
 | `p/<action id>/<member>` | purge receipt id |
 | `m/roster` | id of the current roster entry |
 
-The small tables `g/`, `s/` and `z/` are also held in memory by the
+The small tables `g/`, `s/`, `z/`, `y/` and `l/` are also held in memory by the
 ledger (`mirrored_store.py`): every ingest asks them, and almost always misses.
 """
 

@@ -25,8 +25,8 @@ from itertools import islice
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.store.kvstore import KVStore, Ops, WriteBatch, check_key
 
-MIRRORED_TABLES = (b"g/", b"s/", b"z/")
-"""Guards, CCF statuses, frozen feeds (see keyspace)."""
+MIRRORED_TABLES = (b"g/", b"s/", b"z/", b"y/", b"l/")
+"""Guards, CCF statuses, frozen feeds, similar guards, held entries (see keyspace)."""
 
 MIRROR_CAPACITY = 100_000
 """Keys one table may hold in memory (15-20 MB of CCF statuses or guards)."""

@@ -28,7 +28,7 @@ from noticenet.crypto import sender_keys
 from noticenet.crypto.keys import MemberKeys
 from noticenet.protocol.errors import CodecError
 from noticenet.protocol.identifiers import normalise
-from noticenet.protocol.index.guard_tags import identifiers, tags_for
+from noticenet.protocol.index.guard_tags import header_identifiers, tags_for
 from noticenet.protocol.records.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
 from noticenet.protocol.records.entry import (
     MAX_AUDIENCE,
@@ -586,6 +586,24 @@ NORMALISE_CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     *(("normalise_make", (m,)) for m in ("Glock GmbH", "vw", "S & W", "Sig+Sauer")),
     ("normalise_country", ("d<<",)),
     ("normalise_country", ("fra",)),
+    *(
+        ("similar_word_key", (w,))
+        for w in ("nguyen", "ngyuen", "yusuf", "josef", "ihor", "hanna", "mhmd", "gewrgios",
+                  "shcherbakov", "theodwros", "djordje", "alexander")
+    ),
+    *(
+        ("similar_keys", names)
+        for names in (
+            ("Yusuf", "Nguyen"), ("Josef", "Ngyuen"), ("Aleksandr Sergeevich", "Kuznetsov"),
+            ("\u0645\u062d\u0645\u062f", "\u0627\u0644\u062d\u0633\u0646"),
+            ("Pedro", "Delacruz"), ("Abd al-Rahman", "Bin Laden"),
+        )
+    ),
+    ("similar_guard_keys", ("Yusuf", "Nguyen")),
+    ("similar_guard_keys", ("Ali", "Hassan")),
+    ("birth_year", ("1974-08-12",)),
+    ("birth_year", ("12.8.1974",)),
+    *(("confusable_variants", (n,)) for n in ("L898902C3", "AB12")),
 )
 
 
@@ -610,6 +628,8 @@ def guard_vectors() -> dict[str, Any]:
         _raw_tag("vin", ("1M8GDM9AXKP042788",)),
         _raw_tag("firearm", ("GLOCK", "AB123456")),
         _raw_tag("person", ("\u00fc", "1974")),
+        _raw_tag("person-similar/1", ("KN SP", "1974")),
+        _raw_tag("person-similar/1", ("KN SP", "")),
     ]
     people = [
         ("Anna Maria", "ERIKSSON", "1974-08-12"),
@@ -644,7 +664,7 @@ def guard_vectors() -> dict[str, Any]:
     ]
     from_records = []
     for name, kind, record in records:
-        found = identifiers(record)
+        found = header_identifiers(record)  # both tiers (record-format 5.4)
         tags = tags_for(record, GUARD_KEY)
         assert tags == tuple(sorted(crypto_guards.guard_tag(GUARD_KEY, d, *p) for d, p in found))
         from_records.append(
