@@ -215,3 +215,17 @@ def test_similar_tags_are_checked_for_honesty(
 def test_a_release_names_targets_and_holds_no_guards() -> None:
     with pytest.raises(Exception, match="only a revoke"):
         dataclasses.replace(action("release", [b"\x01" * 32]), similar=(b"\x02" * 32,))
+
+
+def test_a_backup_restored_after_the_revocation_is_held(make_ledger: Make, devnet: DevNet) -> None:
+    """A member restores a copy of its feed taken before the revocation: the similar
+    re-entries in it come back held, not visible (restore goes through ordinary ingest)."""
+    deu, deu_pub = make_ledger("DEU")
+    similar = deu_pub.publish("notice.red", notice(SIMILAR["a typo (letters swapped)"]), NOW)
+    backup = list(deu.feed("DEU"))
+    net = revoked_nguyen(make_ledger, devnet)
+    restored, _ = make_ledger("DEU")
+    copy(net["ccf"], restored, [CCF_FEED])
+    results = {r.id: r for r in (restored.ingest(e, NOW) for e in backup)}
+    assert (results[similar.id].outcome, results[similar.id].reason) == (Outcome.STORED, HELD)
+    assert restored.hidden(similar.id) and review_queue(restored)[0].id == similar.id
