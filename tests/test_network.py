@@ -197,14 +197,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def sltd(number: str, country: str = "FRA") -> dict[str, Any]:
+def sltd(
+    number: str, country: str = "FRA", holder: tuple[str, str] = ("DUPONT", "JEAN")
+) -> dict[str, Any]:
     return {
         "document_number": number,
         "document_type": "P",
         "issuing_country": country,
         "status": "stolen",
-        "holder_name": "DUPONT",
-        "holder_forename": "JEAN",
+        "holder_name": holder[0],
+        "holder_forename": holder[1],
     }
 
 
@@ -371,7 +373,11 @@ def test_a_refresh_retires_a_commissioner_with_no_gap(cluster: Cluster) -> None:
     naming 5, and, forced through, by the nodes (bad signature); its target stays."""
     devnet = cluster.net.devnet
     cluster.start(*[m for m, n in cluster.nodes.items() if not n.alive()])
-    targets = [cluster["FRA"].publish("sltd", sltd(f"REFRESH{i}")) for i in range(3)]
+    # Holders far apart: revoking a document guards its holder, and would hold another
+    # document of a like-named holder (issue 17's similar tier).
+    holders = [("ABERNATHY", "QUINCE"), ("OKONKWO", "ZELDA"), ("VILLANUEVA", "PIOTR")]
+    targets = [cluster["FRA"].publish("sltd", sltd(f"REFRESH{i}", holder=h))
+               for i, h in enumerate(holders)]
     ccf, deu = cluster["CCF"], cluster["DEU"]
     poll("the records at the CCF",
          lambda: all(ccf.get(f"/records/{t}").status_code == 200 for t in targets), CONVERGE_S)
