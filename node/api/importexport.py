@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import json
 import types
 import typing
@@ -32,12 +33,13 @@ import trio
 from noticenet.crypto.errors import NotARecipient, NoticenetError
 from noticenet.crypto.hashing import blake2b256
 from noticenet.node.errors import NotReady
-from noticenet.protocol.errors import NotFound, SchemaError
+from noticenet.protocol.errors import NotFound, SchemaError, StoreError
 from noticenet.protocol.identifiers.normalise import normalise_date
 from noticenet.protocol.records.codec import encode
 from noticenet.protocol.records.kinds import RECORD_KINDS, spec
 from noticenet.protocol.records.schema import from_map, to_map
 from noticenet.protocol.store.keyspace import key
+from noticenet.protocol.store.kvstore import KVStore
 
 if typing.TYPE_CHECKING:
     from noticenet.node.service import NodeService
@@ -420,6 +422,40 @@ def _import_one(
     return {"row": index, "status": status, "id": entry.id.hex()}
 
 
+EXPORT_PAGE = 500  # index keys read at once, with no await while the store iterator is open
+
+
+def _page(store: KVStore, prefix: bytes, after: bytes | None) -> list[bytes]:
+    """Up to EXPORT_PAGE keys under `prefix` after `after`, read in one go: a purge's
+    compaction reopens the store and closes open iterators, so none stays open across
+    an await."""
+    for attempt in range(3):
+        found = store.iterate(prefix, start=None if after is None else after + b"\x00")
+        try:
+            return [k for k, _ in itertools.islice(found, EXPORT_PAGE)]
+        except StoreError:
+            if attempt == 2:
+                raise
+        finally:
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()
+    return []
+
+
+async def _ids_in_pages(store: KVStore, prefix: bytes) -> AsyncIterator[bytes]:
+    """The entry ids of an index prefix in key order, a page at a time."""
+    after: bytes | None = None
+    while True:
+        keys = _page(store, prefix, after)
+        for k in keys:
+            yield k[-32:]
+        if len(keys) < EXPORT_PAGE:
+            return
+        after = keys[-1]
+        await trio.sleep(0)
+
+
 async def export_views(
     service: NodeService, kind: str, author: str = ""
 ) -> AsyncIterator[dict[str, Any]]:
@@ -429,10 +465,7 @@ async def export_views(
     _schema(kind)
     ledger = service.ledger
     prefix = key(b"k", kind.encode()) + b"/"
-    for n, (k, _) in enumerate(ledger.store.iterate(prefix), 1):
-        eid = k[-32:]
-        if n % 500 == 0:
-            await trio.sleep(0)
+    async for eid in _ids_in_pages(ledger.store, prefix):
         if ledger.hidden(eid):
             continue
         try:
