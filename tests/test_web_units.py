@@ -63,6 +63,20 @@ def test_sessions_expire_and_sign_in_changes_the_id() -> None:
     assert cookie_value({"cookie": b"a=1; nn_session=abc; b=2"}) == "abc"
 
 
+def test_a_flood_of_sign_in_pages_signs_nobody_out() -> None:
+    """Anonymous sessions (anyone can make one by opening the sign-in page) have their own
+    cap: the oldest anonymous one goes, never a signed-in session."""
+    sessions = Sessions(max_anonymous=3)
+    signed = sessions.sign_in(sessions.new(), "nn_token")
+    first = sessions.new()
+    flood = [sessions.new() for _ in range(10)]
+    assert sessions.get(signed.sid) is signed
+    assert sessions.get(first.sid) is None and sessions.get(flood[0].sid) is None
+    assert all(sessions.get(s.sid) is s for s in flood[-3:])
+    sessions.end_all("nn_token")
+    assert sessions.get(signed.sid) is None
+
+
 def test_the_stylesheet_uses_logical_properties_only() -> None:
     """Ready for a right-to-left language: no physical left/right in the layout."""
     from pathlib import Path

@@ -6,7 +6,9 @@ API token is posted. The token stays in the node's memory, never in the cookie,
 and is checked against the users' table on every page, so revoking a user ends
 their sessions at once. Sessions end after `IDLE_S` without a request or
 `MAX_AGE_S` in all, on sign-out, and (oldest first) when more than `MAX_SESSIONS`
-exist. Nothing is written to disk: a restarted node signs everyone out.
+exist. Anonymous sessions (the sign-in page's, which anyone can make) have a cap of
+their own, `MAX_ANONYMOUS`, so a flood of sign-in pages cannot sign users out.
+Nothing is written to disk: a restarted node signs everyone out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ COOKIE = "nn_session"
 IDLE_S = 15 * 60.0
 MAX_AGE_S = 8 * 3600.0
 MAX_SESSIONS = 10_000
+MAX_ANONYMOUS = 1_000
 
 
 @dataclass
@@ -48,17 +51,26 @@ class Sessions:
         clock: Callable[[], float] = time.monotonic,
         idle_s: float = IDLE_S,
         max_age_s: float = MAX_AGE_S,
+        max_anonymous: int = MAX_ANONYMOUS,
     ) -> None:
         self.clock, self.idle_s, self.max_age_s = clock, idle_s, max_age_s
+        self.max_anonymous = max_anonymous
         self._live: OrderedDict[str, Session] = OrderedDict()
+        self._anonymous: OrderedDict[str, None] = OrderedDict()  # sids not signed in
 
     def new(self) -> Session:
-        """A fresh anonymous session (the oldest goes when there are too many)."""
+        """A fresh anonymous session (the oldest anonymous one goes when there are too
+        many of them; the oldest of all when there are too many sessions)."""
         now = self.clock()
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now)
         self._live[session.sid] = session
+        self._anonymous[session.sid] = None
+        while len(self._anonymous) > self.max_anonymous:
+            sid, _ = self._anonymous.popitem(last=False)
+            self._live.pop(sid, None)
         while len(self._live) > MAX_SESSIONS:
-            self._live.popitem(last=False)
+            sid, _ = self._live.popitem(last=False)
+            self._anonymous.pop(sid, None)
         return session
 
     def get(self, sid: str | None) -> Session | None:
@@ -76,7 +88,7 @@ class Sessions:
             return None
         now = self.clock()
         if now - session.seen > self.idle_s or now - session.created > self.max_age_s:
-            self._live.pop(session.sid, None)
+            self.end(session)
             return None
         return session
 
@@ -85,15 +97,17 @@ class Sessions:
         self.end(session)
         fresh = self.new()
         fresh.token = token
+        self._anonymous.pop(fresh.sid, None)
         return fresh
 
     def end(self, session: Session) -> None:
         self._live.pop(session.sid, None)
+        self._anonymous.pop(session.sid, None)
 
     def end_all(self, token: str) -> None:
         """Sign out every session of one API token."""
-        for sid in [s.sid for s in self._live.values() if s.token == token]:
-            self._live.pop(sid, None)
+        for session in [s for s in self._live.values() if s.token == token]:
+            self.end(session)
 
 
 def csrf_ok(session: Session | None, sent: str) -> bool:
