@@ -1,7 +1,7 @@
 """Re-entry guards against other countries' spellings: recall, false refusals, cost.
 
 A revoked person is re-entered under spellings made by libraries and tables
-that are independent of `protocol/identifiers/normalise.py`:
+that are independent of `protocol/identifiers/` (normalise.py, person_keys.py):
 
 - Russian: every Russian scheme `iuliia` 0.13.0 implements (ALA-LC, BGN/PCGN,
   BS 2979, GOST 16876, GOST 52290, GOST 52535, GOST 7034, GOST 779 = ISO 9,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from noticenet.protocol.identifiers.normalise import PERSON_DERIVATION, person_keys
+from noticenet.protocol.identifiers.person_keys import PERSON_DERIVATION, person_keys
 from noticenet.protocol.index.guard_tags import PERSON_DOMAIN, same_tags_for
 from noticenet.protocol.records.entry import MAX_GUARDS
 from noticenet.protocol.records.records import Notice, Person, TravelDocument

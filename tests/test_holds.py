@@ -16,7 +16,7 @@ import pytest
 from noticenet.protocol.ccf.review import review_queue
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import NotFound, ReentryBlocked
-from noticenet.protocol.identifiers.normalise import (
+from noticenet.protocol.identifiers.person_keys import (
     confusable_variants,
     similar_guard_keys,
     similar_keys,

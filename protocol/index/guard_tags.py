@@ -12,16 +12,18 @@ from typing import Any
 
 from noticenet.crypto.guards import guard_tag
 from noticenet.protocol.identifiers.normalise import (
-    PERSON_DERIVATION,
-    SIMILAR_DERIVATION,
-    birth_year,
-    confusable_variants,
     normalise_country,
     normalise_date,
     normalise_document_number,
     normalise_make,
     normalise_serial,
     normalise_vin,
+)
+from noticenet.protocol.identifiers.person_keys import (
+    PERSON_DERIVATION,
+    SIMILAR_DERIVATION,
+    birth_year,
+    confusable_variants,
     person_keys,
     similar_guard_keys,
     similar_keys,

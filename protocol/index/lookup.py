@@ -18,8 +18,8 @@ from noticenet.protocol.identifiers.normalise import (
     normalise_serial,
     normalise_vin,
     person_key,
-    person_keys,
 )
+from noticenet.protocol.identifiers.person_keys import person_keys
 from noticenet.protocol.index.guard_tags import PERSON_DOMAIN
 from noticenet.protocol.index.indexes import lookup
 from noticenet.protocol.store.keyspace import key

@@ -27,7 +27,7 @@ from noticenet.crypto import guards as crypto_guards
 from noticenet.crypto import sender_keys
 from noticenet.crypto.keys import MemberKeys
 from noticenet.protocol.errors import CodecError
-from noticenet.protocol.identifiers import normalise
+from noticenet.protocol.identifiers import normalise, person_keys
 from noticenet.protocol.index.guard_tags import header_identifiers, tags_for
 from noticenet.protocol.records.codec import MAX_DEPTH, MAX_ITEM_BYTES, decode, encode
 from noticenet.protocol.records.entry import (
@@ -616,6 +616,11 @@ def _raw_tag(domain: str, parts: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _function(name: str) -> Any:
+    """A guards.json function by name: text folding, or person keys."""
+    return getattr(normalise, name, None) or getattr(person_keys, name)
+
+
 def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -681,7 +686,7 @@ def guard_vectors() -> dict[str, Any]:
         {
             "function": function,
             "args": list(args),
-            "result": _jsonable(getattr(normalise, function)(*args)),
+            "result": _jsonable(_function(function)(*args)),
         }
         for function, args in NORMALISE_CASES
     ]
