@@ -479,8 +479,12 @@ class NodeService:
     async def _follow_roster(self, nursery: trio.Nursery, gated: set[str]) -> None:
         """When a new roster arrives, admit its members and drop those it removed."""
         assert self.transport is not None
+        member = True
         while True:
             await trio.sleep(self.config.tick_ms / 1000)
+            if member and not self.publisher.on_roster:  # it serves what it holds, no more
+                logs.event(logger, "roster.removed", member=self.config.member)
+            member = self.publisher.on_roster
             peers = set(self._peers())
             if peers == gated:
                 continue

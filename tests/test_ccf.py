@@ -28,6 +28,7 @@ from noticenet.protocol.errors import (
     NotFound,
     ReentryBlocked,
     SchemaError,
+    UnknownAuthor,
 )
 from noticenet.protocol.index.guard_tags import similar_identifiers, tags_of
 from noticenet.protocol.ledger.audit import verify_ledger
@@ -523,6 +524,36 @@ def test_purge_receipts_show_who_has_deleted(make_ledger: Make, devnet: DevNet) 
     purged, outstanding = purge_status(ccf, revoke.id)
     assert purged == ["DEU", "FRA", "USA"]
     assert outstanding == ["BRA", "CCF", "EUROPOL", "JPN"]
+
+
+def test_a_member_off_the_roster_keeps_its_receipts_and_publishes_nothing(
+    make_ledger: Make, devnet: DevNet
+) -> None:
+    """A roster that removes BRA after it enforced a revocation: its receipt waits (in
+    case it is admitted again) and the maintenance that publishes receipts does not fail."""
+    from noticenet.protocol.ccf.bootstrap import build_roster
+    from noticenet.protocol.devnet import group_spec
+    from noticenet.protocol.records.governance import GOVERNANCE_FEED
+
+    fra, fra_pub = make_ledger("FRA")
+    target = fra_pub.publish("sltd", document(), NOW)
+    bra, bra_pub = make_ledger("BRA")
+    copy(fra, bra, ["FRA"])
+    revoke = ccf_act(fra, devnet, action("revoke", [target.id]))
+    bra.ingest(revoke, NOW)
+    keep = [m for m in devnet.members if m.id != "BRA"]
+    specs = (group_spec(devnet.governance), group_spec(devnet.block), group_spec(devnet.revoke))
+    roster = build_roster(2, keep, *specs, devnet.guard_key)
+    change = threshold_entry(
+        GOVERNANCE_FEED, (1, devnet.genesis.id), NOW + 1, "roster", roster, devnet.governance.sign
+    )
+    assert bra.ingest(change, NOW + 1).outcome is Outcome.STORED
+    assert not bra_pub.on_roster and fra_pub.on_roster
+    assert bra_pub.publish_receipts(NOW + 2) == []
+    assert [k[2:] for k, _ in bra.store.iterate(b"o/")] == [revoke.id]
+    with pytest.raises(UnknownAuthor):
+        bra_pub.publish("sltd", document("B7654321", "BRA"), NOW + 2)
+    assert bra.head("BRA") is None
 
 
 # --- the bytes leave the disk ---

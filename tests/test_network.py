@@ -447,6 +447,7 @@ def test_a_new_roster_gates_out_a_removed_member(cluster: Cluster) -> None:
         CONVERGE_S,
     )
     cluster["FRA"].wait_log("event=roster.gate", CONVERGE_S)
+    cluster["BRA"].wait_log("event=roster.removed", CONVERGE_S)
     record_id = cluster["FRA"].publish("sltd", sltd("GATE0001"))
     poll(
         "the record on DEU",
@@ -461,3 +462,4 @@ def test_a_new_roster_gates_out_a_removed_member(cluster: Cluster) -> None:
             return None
 
     assert poll("BRA's and DEU's frontiers", behind, CONVERGE_S)
+    assert cluster["BRA"].alive(), cluster["BRA"].log_text()[-3000:]  # removed, not broken

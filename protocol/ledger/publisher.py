@@ -43,11 +43,17 @@ class Publisher:
         self.keys = keys
         self._digests: dict[bytes, bytes] = {}
 
-    def _roster(self) -> Roster:
+    @property
+    def on_roster(self) -> bool:
+        """Whether the roster this node holds has this member (only then may it publish)."""
         roster = self.ledger.roster
-        if roster is None or roster.member(self.member) is None:
+        return roster is not None and roster.member(self.member) is not None
+
+    def _roster(self) -> Roster:
+        if not self.on_roster:
             raise UnknownAuthor(f"{self.member} is not on the roster this node holds")
-        return roster
+        assert self.ledger.roster is not None
+        return self.ledger.roster
 
     def guard_tags(self, record: Any) -> tuple[bytes, ...]:
         guard_key = self.ledger.guard_key
@@ -184,8 +190,13 @@ class Publisher:
         return EpochKeying(entry.id, epoch_key), entry
 
     def publish_receipts(self, now_ms: int) -> list[Entry]:
-        """Append a purge receipt for every CCF revocation enforced here but not yet receipted."""
-        published = []
+        """Append a purge receipt for every CCF revocation enforced here but not yet receipted.
+
+        A member the roster removed publishes nothing: its receipts wait, in case it is
+        admitted again, instead of failing the caller's maintenance."""
+        published: list[Entry] = []
+        if not self.on_roster:
+            return published
         for k, v in list(self.ledger.store.iterate(b"o/")):
             action_id = k[2:]
             record = PurgeReceipt(action=action_id, targets=tuple(decode(v)))
