@@ -21,6 +21,7 @@ from noticenet.protocol.identifiers.person_keys import (
     similar_guard_keys,
     similar_keys,
     similar_word_key,
+    similar_word_keys,
 )
 from noticenet.protocol.index.guard_tags import same_tags_for, tags_for
 from noticenet.protocol.ledger.audit import verify_ledger
@@ -55,6 +56,53 @@ def test_similar_word_keys_meet_the_issues_examples() -> None:
     assert set(similar_keys("Josef", "Nguyen")) & set(similar_guard_keys("Yusuf", "Nguyen"))
     assert "0I234567S" in confusable_variants("O1234567S")
     assert "L8989O2C3" in confusable_variants("L898902C3")
+
+
+def meets(revoked: tuple[str, str], again: tuple[str, str]) -> bool:
+    """Whether a header for `again` carries a similar key `revoked`'s guards hold."""
+    return bool(set(similar_keys(*again)) & set(similar_guard_keys(*revoked)))
+
+
+@pytest.mark.parametrize(
+    ("revoked", "again"),
+    [
+        (("Hanna", "Гончаренко"), ("Hanna", "Hončarenko")),  # ISO 9 č is the ch of 'cha'
+        (("Yurii", "Shcherbakov"), ("Jurijj", "Shherbakov")),  # j as the glide y
+        (("Щерьо", "Атанасов"), ("SHTerjo", "Atanasov")),  # ьо as 'jo' after a consonant
+        (("Muhammad", "Al-Hassan"), ("محمد", "الحسن")),  # no vowels: every h heard
+        (("Abdul", "Rahman"), ("عبد", "الرحمن")),  # ... or not
+        (("Pedro", "de la Cruz"), ("Pedro", "Delacruz")),  # joined particles, shortest first
+        (("Anna", "van der Berg"), ("Anna", "Vanderberg")),  # ... and longest first
+        (("Anthony", "Pridgen"), ("Anhony", "Pridgen")),  # a class substituted
+        (("Gary", "Tarter"), ("Gady", "Tarter")),  # the last of two substituted
+        (("Mikhail", "Orlov"), ("Michal", "Orlov")),
+    ],
+)
+def test_similar_keys_meet_spellings_and_typos(
+    revoked: tuple[str, str], again: tuple[str, str]
+) -> None:
+    assert meets(revoked, again)
+
+
+@pytest.mark.parametrize(
+    ("revoked", "again"),
+    [
+        (("Rina", "Brewer"), ("Lena", "Brewer")),  # the first of two classes differs
+        (("Lennie", "Baird"), ("Ellen", "Baird")),  # one starts with a vowel
+        (("Maude", "Coyne"), ("Emmett", "Vanhouten")),
+    ],
+)
+def test_similar_keys_keep_apart_different_names(
+    revoked: tuple[str, str], again: tuple[str, str]
+) -> None:
+    assert not meets(revoked, again)
+
+
+def test_a_word_has_a_second_reading_only_where_its_spelling_is_ambiguous() -> None:
+    assert similar_word_keys("nguyen") == (similar_word_key("nguyen"),)
+    assert similar_word_keys("jurij") == (similar_word_key("jurij"), similar_word_key("yurij"))
+    assert similar_word_key("muhammad") in similar_word_keys("mhmd")
+    assert similar_word_key("rahman") in similar_word_keys("rhmn")
 
 
 def test_headers_carry_both_tiers_and_fit() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 
 from noticenet.protocol.identifiers.normalise import (
     _APOSTROPHES,
@@ -110,8 +111,10 @@ def _field_words(field: str, joined: bool, unvocalised: bool = False) -> list[st
     without vowels: a word `bd` is `abd`, `bn` is `bin`, and a word `l` + consonant
     (the article) loses its `l`.
     """
-    text = _folded(_text(field, "a name"))
-    text = _APOSTROPHES.sub("", text)
+    text = _text(field, "a name")
+    if unvocalised and not text.isascii():
+        text = unicodedata.normalize("NFKC", text).casefold().translate(_HACEK)
+    text = _APOSTROPHES.sub("", _folded(text))
     if joined:
         text = text.replace("-", "")
     words = _NON_ALNUM_LOWER.sub(" ", text).split()
@@ -173,6 +176,10 @@ def person_keys(forename: str, name: str) -> tuple[str, ...]:
 SIMILAR_DERIVATION = 1
 """The version of `similar_keys`; its tags carry it in their domain ('person-similar/1')."""
 
+MAX_READINGS = 4
+"""At most this many readings of a list of words (the first, in word order, of the product
+of each word's readings)."""
+
 MAX_SIMILAR_KEYS = 8
 """At most this many similar keys per person in a header (record-format 5.4)."""
 
@@ -181,6 +188,11 @@ SIMILAR_CLASSES = "PKSTLNR"
 l, nasals, r (digits stand for themselves)."""
 
 _UNVOCALISED = {"bd": "abd", "bn": "bin"}
+_HACEK = str.maketrans(
+    {**dict.fromkeys("čćĉçċ", "ch"), **dict.fromkeys("šśŝşș", "sh"), **dict.fromkeys("žźż", "zh")}
+)
+"""Consonants with a diacritic that spell a sibilant (Czech, Polish, Croatian, ISO 9,
+Turkish): folding them to their base letter would read č as the k of 'ca'."""
 _ARTICLE_L = re.compile("^l[^aeiouy].{2}")
 _SIMILAR_GRAPHEMES = (
     ("tsch", "s"), ("sch", "s"), ("tch", "s"), ("sh", "s"), ("zh", "s"), ("ch", "s"),
@@ -193,6 +205,22 @@ _SIMILAR_CLASS = {
     **dict.fromkeys("dt", "T"), "l": "L", "m": "N", "n": "N", "r": "R",
 }
 _SIMILAR_VOWELS = frozenset("aeiouy")
+_GLIDE_BEFORE = _SIMILAR_VOWELS | {"j"}
+
+
+@functools.lru_cache(maxsize=65536)
+def similar_word_keys(word: str) -> tuple[str, ...]:
+    """Every reading of one word as a similar word key (record-format 5.4, step 3): the
+    word's key, and where the spelling is ambiguous also the key of its other reading:
+    a leading j before a vowel read as the glide y (Slavic, German, Dutch 'Jurij',
+    'Jelena'), and a word without vowels (Arabic script as anyascii writes it) with
+    every h heard ('mhmd' as 'muhammad', beside 'rhmn' as 'rahman')."""
+    keys = [similar_word_key(word)]
+    if len(word) > 1 and word[0] == "j" and word[1] in _SIMILAR_VOWELS:
+        keys.append(similar_word_key(word[1:]))
+    if len(word) > 2 and "h" in word and not _SIMILAR_VOWELS.intersection(word):
+        keys.append(similar_word_key(word.replace("h", "ha")))
+    return tuple(dict.fromkeys(keys))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -210,22 +238,25 @@ def similar_word_key(word: str) -> str:
             cls = "P" if after in _SIMILAR_VOWELS and after else ""
         elif ch == "h":
             cls = "K" if after in _SIMILAR_VOWELS and after else ""
-        elif ch == "j" and before in _SIMILAR_VOWELS | {"j"} and before:
-            cls = ""
+        elif ch == "j" and before and (before in _GLIDE_BEFORE or after in _SIMILAR_VOWELS):
+            cls = ""  # a glide: 'Jurij', 'Tanja', 'Terjo'; not the j of 'Jack' or 'Benj'
         else:
             cls = _SIMILAR_CLASS.get(ch, ch if ch.isdigit() else "")
         if cls and (not out or out[-1] != cls):
             out.append(cls)
+    if word[:1] in _SIMILAR_VOWELS:
+        out.insert(0, "A")  # a name that starts with a vowel: 'Ellen' is not 'Lena'
     return "".join(out) or "A"
 
 
-def _strip_particle_prefix(word: str) -> str:
-    """A word that starts with a particle joined to a name ('binladen', 'delacruz')
-    without it, while at least 4 letters remain."""
+def _strip_particle_prefix(word: str, particles: tuple[str, ...]) -> str:
+    """A word that starts with particles joined to a name ('binladen', 'delacruz',
+    'vanderberg') without them, tried in the order of `particles`, while at least 4
+    letters remain."""
     changed = True
     while changed:
         changed = False
-        for particle in _PARTICLES_LONGEST_FIRST:
+        for particle in particles:
             if word.startswith(particle) and len(word) - len(particle) >= 4:
                 word, changed = word[len(particle) :], True
                 break
@@ -233,6 +264,7 @@ def _strip_particle_prefix(word: str) -> str:
 
 
 _PARTICLES_LONGEST_FIRST = tuple(sorted(PARTICLES, key=lambda p: (-len(p), p)))
+_PARTICLES_SHORTEST_FIRST = tuple(sorted(PARTICLES, key=lambda p: (len(p), p)))
 
 
 def _similar_sets(forename: str, name: str) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
@@ -241,13 +273,20 @@ def _similar_sets(forename: str, name: str) -> tuple[set[tuple[str, ...]], set[t
     fewer: set[tuple[str, ...]] = set()
     for joined in (False, True):
         words = _field_words(forename, joined, True) + _field_words(name, joined, True)
-        for variant in (words, [_strip_particle_prefix(w) for w in words]):
-            keys = tuple(sorted(similar_word_key(w) for w in variant))
-            if not keys:
-                continue
-            full.add(keys)
-            if len(keys) >= 3:
-                fewer.update(keys[:i] + keys[i + 1 :] for i in range(len(keys)))
+        stripped = (
+            [_strip_particle_prefix(w, _PARTICLES_LONGEST_FIRST) for w in words],
+            [_strip_particle_prefix(w, _PARTICLES_SHORTEST_FIRST) for w in words],
+        )
+        for variant in dict.fromkeys(tuple(v) for v in (words, *stripped)):
+            for reading in itertools.islice(
+                itertools.product(*(similar_word_keys(w) for w in variant)), MAX_READINGS
+            ):
+                keys = tuple(sorted(reading))
+                if not keys:
+                    continue
+                full.add(keys)
+                if len(keys) >= 3:
+                    fewer.update(keys[:i] + keys[i + 1 :] for i in range(len(keys)))
     return full, fewer
 
 
@@ -274,8 +313,15 @@ def similar_guard_keys(forename: str, name: str) -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
+MIN_SUBSTITUTED = 3
+"""Word keys of at least this many classes have any class substituted; shorter ones (of
+2) only their last, since a substituted first class is a different name too often
+(Pattie/Lydia, Rina/Lena) while a typo rarely hits a name's first letter."""
+
+
 def _one_edit(word: str) -> set[str]:
-    """Word keys one deletion, insertion or neighbour swap from `word` (runs collapsed)."""
+    """Word keys one deletion, insertion, neighbour swap or substitution (not of the first
+    class of a 2-class key) from `word`, runs collapsed."""
     if len(word) < 2:
         return set()
     out: set[str] = set()
@@ -286,6 +332,9 @@ def _one_edit(word: str) -> set[str]:
     for i in range(len(word) + 1):
         for cls in SIMILAR_CLASSES:
             out.add(word[:i] + cls + word[i:])
+    for i in range(0 if len(word) >= MIN_SUBSTITUTED else 1, len(word)):
+        for cls in SIMILAR_CLASSES:
+            out.add(word[:i] + cls + word[i + 1 :])
     return {_RUNS.sub(r"\1", k) or "A" for k in out} - {word}
 
 

@@ -589,14 +589,16 @@ NORMALISE_CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     *(
         ("similar_word_key", (w,))
         for w in ("nguyen", "ngyuen", "yusuf", "josef", "ihor", "hanna", "mhmd", "gewrgios",
-                  "shcherbakov", "theodwros", "djordje", "alexander")
+                  "shcherbakov", "theodwros", "djordje", "alexander", "terjo", "tanja")
     ),
+    *(("similar_word_keys", (w,)) for w in ("jurij", "yuri", "mhmd", "rhmn", "nguyen")),
     *(
         ("similar_keys", names)
         for names in (
             ("Yusuf", "Nguyen"), ("Josef", "Ngyuen"), ("Aleksandr Sergeevich", "Kuznetsov"),
             ("\u0645\u062d\u0645\u062f", "\u0627\u0644\u062d\u0633\u0646"),
-            ("Pedro", "Delacruz"), ("Abd al-Rahman", "Bin Laden"),
+            ("Pedro", "Delacruz"), ("Abd al-Rahman", "Bin Laden"), ("Hanna", "Hončarenko"),
+            ("Jurijj", "Shherbakov"), ("Ellen", "Vanderberg"),
         )
     ),
     ("similar_guard_keys", ("Yusuf", "Nguyen")),
