@@ -750,8 +750,9 @@ def test_a_similar_name_is_held_then_released_and_another_revoked(
         expect(ccf.locator(f"#held-{gone[:16]}")).to_have_count(0)
     finally:
         ccf_ctx.close()
-    # Released: FRA's officer finds it; revoked: gone everywhere.
-    readable_at(net, "FRA", kept)
+    # Released: readable on every member's node, and FRA's officer finds it; revoked: gone.
+    for member in ("FRA", "DEU", "ITA"):
+        readable_at(net, member, kept)
     ctx = browser.new_context(locale="en-GB")
     ctx.set_default_timeout(WAIT * 1000)
     try:
