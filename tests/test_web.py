@@ -731,6 +731,13 @@ def test_a_similar_name_is_held_then_released_and_another_revoked(
         item.get_by_role("button", name="Propose release").click()
         expect(ccf.get_by_role("heading", level=1)).to_contain_text("Release")
         expect(ccf.locator("#proposal-text")).to_contain_text(kept)
+        # The block group's setup is refused here: it would name the wrong commissioners.
+        ceremony, wrong = ccf.url, tmp_path / "block.setup.cbor"
+        wrong.write_bytes(commission_setup(SEED, "block", 5, 2)[0].to_bytes())
+        ccf.get_by_label("Commitment, share or public package files").set_input_files([wrong])
+        ccf.get_by_role("button", name="Upload").click()
+        expect(ccf.locator("#e-files")).to_contain_text("for another group key")
+        ccf.goto(ceremony)
         sign_and_publish(ccf, net, tmp_path / "release")
         expect(ccf.locator(".flash")).to_contain_text("Released")
         expect(ccf.locator("#state")).to_have_text("live")
@@ -779,7 +786,8 @@ def red_revocation(net: Cluster, red: str) -> str:
 def held_publish(net: Cluster, browser: Browser) -> str:
     """DEU's issuer: the revoked person exactly (refused, in French), then a typo of his
     name (held); its author sees it held on its status page, its record page and in 'my
-    records', another member finds nothing. Returns the held record's id."""
+    records', another member finds nothing; an update to a similar spelling is held too.
+    Returns the first held record's id."""
     ctx = browser.new_context(locale="en-GB")
     ctx.set_default_timeout(WAIT * 1000)
     try:
@@ -813,6 +821,15 @@ def held_publish(net: Cluster, browser: Browser) -> str:
         expect(page.locator("main")).not_to_contain_text("1961-05-17")  # the body stays hidden
         page.goto(f"{net['DEU'].url}/ui/mine")
         expect(page.locator(f"#mine-held a[href='/ui/records/{eid}']")).to_have_count(1)
+        # An update to a similar spelling ('one letter more') is held as well, and says so.
+        other = {"name": fresh("SCHMIDT"), "forename": "Yusuf", "date_of_birth": "1961-05-17"}
+        old = publish_api(net, "DEU", "notice.red", {"subject": other})
+        page.goto(f"{net['DEU'].url}/ui/records/{old}/edit")
+        page.get_by_label("Family name").fill("Nguyent")
+        page.get_by_role("button", name="Publish the new version").click()
+        expect(page).to_have_url(re.compile(r"/ui/records/[0-9a-f]{64}/status$"))
+        expect(page.locator(".flash")).to_contain_text("is held for the commission's review")
+        expect(page.locator("#held")).to_contain_text("HELD FOR THE COMMISSION'S REVIEW")
     finally:
         ctx.close()
     ctx = browser.new_context(locale="en-GB")

@@ -199,7 +199,7 @@ async def import_start(ctx: IssuerPage) -> Response:
     """Read the uploaded file into rows (nothing is published yet), then show the progress."""
     kind, fmt = ctx.form.get("kind", ""), ctx.form.get("format", "")
     uploads = ctx.files.get("file", [])
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     rows: list[Row] = []
     t = translator(ctx.lang)
     if kind not in IMPORT_KINDS:
@@ -263,6 +263,7 @@ async def import_step(job_id: str, ctx: IssuerPage) -> Response:
         except NoticenetError as exc:  # the node stopped publishing: try again later
             return redirect(ctx, f"/ui/import/{job.id}", shown(exc, translator(ctx.lang)).text)
         for row in chunk:
+            result: dict[str, Any]
             if row.record is None:
                 result = {"status": "refused", "error": "Unreadable", "detail": row.error}
             else:

@@ -196,7 +196,7 @@ async def proposals(ctx: AdminPage) -> Response:
 async def propose(ctx: AdminPage) -> Response:
     service = _commission(ctx)
     f = ctx.form
-    body = {
+    body: dict[str, Any] = {
         "action": f.get("action", ""),
         "targets": forms.words(f.get("targets", "")),
         "reason": f.get("reason", "").strip(),

@@ -454,7 +454,8 @@ def published(ctx: Ctx, kind: str, eid: bytes, step: str, **facts: str) -> Respo
     if a similar re-entry guard holds it for the CCF's review, its status page saying so."""
     held = ctx.service.ledger.is_held(eid)
     event = "web.published" if step == "publish" else "web.updated"
-    logs.event(logger, event, kind=kind, id=eid.hex(), state="held" if held else "live", **facts)
+    state = "held" if held else "live"
+    logs.event(logger, event, logging.INFO, kind=kind, id=eid.hex(), state=state, **facts)
     t, short = translator(ctx.lang), eid.hex()[:16]
     if held:
         return redirect(ctx, f"/ui/records/{eid.hex()}/status", t(f"{step}.held", id=short))
