@@ -6,11 +6,15 @@ import re
 
 import pytest
 
+from noticenet.crypto.errors import NoticenetError
 from noticenet.node.api.records import parse_record
+from noticenet.node.web import errors as web_errors
 from noticenet.node.web import forms
+from noticenet.node.web.errors import request_errors, said, shown
 from noticenet.node.web.i18n import CATALOGUES, DIRECTION, choose, translator
 from noticenet.node.web.sessions import Sessions, cookie_value, csrf_ok
-from noticenet.protocol.errors import SchemaError
+from noticenet.protocol.errors import MRZError, ReentryBlocked, SchemaError
+from noticenet.protocol.identifiers.mrz import compose_mrz, parse_mrz
 
 
 def test_every_language_has_every_message_and_a_direction() -> None:
@@ -104,8 +108,9 @@ def test_a_request_model_error_lands_on_its_field() -> None:
 
     with pytest.raises(ValidationError) as refused:
         SubjectAccessRequest(name="x" * 201)
-    errors = forms.pydantic_errors(refused.value, ("name", "forename"))
-    assert list(errors) == ["name"] and "200" in errors["name"]
+    errors = request_errors(refused.value, ("name", "forename"), translator("fr"))
+    assert list(errors) == ["name"] and errors["name"].text == "Trop long : 200 caractères au plus."
+    assert "name: String should have at most 200 characters" in errors["name"].detail
 
 
 def test_multipart_uploads_are_read_with_the_standard_library() -> None:
@@ -181,6 +186,8 @@ def test_text_colours_pass_wcag_aa() -> None:
         (var["hit"], var["paper"]),  # field errors
         (white, var["hit"]),  # a hit
         (white, var["miss"]),  # a miss
+        (white, var["held"]),  # a record held for the CCF's review
+        (var["held"], var["paper"]),  # the held badge
         (var["miss"], var["paper"]),  # purged
         (var["warn-ink"], var["warn-bg"]),
         (var["warn-ink"], var["paper"]),
@@ -188,3 +195,75 @@ def test_text_colours_pass_wcag_aa() -> None:
     ]
     for ink, paper in pairs:
         assert contrast(ink, paper) >= 4.5, (ink, paper, contrast(ink, paper))
+
+
+def _refusal(kind: str, record: dict[str, object]) -> Exception:
+    with pytest.raises(NoticenetError) as refused:
+        parse_record(kind, record)
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("kind", "record", "french"),
+    [
+        ("notice.red", {"subject": {"name": "X", "place_of_birth": "a" * 201}},
+         "Trop long : 200 caractères au plus."),
+        ("notice.red", {"subject": {"name": "X", "sex": "Q"}},
+         "Valeur non admise ; choisissez parmi : "),
+        ("notice.red", {"subject": {"name": "X", "nationalities": ["QQ"]}},
+         "Ce n'est pas un code de pays"),
+        ("notice.red", {"subject": {"forename": "X"}}, "Ce champ est obligatoire."),
+        ("notice.red", {"subject": {"name": "X", "date_of_birth": "yesterday"}},
+         "Date non valide"),
+        ("notice.red", {"subject": {"name": "X"}, "colour": "red"},
+         "Champs ou colonnes inconnus."),
+        ("diffusion", {"purpose": "locate", "recipients": [], "subject": {"name": "X"}},
+         "Choisissez au moins un membre destinataire."),
+        ("vehicle", {"vin": "123", "registration_country": "FRA"},
+         "Un VIN compte 17 caractères ; celui-ci en a 3."),
+        ("sltd", {"document_number": "A1", "document_type": "P", "issuing_country": "QQ",
+          "status": "stolen"},
+         "Ce n'est pas un code de pays"),
+    ],
+)
+def test_the_apis_refusals_are_said_in_french(
+    kind: str, record: dict[str, object], french: str
+) -> None:
+    """Real refusals of the record parser, each said by a precise French message (never
+    the general one), with the API's English detail kept."""
+    exc = _refusal(kind, record)
+    said_fr = shown(exc, translator("fr"))
+    assert french in said_fr.text, (str(exc), said_fr)
+    assert said_fr.detail == str(exc)
+    assert said_fr.text != translator("fr")("err.invalid")
+
+
+def test_typed_errors_and_mrz_fields_are_said_in_french() -> None:
+    fr = translator("fr")
+    blocked = ReentryBlocked("re-entry blocked: this notice.red matches 2 identifier(s) ...")
+    assert "ré-inscription bloquée" in shown(blocked, fr).text
+    lines = list(compose_mrz("TD3", document_code="P", issuing_state="DEU",
+                             document_number="C01X00T47", nationality="DEU",
+                             date_of_birth="800101", sex="M", date_of_expiry="300101",
+                             surname="MUSTERMANN", given_names="ERIKA"))
+    for position, field in ((9, "numéro du document"), (19, "date de naissance")):
+        digit = str((int(lines[1][position]) + 1) % 10)
+        with pytest.raises(MRZError) as refused:
+            parse_mrz([lines[0], lines[1][:position] + digit + lines[1][position + 1:]])
+        assert shown(refused.value, fr).text == f"La ZLA est erronée dans le champ : {field}."
+    # An import row's refusal is known by its type's name only.
+    assert said(["ReentryBlocked"], "re-entry blocked", fr).text == fr("err.reentry")
+    # A message no rule knows gets its type's general message, the detail beside it.
+    odd = said(["SchemaError"], "something new went wrong", fr)
+    assert odd == web_errors.Shown(fr("err.invalid"), "something new went wrong")
+
+
+def test_every_error_message_is_in_the_catalogues() -> None:
+    keys = {key for _, key in web_errors.PATTERNS} | set(web_errors.BY_TYPE.values())
+    keys |= set(web_errors.GENERAL.values()) | {"err.other", "error.mrz"}
+    fields = ("document number", "date of birth", "date of expiry", "composite",
+              "document code", "issuing state", "nationality", "optional data", "surname",
+              "given names", "sex")
+    keys |= {"mrz.field." + f.replace(" ", "_") for f in fields}
+    for lang, catalogue in CATALOGUES.items():
+        assert keys <= set(catalogue), (lang, keys - set(catalogue))

@@ -15,7 +15,7 @@ from noticenet.node import logs
 from noticenet.node.api import ops
 from noticenet.node.api.metrics import refusal_rows
 from noticenet.node.api.users import ROLES
-from noticenet.node.web import forms
+from noticenet.node.web.errors import request_errors, shown
 from noticenet.node.web.i18n import translator
 from noticenet.node.web.pages import AdminPage, Ctx, logger, redirect, render
 
@@ -40,10 +40,12 @@ async def add_user(ctx: AdminPage) -> Response:
         req = ops.NewUser(name=ctx.form.get("name", "").strip(), role=ctx.form.get("role", ""))
         made = await ops.users_add(req, ctx.request, ctx.user)  # type: ignore[arg-type]
     except ValidationError as exc:
-        return _users_page(ctx, 422, form=ctx.form, errors=forms.pydantic_errors(exc, USER_FIELDS))
+        errors = request_errors(exc, USER_FIELDS, translator(ctx.lang))
+        return _users_page(ctx, 422, form=ctx.form, errors=errors)
     except NoticenetError as exc:
         where = "role" if "role" in str(exc) else "name"
-        return _users_page(ctx, 422, form=ctx.form, errors={where: str(exc)})
+        errors = {where: shown(exc, translator(ctx.lang))}
+        return _users_page(ctx, 422, form=ctx.form, errors=errors)
     logs.event(logger, "web.user_added", user=made["name"], role=made["role"])
     return _users_page(ctx, 201, made=made)
 
@@ -54,7 +56,7 @@ async def revoke_user(name: str, ctx: AdminPage) -> Response:
     try:
         await ops.users_revoke(name, ctx.request, ctx.user)  # type: ignore[arg-type]
     except NoticenetError as exc:
-        return redirect(ctx, "/ui/admin/users", str(exc))
+        return redirect(ctx, "/ui/admin/users", shown(exc, t).text)
     logs.event(logger, "web.user_revoked", user=name)
     return redirect(ctx, "/ui/admin/users", t("users.revoked", name=name))
 

@@ -21,6 +21,7 @@ from noticenet.node.api.importexport import FORMATS, Row, import_records, read_r
 from noticenet.node.api.records import entry_status, parse_record, update_entry
 from noticenet.node.service import NodeService
 from noticenet.node.web import forms
+from noticenet.node.web.errors import said, shown
 from noticenet.node.web.i18n import translator
 from noticenet.node.web.pages import (
     SECURITY_HEADERS,
@@ -28,6 +29,7 @@ from noticenet.node.web.pages import (
     IssuerPage,
     OfficerPage,
     logger,
+    published,
     redirect,
     render,
 )
@@ -77,13 +79,11 @@ async def diffusion(ctx: IssuerPage) -> Response:
             "publish_diffusion.html",
             422,
             form=ctx.form,
-            errors={where: str(exc)},
+            errors={where: shown(exc, translator(ctx.lang))},
             members=member_choices(ctx.service),
             picked=picked,
         )
-    logs.event(logger, "web.published", kind="diffusion", id=entry.id.hex())
-    done = translator(ctx.lang)("publish.done", id=entry.id.hex()[:16])
-    return redirect(ctx, f"/ui/records/{entry.id.hex()}", done)
+    return published(ctx, "diffusion", entry.id, "publish")
 
 
 # -- update one's own record -----------------------------------------------------------
@@ -124,11 +124,9 @@ async def edit(entry_id: str, ctx: IssuerPage) -> Response:
         )
         where = forms.field_of(str(exc), kind, fields, renames)
         logs.event(logger, "web.update_refused", kind=kind, error=type(exc).__name__, field=where)
-        errors = {where: str(exc)}
+        errors = {where: shown(exc, translator(ctx.lang))}
         return render(ctx, EDITABLE[kind], 422, form=ctx.form, errors=errors, editing=view)
-    logs.event(logger, "web.updated", kind=kind, id=entry.id.hex(), replaces=entry_id)
-    done = translator(ctx.lang)("edit.done", id=entry.id.hex()[:16])
-    return redirect(ctx, f"/ui/records/{entry.id.hex()}", done)
+    return published(ctx, kind, entry.id, "edit", replaces=entry_id)
 
 
 # -- status and purge receipts ----------------------------------------------------------
@@ -136,10 +134,8 @@ async def edit(entry_id: str, ctx: IssuerPage) -> Response:
 
 @router.get("/ui/records/{entry_id}/status")
 async def status(entry_id: str, ctx: OfficerPage) -> Response:
-    # TODO(holds): a record held for review (a name similar to a revoked person's, the
-    # re-entry issue's held state, built on branch `holds`) is to be shown here to its
-    # author, and the CCF's review queue beside the revocations; `entry_status` knows no
-    # held state yet, so nothing is shown for it.
+    """An entry's state ('held' says what a hold means and what comes next) and the purge
+    receipts of a revocation, node by node."""
     try:
         facts = entry_status(ctx.service, bytes.fromhex(entry_id))
     except ValueError:
@@ -203,7 +199,7 @@ async def import_start(ctx: IssuerPage) -> Response:
     """Read the uploaded file into rows (nothing is published yet), then show the progress."""
     kind, fmt = ctx.form.get("kind", ""), ctx.form.get("format", "")
     uploads = ctx.files.get("file", [])
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     rows: list[Row] = []
     t = translator(ctx.lang)
     if kind not in IMPORT_KINDS:
@@ -214,7 +210,7 @@ async def import_start(ctx: IssuerPage) -> Response:
         try:
             rows = read_rows(kind, fmt, uploads[0].decode("utf-8-sig", errors="replace"))
         except NoticenetError as exc:
-            errors["format" if "format" in str(exc) else "file"] = str(exc)
+            errors["format" if "format" in str(exc) else "file"] = shown(exc, t)
     if not errors and not rows:
         errors["file"] = t("import.empty")
     if len(rows) > MAX_ROWS:
@@ -246,7 +242,8 @@ async def import_page(job_id: str, ctx: IssuerPage) -> Response:
     job = _job(ctx, job_id)
     if job is None:
         return render(ctx, "record.html", 404, view=None)
-    return render(ctx, "import_job.html", job=job, refused=_refused(job))
+    t = translator(ctx.lang)
+    return render(ctx, "import_job.html", job=job, refused=_refused(job, t), held=_held(job))
 
 
 @router.post("/ui/import/{job_id}/step")
@@ -264,8 +261,9 @@ async def import_step(job_id: str, ctx: IssuerPage) -> Response:
                 await import_records(ctx.service, job.kind, [r.record for r in usable])
             )
         except NoticenetError as exc:  # the node stopped publishing: try again later
-            return redirect(ctx, f"/ui/import/{job.id}", str(exc))
+            return redirect(ctx, f"/ui/import/{job.id}", shown(exc, translator(ctx.lang)).text)
         for row in chunk:
+            result: dict[str, Any]
             if row.record is None:
                 result = {"status": "refused", "error": "Unreadable", "detail": row.error}
             else:
@@ -279,5 +277,15 @@ async def import_step(job_id: str, ctx: IssuerPage) -> Response:
     return redirect(ctx, f"/ui/import/{job.id}")
 
 
-def _refused(job: ImportJob) -> list[dict[str, Any]]:
-    return [r for r in job.results if r["status"] == "refused"]
+def _refused(job: ImportJob, t: Any) -> list[dict[str, Any]]:
+    """The refused rows, each with its error said in the page's language."""
+    return [
+        r | {"message": said([r.get("error", ""), "SchemaError"], r.get("detail", ""), t)}
+        for r in job.results
+        if r["status"] == "refused"
+    ]
+
+
+def _held(job: ImportJob) -> list[dict[str, Any]]:
+    """The rows published but held for the CCF's review (hidden everywhere for now)."""
+    return [r for r in job.results if r["status"] == "held"]

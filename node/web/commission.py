@@ -1,6 +1,7 @@
 """The commission's pages, on the CCF's own node for its admins: subject-access search and
 case file; proposals with the exact text every commissioner signs; the signing
-ceremony's progress as commissioners upload their files; purge receipts per revocation.
+ceremony's progress as commissioners upload their files; the review queue of held
+records (release or revoke each through a ceremony); purge receipts per revocation.
 
 The pages call the API's own routes (`propose`, `subject_access`) and the CLI's ceremony
 steps (`noticenet.node.ccf.ceremony_files`): a ceremony is a folder of the same files
@@ -8,6 +9,11 @@ steps (`noticenet.node.ccf.ceremony_files`): a ceremony is a folder of the same 
 (`<data_dir>/ceremonies/<digest>/`). Secret files (key packages, nonces) never come
 here: commissioners run `ccf commit` and `ccf sign` on their own machines and upload
 only commitments and shares.
+
+The roster names no commissioner (it holds group keys) and a key package only a number;
+the names are in the group's DKG setup file (`ccf dkg setup`, public). Uploaded once to
+any ceremony of the group, it is kept as `<data_dir>/commission/<group>.setup.cbor`, and
+every ceremony of that group shows each commissioner's name beside their number.
 """
 
 from __future__ import annotations
@@ -33,17 +39,19 @@ from noticenet.node.ccf.ceremony_files import (
 )
 from noticenet.node.service import NodeService
 from noticenet.node.web import forms
+from noticenet.node.web.errors import request_errors, said, shown
 from noticenet.node.web.i18n import translator
 from noticenet.node.web.pages import AdminPage, Ctx, WebDenied, logger, redirect, render
 from noticenet.protocol.ccf.ceremony import Commitment, Proposal, Share
+from noticenet.protocol.ccf.dkg_setup import Setup
 from noticenet.protocol.ccf.receipts import purge_status
 from noticenet.protocol.errors import CodecError, SchemaError
-from noticenet.protocol.records.governance import CCF_FEED
+from noticenet.protocol.records.governance import CCF_BLOCK_FEED, CCF_FEED, REASONS
 
 router = APIRouter(include_in_schema=False)
 SUBJECT_FIELDS = ("name", "forename", "date_of_birth", "country", "number")
 PROPOSAL_FIELDS = ("action", "targets", "reason", "decision", "guards", "admit")
-ACTIONS = ("revoke", "block", "unblock", "readmit")
+ACTIONS = ("revoke", "block", "unblock", "readmit", "release")
 
 
 def _commission(ctx: Ctx) -> NodeService:
@@ -72,12 +80,12 @@ async def subject_access(ctx: AdminPage) -> Response:
         req = ccf_api.SubjectAccessRequest(**values)
         case = await ccf_api.subject_access(req, service, ctx.user)  # type: ignore[arg-type]
     except ValidationError as exc:
-        errors = forms.pydantic_errors(exc, SUBJECT_FIELDS)
+        errors = request_errors(exc, SUBJECT_FIELDS, translator(ctx.lang))
         return render(ctx, "ccf_subject.html", 422, form=ctx.form, errors=errors)
     except NoticenetError as exc:
-        errors = {forms.field_of(str(exc), "", SUBJECT_FIELDS): str(exc)}
-        if forms.FORM_ERROR in errors:
-            errors = {"name": str(exc)}
+        where = forms.field_of(str(exc), "", SUBJECT_FIELDS)
+        where = "name" if where == forms.FORM_ERROR else where
+        errors = {where: shown(exc, translator(ctx.lang))}
         return render(ctx, "ccf_subject.html", 422, form=ctx.form, errors=errors)
     logs.event(logger, "web.subject_access", records=case["count"])
     case_json = json.dumps(case, indent=1, ensure_ascii=False, sort_keys=True)
@@ -111,20 +119,67 @@ def ceremony_view(service: NodeService, folder: Path) -> dict[str, Any]:
     done = folder / "published.json"
     published = json.loads(done.read_text()) if done.is_file() else None
     head = service.ledger.head(proposal.feed)
+    committed, signed = _identifiers(folder, "commitment"), _identifiers(folder, "share")
     return {
         "digest": folder.name,
         "proposal": proposal,
         "describe": proposal.describe(),
         "action": proposal.action.action,
         "threshold": proposal.threshold,
-        "committed": _identifiers(folder, "commitment"),
-        "signed": _identifiers(folder, "share"),
+        "committed": committed,
+        "signed": signed,
+        "commissioners": commissioners(service, proposal, committed, signed),
         "public": (folder / "group.pub").is_file(),
         "entry": entry.is_file(),
         "published": published,
         # the feed moved on since the proposal: its entry could no longer go in
         "stale": published is None and (0 if head is None else head[0]) >= proposal.seq,
     }
+
+
+def group_of(proposal: Proposal) -> str:
+    """The commission group whose key signs the proposal: block, or revoke for the rest."""
+    return "block" if proposal.feed == CCF_BLOCK_FEED else "revoke"
+
+
+def _setup_path(service: NodeService, group: str) -> Path:
+    return Path(service.config.data_dir) / "commission" / f"{group}.setup.cbor"
+
+
+def commissioners(
+    service: NodeService, proposal: Proposal, committed: list[int], signed: list[int]
+) -> dict[int, str]:
+    """Number -> name of the proposal group's commissioners (from its DKG setup file, if one
+    was uploaded) and of anyone who took part without being in it (named '')."""
+    path = _setup_path(service, group_of(proposal))
+    names: dict[int, str] = {}
+    if path.is_file():
+        setup = Setup.from_bytes(path.read_bytes())
+        names = {i: setup.name_of(i) for i in setup.ids}
+    for i in (*committed, *signed):
+        names.setdefault(i, "")
+    return dict(sorted(names.items()))
+
+
+def _keep_setup(service: NodeService, folder: Path, proposal: Proposal, setup: Setup) -> Path:
+    """Check a DKG setup file against the ceremony (its group; the group key of a reshare;
+    the public package's commissioners, once that is here) and keep it for the group."""
+    group = group_of(proposal)
+    if setup.group != group:
+        raise SchemaError(f"this setup is for the {setup.group} group, not {group}")
+    if setup.refresh is not None and setup.refresh.group_public_key != proposal.group_key:
+        raise SchemaError("this setup's public package is for another group key")
+    if (folder / "group.pub").is_file():
+        public = read_public_package(folder / "group.pub")
+        if set(setup.ids) != set(public.verifying_shares):
+            raise SchemaError(
+                f"this setup names commissioners {setup.ids}, and the group's public package "
+                f"{sorted(public.verifying_shares)}: the public package is for another group key"
+            )
+    path = _setup_path(service, group)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(setup.to_bytes())
+    return path
 
 
 @router.get("/ui/ccf/proposals")
@@ -141,7 +196,7 @@ async def proposals(ctx: AdminPage) -> Response:
 async def propose(ctx: AdminPage) -> Response:
     service = _commission(ctx)
     f = ctx.form
-    body = {
+    body: dict[str, Any] = {
         "action": f.get("action", ""),
         "targets": forms.words(f.get("targets", "")),
         "reason": f.get("reason", "").strip(),
@@ -153,7 +208,7 @@ async def propose(ctx: AdminPage) -> Response:
         req = ccf_api.ProposeRequest(**body)
         answer = await ccf_api.propose(req, service, ctx.user)  # type: ignore[arg-type]
     except ValidationError as exc:
-        errors = forms.pydantic_errors(exc, PROPOSAL_FIELDS)
+        errors = request_errors(exc, PROPOSAL_FIELDS, translator(ctx.lang))
         return render(
             ctx, "ccf_proposals.html", 422, items=[], actions=ACTIONS, form=f, errors=errors
         )
@@ -161,7 +216,7 @@ async def propose(ctx: AdminPage) -> Response:
         where = forms.field_of(str(exc), "", PROPOSAL_FIELDS)
         if where == forms.FORM_ERROR and ("entry id" in str(exc) or "target" in str(exc)):
             where = "targets"
-        errors = {where: str(exc)}
+        errors = {where: shown(exc, translator(ctx.lang))}
         return render(
             ctx, "ccf_proposals.html", 422, items=[], actions=ACTIONS, form=f, errors=errors
         )
@@ -206,7 +261,7 @@ async def ceremony_file(digest: str, name: str, ctx: AdminPage) -> Response:
 
 
 def _file_kind(data: bytes, proposal: Proposal) -> tuple[str, int | None]:
-    """('commitment'|'share'|'public', signer) of an uploaded ceremony file.
+    """('commitment'|'share'|'setup'|'public', signer) of an uploaded ceremony file.
 
     Decoded with the ceremony's own readers; a file made for another proposal is refused.
     """
@@ -221,7 +276,11 @@ def _file_kind(data: bytes, proposal: Proposal) -> tuple[str, int | None]:
                 f"not {proposal.digest.hex()[:16]}"
             )
         return kind, record.identifier
-    return "public", None
+    try:
+        Setup.from_bytes(data)
+    except (SchemaError, CodecError, NoticenetError):
+        return "public", None
+    return "setup", None
 
 
 @router.post("/ui/ccf/ceremonies/{digest}/upload")
@@ -234,11 +293,14 @@ async def upload(digest: str, ctx: AdminPage) -> Response:
     t = translator(ctx.lang)
     proposal = read_proposal(folder / "proposal.cbor")
     uploads = ctx.files.get("files", [])
-    error = "" if uploads else t("import.nofile")
+    error: object = "" if uploads else t("import.nofile")
     taken: list[str] = []
     for data in uploads:
         try:
             kind, signer = _file_kind(data, proposal)
+            if kind == "setup":
+                taken.append(_keep_setup(service, folder, proposal, Setup.from_bytes(data)).name)
+                continue
             if kind == "public":
                 try:
                     package = _public_package(folder, data)
@@ -256,7 +318,7 @@ async def upload(digest: str, ctx: AdminPage) -> Response:
             (folder / name).write_bytes(data)
             taken.append(name)
         except NoticenetError as exc:
-            error = str(exc)
+            error = shown(exc, t)
             break
     logs.event(logger, "web.ceremony_upload", digest=digest[:16], files=len(taken))
     view = ceremony_view(service, folder)
@@ -299,19 +361,33 @@ async def publish(digest: str, ctx: AdminPage) -> Response:
         result = (await accept_entries(req, service, ctx.user))["results"][0]  # type: ignore[arg-type]
     except NoticenetError as exc:
         view = ceremony_view(service, folder)
-        return render(ctx, "ccf_ceremony.html", 422, c=view, errors={"publish": str(exc)})
+        return render(ctx, "ccf_ceremony.html", 422, c=view, errors={"publish": shown(exc, t)})
     (folder / "published.json").write_text(json.dumps(result))
     logs.event(logger, "web.ceremony_published", digest=digest[:16], outcome=result["outcome"])
     if result["outcome"] == "refused":
-        return redirect(ctx, f"/ui/ccf/ceremonies/{digest}", result.get("detail", ""))
+        names = [str(result.get("error", "")), "SchemaError"]
+        refused = said(names, str(result.get("detail", "")), t)
+        return redirect(ctx, f"/ui/ccf/ceremonies/{digest}", refused.text)
+    action = read_proposal(folder / "proposal.cbor").action
+    if action.action == "release" and len(action.targets) == 1:  # where it now shows as live
+        done = t("ceremony.released")
+        return redirect(ctx, f"/ui/records/{action.targets[0].hex()}/status", done)
     return redirect(ctx, f"/ui/records/{entry.id.hex()}/status", t("ceremony.published"))
 
 
-# -- revocations and their receipts ----------------------------------------------------
+# -- the review queue of held records ---------------------------------------------------
 
-# TODO(holds): the review queue of held records (entries a node holds because a name is
-# similar to a revoked person's, from the re-entry issue's work on branch `holds`) goes
-# beside this list once that work is merged; nothing here fakes it meanwhile.
+
+@router.get("/ui/ccf/held")
+async def held_queue(ctx: AdminPage) -> Response:
+    """Each held record, the similar guard it met and the revocation behind it (as the API's
+    `GET /ccf/held` gives them), with a form proposing its release or its revocation."""
+    service = _commission(ctx)
+    queue = await ccf_api.held(service, ctx.user)  # type: ignore[arg-type]
+    return render(ctx, "ccf_held.html", queue=queue, reasons=REASONS)
+
+
+# -- revocations and their receipts ----------------------------------------------------
 
 
 def revocations(service: NodeService) -> list[dict[str, Any]]:

@@ -17,8 +17,6 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import ValidationError
-
 FORM_ERROR = "_form"
 _PATH = re.compile(r"^([A-Za-z_][\w.]*)")
 _MISSING = re.compile(r"missing field '(\w+)'")
@@ -97,18 +95,6 @@ def field_of(
         if word in message and name in fields:
             return name
     return FORM_ERROR
-
-
-def pydantic_errors(exc: ValidationError, fields: Sequence[str]) -> dict[str, str]:
-    """The API's request-model 422s (`loc` names the field) as form field -> message."""
-    out: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
-        name = ".".join(loc)
-        where = name if name in fields else FORM_ERROR
-        out.setdefault(where, f"{name}: {error.get('msg', '')}" if where == FORM_ERROR else
-                       str(error.get("msg", "")))
-    return out
 
 
 def words(text: str) -> list[str]:

@@ -218,8 +218,9 @@ EN: dict[str, str] = {
     "ceremony.stale": "stale",
     "ceremony.stale.text": "The commission's feed moved on since this proposal: write a new one.",
     "ceremony.upload": "Commitment, share or public package files",
-    "ceremony.upload.hint": "Files from `ccf commit` and `ccf sign`, and the group's public "
-    "package (revoke.pub or block.pub). Never a key package or nonces.",
+    "ceremony.upload.hint": "Files from `ccf commit` and `ccf sign`, the group's public "
+    "package (revoke.pub or block.pub) and, once, its DKG setup file (which names the "
+    "commissioners). Never a key package or nonces.",
     "ceremony.upload.submit": "Upload",
     "ceremony.uploaded": "Received: {files}.",
     "ceremony.needpub": "Upload the group's public package (revoke.pub or block.pub) first.",
@@ -254,6 +255,109 @@ EN: dict[str, str] = {
     "network.reason": "Reason",
     "network.count": "Count",
     "network.norefusals": "Nothing refused since the node started.",
+    # -- errors from the API, said in the page's language (node/web/errors.py) --
+    "error.detail": "Detail",
+    "err.reentry": "Refused: this matches a record the CCF deleted for good (re-entry "
+    "blocked). It cannot be entered again; ask the commission if you think it is another "
+    "person.",
+    "err.not_yours": "Only the member that published this record may change it.",
+    "err.stale": "The feed moved on while this was being prepared; prepare it again.",
+    "err.not_ready": "This node is not publishing yet (it is still catching up with its "
+    "neighbours). Try again in a moment.",
+    "err.not_found": "This record does not exist here, or you may not read it.",
+    "err.unreadable": "This row could not be read.",
+    "err.required": "This field is required.",
+    "err.too_long": "Too long: at most {n} characters.",
+    "err.too_many": "Too many: at most {n} items.",
+    "err.one_of": "Not an allowed value; choose one of: {choices}.",
+    "err.country": "Not a country code: give three letters (ISO 3166-1 alpha-3, e.g. FRA).",
+    "err.member": "Not a member's or organisation's code.",
+    "err.date": "Not a valid date: write YYYY-MM-DD (or YYYY-MM, or YYYY).",
+    "err.no_letters": "This needs letters or digits.",
+    "err.recipient": "Pick at least one member to receive it.",
+    "err.repeat": "A member is picked twice.",
+    "err.vin_length": "A VIN has {n} characters; this one has {got}.",
+    "err.vin_chars": "This VIN has characters a VIN never has (I, O, Q or signs).",
+    "err.check_digit": "The check digit is wrong: the number is mistyped.",
+    "err.mrz_lines": "An MRZ has 2 lines (passports, TD2) or 3 lines (identity cards); "
+    "check the lines and their length.",
+    "err.mrz_chars": "The MRZ holds characters it never has (only A-Z, 0-9 and <).",
+    "err.unknown_fields": "Unknown fields or columns.",
+    "err.entry_id": "A record id is 64 hexadecimal digits.",
+    "err.targets": "Give at least one target record id.",
+    "err.subject": "Give a family name (with forename and date of birth if known), or a "
+    "document's country and number.",
+    "err.hidden": "The CCF has blocked or revoked this record (or holds it for review): it "
+    "cannot be changed.",
+    "err.gone": "This record was already cancelled, replaced or purged.",
+    "err.other_proposal": "This file was made for another proposal.",
+    "err.other_group": "This file is for another group key of the commission.",
+    "err.file_clash": "A different file with this name was already received.",
+    "err.not_ceremony_file": "Not a commitment, share, public package or setup file of this "
+    "ceremony.",
+    "err.type": "This value has the wrong form.",
+    "err.mrz": "The MRZ is not valid.",
+    "err.vin": "This VIN is not valid.",
+    "err.conflict": "This clashes with the record's state.",
+    "err.forbidden": "Your role may not do this.",
+    "err.ceremony": "The ceremony's files do not fit together.",
+    "err.invalid": "This value is not accepted.",
+    "err.other": "The request was refused.",
+    "err.no_user": "There is no such user.",
+    "err.user_exists": "A user of this name exists already.",
+    "err.user_name": "A user name is 1 to 64 printable characters.",
+    "mrz.field.document_number": "document number",
+    "mrz.field.date_of_birth": "date of birth",
+    "mrz.field.date_of_expiry": "date of expiry",
+    "mrz.field.composite": "composite check digit",
+    "mrz.field.document_code": "document code",
+    "mrz.field.issuing_state": "issuing state",
+    "mrz.field.nationality": "nationality",
+    "mrz.field.optional_data": "optional data",
+    "mrz.field.surname": "surname",
+    "mrz.field.given_names": "given names",
+    "mrz.field.sex": "sex",
+    # -- held records (a name similar to a revoked person's) --
+    "state.held": "held for the commission's review",
+    "held.title": "HELD FOR THE COMMISSION'S REVIEW",
+    "held.why": "This record was published, but its person is similar to one the CCF deleted "
+    "for good. It is stored, encrypted, on every node and visible to no one, here included: "
+    "no check or search finds it.",
+    "held.next": "Nothing more to do: the commission reviews it. If it releases the record, "
+    "it appears on every node; if it revokes it, it is deleted everywhere. This page shows "
+    "its state.",
+    "publish.held": "Published, but held for the commission's review: record {id} is not "
+    "visible to anyone yet.",
+    "edit.held": "The new version (record {id}) is held for the commission's review: it is "
+    "not visible to anyone yet.",
+    "mine.held": "Held for the commission's review",
+    "mine.held.none": "None.",
+    "import.status.held": "Held for review",
+    "import.held": "Rows held for the commission's review (not visible to anyone yet)",
+    "nav.ccf_held": "Held records",
+    "action.ccf.release": "Release (let a held record through)",
+    "ccf.held.title": "Held records: the review queue",
+    "ccf.held.intro": "Records published by members whose person is similar to one a "
+    "revocation deleted. Each is hidden on every node until the commission releases it (it "
+    "becomes visible everywhere) or revokes it (it is deleted everywhere), through a signing "
+    "ceremony.",
+    "ccf.held.none": "No record is held.",
+    "ccf.held.count": "{count} record(s) held.",
+    "ccf.held.guard": "Similar to",
+    "ccf.held.revocation": "Revocation {id}: reason {reason}, decision {decision}",
+    "ccf.held.targets": "It deleted",
+    "ccf.held.record": "The held record",
+    "ccf.held.propose": "Propose a decision",
+    "ccf.held.release": "Propose release",
+    "ccf.held.revoke": "Propose revocation",
+    # -- the commissioners' names on the ceremony page --
+    "ceremony.commissioners": "Commissioners",
+    "ceremony.number": "Number",
+    "ceremony.name": "Name",
+    "ceremony.nonames": "Names unknown: upload the group's DKG setup file (setup.cbor) once, "
+    "and the commissioners are named on every ceremony of that group.",
+    "ceremony.unnamed": "not in the setup",
+    "ceremony.released": "Released: the record is visible on every node as the release arrives.",
 }
 
 FR: dict[str, str] = {
@@ -467,8 +571,9 @@ FR: dict[str, str] = {
     "ceremony.stale.text": "Le fil de la Commission a avancé depuis cette proposition : "
     "rédigez-en une nouvelle.",
     "ceremony.upload": "Fichiers d'engagement, de part ou de paquet public",
-    "ceremony.upload.hint": "Fichiers de `ccf commit` et `ccf sign`, et le paquet public du "
-    "groupe (revoke.pub ou block.pub). Jamais un paquet de clé ni des nonces.",
+    "ceremony.upload.hint": "Fichiers de `ccf commit` et `ccf sign`, le paquet public du "
+    "groupe (revoke.pub ou block.pub) et, une fois, son fichier de préparation de la "
+    "génération de clés (qui nomme les commissaires). Jamais un paquet de clé ni des nonces.",
     "ceremony.upload.submit": "Déposer",
     "ceremony.uploaded": "Reçu : {files}.",
     "ceremony.needpub": "Déposez d'abord le paquet public du groupe (revoke.pub ou block.pub).",
@@ -504,6 +609,112 @@ FR: dict[str, str] = {
     "network.reason": "Motif",
     "network.count": "Nombre",
     "network.norefusals": "Rien n'a été refusé depuis le démarrage du nœud.",
+    "error.detail": "Détail",
+    "err.reentry": "Refusé : ceci correspond à un enregistrement que la CCF a supprimé "
+    "définitivement (ré-inscription bloquée). Il ne peut pas être saisi de nouveau ; "
+    "adressez-vous à la Commission si vous pensez qu'il s'agit d'une autre personne.",
+    "err.not_yours": "Seul le membre qui a publié cet enregistrement peut le modifier.",
+    "err.stale": "Le fil a avancé pendant la préparation ; préparez-le de nouveau.",
+    "err.not_ready": "Ce nœud ne publie pas encore (il rattrape ses voisins). Réessayez dans "
+    "un instant.",
+    "err.not_found": "Cet enregistrement n'existe pas ici, ou vous ne pouvez pas le lire.",
+    "err.unreadable": "Cette ligne est illisible.",
+    "err.required": "Ce champ est obligatoire.",
+    "err.too_long": "Trop long : {n} caractères au plus.",
+    "err.too_many": "Trop d'éléments : {n} au plus.",
+    "err.one_of": "Valeur non admise ; choisissez parmi : {choices}.",
+    "err.country": "Ce n'est pas un code de pays : indiquez trois lettres (ISO 3166-1 alpha-3, "
+    "par exemple FRA).",
+    "err.member": "Ce n'est pas le code d'un membre ou d'une organisation.",
+    "err.date": "Date non valide : écrivez AAAA-MM-JJ (ou AAAA-MM, ou AAAA).",
+    "err.no_letters": "Il faut des lettres ou des chiffres.",
+    "err.recipient": "Choisissez au moins un membre destinataire.",
+    "err.repeat": "Un membre est choisi deux fois.",
+    "err.vin_length": "Un VIN compte {n} caractères ; celui-ci en a {got}.",
+    "err.vin_chars": "Ce VIN contient des caractères qu'un VIN n'a jamais (I, O, Q ou signes).",
+    "err.check_digit": "Le chiffre de contrôle est faux : le numéro est mal saisi.",
+    "err.mrz_lines": "Une ZLA a 2 lignes (passeports, TD2) ou 3 lignes (cartes d'identité) ; "
+    "vérifiez les lignes et leur longueur.",
+    "err.mrz_chars": "La ZLA contient des caractères qu'elle n'a jamais (seulement A-Z, 0-9 "
+    "et <).",
+    "err.unknown_fields": "Champs ou colonnes inconnus.",
+    "err.entry_id": "Un identifiant d'enregistrement compte 64 chiffres hexadécimaux.",
+    "err.targets": "Indiquez au moins un identifiant d'enregistrement visé.",
+    "err.subject": "Indiquez un nom de famille (avec prénom et date de naissance si connus), "
+    "ou le pays et le numéro d'un document.",
+    "err.hidden": "La CCF a bloqué ou révoqué cet enregistrement (ou le retient pour examen) : "
+    "il ne peut pas être modifié.",
+    "err.gone": "Cet enregistrement a déjà été annulé, remplacé ou purgé.",
+    "err.other_proposal": "Ce fichier a été fait pour une autre proposition.",
+    "err.other_group": "Ce fichier concerne une autre clé de groupe de la Commission.",
+    "err.file_clash": "Un autre fichier de ce nom a déjà été reçu.",
+    "err.not_ceremony_file": "Ce n'est ni un engagement, ni une part, ni un paquet public, ni "
+    "un fichier de préparation de cette cérémonie.",
+    "err.type": "Cette valeur n'a pas la bonne forme.",
+    "err.mrz": "La ZLA n'est pas valide.",
+    "err.vin": "Ce VIN n'est pas valide.",
+    "err.conflict": "Ceci est incompatible avec l'état de l'enregistrement.",
+    "err.forbidden": "Votre rôle ne permet pas cette action.",
+    "err.ceremony": "Les fichiers de la cérémonie ne concordent pas.",
+    "err.invalid": "Cette valeur n'est pas acceptée.",
+    "err.other": "La demande a été refusée.",
+    "err.no_user": "Cet utilisateur n'existe pas.",
+    "err.user_exists": "Un utilisateur de ce nom existe déjà.",
+    "err.user_name": "Un nom d'utilisateur compte de 1 à 64 caractères imprimables.",
+    "mrz.field.document_number": "numéro du document",
+    "mrz.field.date_of_birth": "date de naissance",
+    "mrz.field.date_of_expiry": "date d'expiration",
+    "mrz.field.composite": "chiffre de contrôle composite",
+    "mrz.field.document_code": "code du document",
+    "mrz.field.issuing_state": "État de délivrance",
+    "mrz.field.nationality": "nationalité",
+    "mrz.field.optional_data": "données facultatives",
+    "mrz.field.surname": "nom",
+    "mrz.field.given_names": "prénoms",
+    "mrz.field.sex": "sexe",
+    "state.held": "retenu pour examen par la Commission",
+    "held.title": "RETENU POUR EXAMEN PAR LA COMMISSION",
+    "held.why": "Cet enregistrement a été publié, mais sa personne ressemble à une personne "
+    "dont la CCF a supprimé les données définitivement. Il est conservé, chiffré, sur tous "
+    "les nœuds et n'est visible par personne, ici compris : aucun contrôle ni aucune "
+    "recherche ne le trouve.",
+    "held.next": "Vous n'avez rien d'autre à faire : la Commission l'examine. Si elle le "
+    "libère, il apparaît sur tous les nœuds ; si elle le révoque, il est supprimé partout. "
+    "Cette page indique son état.",
+    "publish.held": "Publié, mais retenu pour examen par la Commission : l'enregistrement {id} "
+    "n'est encore visible par personne.",
+    "edit.held": "La nouvelle version (enregistrement {id}) est retenue pour examen par la "
+    "Commission : elle n'est encore visible par personne.",
+    "mine.held": "Retenus pour examen par la Commission",
+    "mine.held.none": "Aucun.",
+    "import.status.held": "Retenues pour examen",
+    "import.held": "Lignes retenues pour examen par la Commission (visibles par personne pour "
+    "l'instant)",
+    "nav.ccf_held": "Enregistrements retenus",
+    "action.ccf.release": "Libérer (laisser passer un enregistrement retenu)",
+    "ccf.held.title": "Enregistrements retenus : la file d'examen",
+    "ccf.held.intro": "Des enregistrements publiés par des membres dont la personne ressemble "
+    "à une personne supprimée par une révocation. Chacun est masqué sur tous les nœuds "
+    "jusqu'à ce que la Commission le libère (il devient visible partout) ou le révoque (il "
+    "est supprimé partout), par une cérémonie de signature.",
+    "ccf.held.none": "Aucun enregistrement n'est retenu.",
+    "ccf.held.count": "{count} enregistrement(s) retenu(s).",
+    "ccf.held.guard": "Ressemble à",
+    "ccf.held.revocation": "Révocation {id} : motif {reason}, décision {decision}",
+    "ccf.held.targets": "Elle a supprimé",
+    "ccf.held.record": "L'enregistrement retenu",
+    "ccf.held.propose": "Proposer une décision",
+    "ccf.held.release": "Proposer la libération",
+    "ccf.held.revoke": "Proposer la révocation",
+    "ceremony.commissioners": "Commissaires",
+    "ceremony.number": "Numéro",
+    "ceremony.name": "Nom",
+    "ceremony.nonames": "Noms inconnus : déposez une fois le fichier de préparation de la "
+    "génération de clés du groupe (setup.cbor), et les commissaires sont nommés sur toutes "
+    "les cérémonies de ce groupe.",
+    "ceremony.unnamed": "absent du fichier de préparation",
+    "ceremony.released": "Libéré : l'enregistrement devient visible sur chaque nœud à mesure "
+    "que la libération arrive.",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "fr": FR}

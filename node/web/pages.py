@@ -34,9 +34,10 @@ from noticenet.node.api.records import cancel_entry, parse_record
 from noticenet.node.api.users import Forbidden, Unauthenticated, User
 from noticenet.node.service import NodeService
 from noticenet.node.web import forms
+from noticenet.node.web.errors import shown
 from noticenet.node.web.i18n import CATALOGUES, DIRECTION, choose, translator
 from noticenet.node.web.sessions import COOKIE, Session, Sessions, csrf_ok
-from noticenet.protocol.errors import MRZError, NotFound, SchemaError
+from noticenet.protocol.errors import NotFound, SchemaError
 from noticenet.protocol.identifiers.normalise import normalise_country
 
 logger = logging.getLogger("noticenet.web")
@@ -85,6 +86,7 @@ NAV = (
     ("issuer", "member", "/ui/mine", "nav.mine"),
     ("admin", "ccf", "/ui/ccf/subject-access", "nav.ccf_subject"),
     ("admin", "ccf", "/ui/ccf/proposals", "nav.ccf_proposals"),
+    ("admin", "ccf", "/ui/ccf/held", "nav.ccf_held"),
     ("admin", "ccf", "/ui/ccf/revocations", "nav.ccf_revocations"),
     ("admin", "any", "/ui/admin/users", "nav.users"),
     ("admin", "any", "/ui/admin/network", "nav.network"),
@@ -343,12 +345,9 @@ async def border_check(ctx: BorderPage) -> Response:
             ids = ledger.find_firearm(form.get("make", "").strip(), form.get("serial", "").strip())
         else:
             return render(ctx, page_name, 422, form=form)
-    except MRZError as exc:
-        where = exc.field if isinstance(exc.field, str) else str(exc)
-        error = translator(ctx.lang)("error.mrz", field=where)
+    except NoticenetError as exc:  # an MRZError names the field at fault
+        error = shown(exc, translator(ctx.lang))
         return render(ctx, page_name, 422, form=form, check=check, error=error)
-    except NoticenetError as exc:
-        return render(ctx, page_name, 422, form=form, check=check, error=str(exc))
     answer = hits(ctx.service, ids)
     return render(ctx, page_name, form=form, check=check, answer=answer)
 
@@ -376,10 +375,32 @@ async def search(ctx: OfficerPage) -> Response:
 @router.get("/ui/records/{entry_id}")
 async def record(entry_id: str, ctx: OfficerPage) -> Response:
     try:
-        view = record_view(ctx.service, bytes.fromhex(entry_id))
+        eid = bytes.fromhex(entry_id)
+        view = record_view(ctx.service, eid)
     except (ValueError, NoticenetError):
+        held = own_held(ctx.service, entry_id)
+        if held is not None:  # its author is told it is held (the body stays hidden)
+            return render(ctx, "record.html", view=None, held=held)
         return render(ctx, "record.html", 404, view=None)
     return render(ctx, "record.html", view=view)
+
+
+def own_held(service: NodeService, entry_id: str) -> dict[str, Any] | None:
+    """The header facts of one of this member's entries held for the CCF's review, else None.
+
+    Only its author is told: for everyone else a held entry does not exist (as in the API,
+    whose `/records` answers 404 everywhere; `/status` says 'held' to any officer).
+    """
+    try:
+        eid = bytes.fromhex(entry_id)
+    except ValueError:
+        return None
+    ledger = service.ledger
+    entry = ledger.entry(eid, with_body=False) if ledger.is_held(eid) else None
+    if entry is None or entry.header.author != service.config.member:
+        return None
+    h = entry.header
+    return {"id": entry_id, "kind": h.kind, "author": h.author, "issued_at": h.issued_at}
 
 
 # -- bureau: publish, mine, cancel ----------------------------------------------------
@@ -423,16 +444,34 @@ def _publish(
     except NoticenetError as exc:
         where = forms.field_of(str(exc), kind, fields, renames)
         logs.event(logger, "web.publish_refused", kind=kind, error=type(exc).__name__, field=where)
-        errors = {where: str(exc)}
+        errors = {where: shown(exc, translator(ctx.lang))}
         return render(ctx, template, status_for(exc), form=ctx.form, errors=errors)
-    logs.event(logger, "web.published", kind=kind, id=entry.id.hex())
-    done = translator(ctx.lang)("publish.done", id=entry.id.hex()[:16])
-    return redirect(ctx, f"/ui/records/{entry.id.hex()}", done)
+    return published(ctx, kind, entry.id, "publish")
+
+
+def published(ctx: Ctx, kind: str, eid: bytes, step: str, **facts: str) -> Response:
+    """After a publish (`step` publish) or an update (`edit`): the new record's page, or,
+    if a similar re-entry guard holds it for the CCF's review, its status page saying so."""
+    held = ctx.service.ledger.is_held(eid)
+    event = "web.published" if step == "publish" else "web.updated"
+    state = "held" if held else "live"
+    logs.event(logger, event, logging.INFO, kind=kind, id=eid.hex(), state=state, **facts)
+    t, short = translator(ctx.lang), eid.hex()[:16]
+    if held:
+        return redirect(ctx, f"/ui/records/{eid.hex()}/status", t(f"{step}.held", id=short))
+    return redirect(ctx, f"/ui/records/{eid.hex()}", t(f"{step}.done", id=short))
 
 
 @router.get("/ui/mine")
 async def mine(ctx: IssuerPage) -> Response:
-    return render(ctx, "mine.html", records=my_records(ctx.service))
+    return render(ctx, "mine.html", records=my_records(ctx.service), held=my_held(ctx.service))
+
+
+def my_held(service: NodeService) -> list[dict[str, Any]]:
+    """This member's entries held for the CCF's review, newest first."""
+    ids = (eid.hex() for eid in service.ledger.held_ids())
+    views = [v for v in (own_held(service, eid) for eid in ids) if v is not None]
+    return sorted(views, key=lambda v: v["issued_at"], reverse=True)
 
 
 def my_records(service: NodeService) -> list[dict[str, Any]]:
@@ -454,7 +493,7 @@ async def cancel(entry_id: str, ctx: IssuerPage) -> Response:
     except (ValueError, NotFound):
         return render(ctx, "record.html", 404, view=None)
     except NoticenetError as exc:
-        return redirect(ctx, "/ui/mine", t("error.publish", detail=str(exc)))
+        return redirect(ctx, "/ui/mine", t("error.publish", detail=shown(exc, t).text))
     logs.event(logger, "web.cancelled", id=entry_id)
     return redirect(ctx, "/ui/mine", t("mine.cancelled", id=entry_id[:16]))
 
