@@ -197,3 +197,21 @@ def test_a_reshare_through_files_retires_one_commissioner_and_admits_another(
     shares = [frost.sign(mixed[i], rounds[i][0], b"block", commitments) for i in mixed]
     raw = frost.combine_signature(commitments, b"block", public.group_public_key, shares)
     assert not frost.verify_signature(public.group_public_key, b"block", raw)
+
+
+def test_a_local_network_writes_each_groups_setup_for_the_ccf_node(tmp_path: Path) -> None:
+    """`localnet create` (and the demo) keep each group's DKG setup beside its key packages
+    and in the CCF's node, whose ceremony pages then name the commissioners; the setup's
+    commissioners are the public package's."""
+    from noticenet.node.demo.localnet import create_localnet
+
+    net = create_localnet(tmp_path / "net")
+    for group in ("block", "revoke"):
+        kept = (tmp_path / "net" / "CCF" / "data" / "commission" / f"{group}.setup.cbor")
+        beside = tmp_path / "net" / "ccf" / f"{group}.setup.cbor"
+        assert kept.read_bytes() == beside.read_bytes()
+        setup = dkg_ceremony.Setup.from_bytes(kept.read_bytes())
+        public = read_public_package(tmp_path / "net" / "ccf" / f"{group}.pub")
+        assert set(setup.ids) == set(public.verifying_shares)
+        assert setup.threshold == getattr(net.devnet, group).threshold
+        assert setup.name_of(1) == "commissioner 1"

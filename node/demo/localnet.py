@@ -13,6 +13,8 @@ Layout::
     root/<MEMBER>/member.key      its locked seed
     root/<MEMBER>/data/ledger/    its LevelDB store, created with the genesis roster
     root/ccf/{block,revoke}-<i>.key, {block,revoke}.pub   commissioners' key packages
+    root/ccf/{block,revoke}.setup.cbor   each group's DKG setup (names), also kept by the
+                                  CCF's node in CCF/data/commission/
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from noticenet.crypto.keyfile import MIN_LIMITS, lock
 from noticenet.node.ccf.ceremony_files import write_key_package, write_public_package
 from noticenet.node.p2p.transport import peer_id_from_seed
 from noticenet.node.store.opening import create_store
-from noticenet.protocol.devnet import DEFAULT_MEMBERS, DevNet, make_devnet
+from noticenet.protocol.devnet import DEFAULT_MEMBERS, DevNet, commission_setup, make_devnet
 from noticenet.protocol.errors import StoreError
 from noticenet.protocol.records.governance import Role
 
@@ -140,7 +142,8 @@ def create_localnet(
         out[member.id] = LocalMember(
             member.id, folder / "node.toml", api[member.id], listen[member.id], peer_ids[member.id]
         )
-    _write_commission(root / "ccf", devnet, passphrase)
+    ccf_data = [root / m[0] / "data" for m in members if m[1] == "ccf"]
+    _write_commission(root / "ccf", devnet, passphrase, network_seed, ccf_data)
     return LocalNet(root, devnet, out)
 
 
@@ -151,9 +154,18 @@ def _delay_table(delays: Mapping[str, float]) -> list[str]:
     return ["", "[link_delay_ms]", *(f'"{m}" = {float(ms)!r}' for m, ms in sorted(delays.items()))]
 
 
-def _write_commission(folder: Path, devnet: DevNet, passphrase: str) -> None:
+def _write_commission(
+    folder: Path, devnet: DevNet, passphrase: str, network_seed: bytes, ccf_data: list[Path]
+) -> None:
+    """The commissioners' key packages, each group's public package and DKG setup (the
+    commissioners' names); the CCF's node keeps the setups, so its ceremony pages name
+    the commissioners."""
     folder.mkdir(exist_ok=True)
     for name, group in (("block", devnet.block), ("revoke", devnet.revoke)):
+        setup, _ = commission_setup(network_seed, name, group.size, group.threshold)
+        for place in (folder, *(data / "commission" for data in ccf_data)):
+            place.mkdir(exist_ok=True)
+            (place / f"{name}.setup.cbor").write_bytes(setup.to_bytes())
         write_public_package(folder / f"{name}.pub", group.public)
         for ident, package in group.packages.items():
             write_key_package(folder / f"{name}-{ident}.key", package, passphrase or None)
