@@ -39,7 +39,7 @@ from rich.table import Table
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.node.store.leveldb import LevelDBStore
-from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf import actions, ceremony
 from noticenet.protocol.ccf.ceremony import Commitment, Nonces, Proposal, Share
 from noticenet.protocol.devnet import DevNet, make_devnet
 from noticenet.protocol.identifiers.vin import vin_check_digit
@@ -231,11 +231,11 @@ def bench_enforcement(devnet: DevNet, count: int, runs: int, tmp: Path) -> dict[
     for _ in range(runs):
         target = next(pick)
         victims.append(target)
-        guards = ceremony.guards_for_targets(deu, [target.id])
+        guards = actions.guards_for_targets(deu, [target.id])
         action = CCFAction("revoke", (target.id,), "article-3", "CCF/bench", guards)
         revokes.append(timed_ingest(deu, ccf_entry(deu, devnet, action), Outcome.STORED))
     many = [next(pick).id for _ in range(100)]
-    guards = ceremony.guards_for_targets(deu, many)
+    guards = actions.guards_for_targets(deu, many)
     action = CCFAction("revoke", tuple(many), "article-3", "CCF/bench", guards)
     out["block, 1 target"] = statistics.median(blocks)
     out["revoke, 1 target + guards"] = statistics.median(revokes)

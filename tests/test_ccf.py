@@ -17,7 +17,7 @@ from noticenet.crypto import frost
 from noticenet.crypto.errors import BadSignature
 from noticenet.crypto.threshold import ThresholdGroup
 from noticenet.node.store.leveldb import LevelDBStore
-from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf import actions, ceremony
 from noticenet.protocol.ccf.bootstrap import threshold_entry
 from noticenet.protocol.ccf.ceremony import BelowThreshold, Commitment, Nonces, Proposal, Share
 from noticenet.protocol.ccf.receipts import purge_status
@@ -339,7 +339,7 @@ def test_revocation_before_its_target_withholds_it(make_ledger: Make, devnet: De
     deu, _ = make_ledger("DEU")
     target = pub.publish("notice.red", notice(MUELLER), NOW)
     copy(fra, ccf, ["FRA"])
-    guards = ceremony.guards_for_targets(ccf, [target.id])
+    guards = actions.guards_for_targets(ccf, [target.id])
     ccf_act(ccf, devnet, action("revoke", [target.id], guards=guards))
     copy(ccf, deu, [CCF_FEED])  # the revocation first, then its target
     results = {r.id: r for r in copy(fra, deu, ["FRA"])}
@@ -383,7 +383,7 @@ def revoke_with_guards(make_ledger: Make, devnet: DevNet) -> dict[str, Any]:
     backup = list(fra.feed("FRA"))
     copy(fra, ccf, ["FRA"])
     block = ccf_act(ccf, devnet, action("block", ids), signers=(1, 4))  # first, while pending
-    guards = ceremony.guards_for_targets(ccf, ids)  # the CCF still reads what it blocked
+    guards = actions.guards_for_targets(ccf, ids)  # the CCF still reads what it blocked
     # every same-tier guard key of the three (a person has several, record-format 5.2);
     # the headers also carry their similar-tier keys (5.4), which a revocation holds
     headers = {g for t in targets for g in t.header.guards}

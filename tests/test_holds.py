@@ -127,9 +127,9 @@ def revoked_nguyen(make_ledger: Make, devnet: DevNet) -> dict[str, Any]:
 
 
 def revocation(ccf: Ledger, target: bytes) -> Any:
-    from noticenet.protocol.ccf import ceremony
+    from noticenet.protocol.ccf import actions
 
-    return ceremony.action_for(ccf, "revoke", (target,), "article-3", "CCF/2027/7")
+    return actions.action_for(ccf, "revoke", (target,), "article-3", "CCF/2027/7")
 
 
 @pytest.mark.parametrize("how", sorted(SIMILAR))

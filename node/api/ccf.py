@@ -30,7 +30,7 @@ from noticenet.node.api.common import (
     unwrap_update,
 )
 from noticenet.node.service import NodeService
-from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf import actions, ceremony
 from noticenet.protocol.ccf.review import Revocation, review_queue
 from noticenet.protocol.errors import SchemaError
 from noticenet.protocol.identifiers.normalise import (
@@ -70,7 +70,7 @@ async def propose(req: ProposeRequest, service: Svc, user: Admin) -> dict[str, A
     require_ccf_node(service)
     ledger = service.ledger
     targets = tuple(parse_entry_id(t) for t in req.targets)
-    record = ceremony.action_for(
+    record = actions.action_for(
         ledger,
         req.action,
         targets,

@@ -24,7 +24,7 @@ from typing import Any
 from noticenet.crypto import frost, keyfile
 from noticenet.crypto.keys import MemberKeys
 from noticenet.node.store.leveldb import LevelDBStore
-from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf import actions, ceremony
 from noticenet.protocol.ccf.ceremony import (
     CeremonyError,
     Commitment,
@@ -196,7 +196,7 @@ def cmd_propose(
         if roster is None:
             raise CeremonyError(f"the store at {store} holds no roster")
         ids = tuple(bytes.fromhex(t) for t in targets)
-        record = ceremony.action_for(
+        record = actions.action_for(
             ledger if ledger.reader is not None else None,
             action, ids, reason, decision, {bytes.fromhex(g) for g in guards},
             None if admit is None else bytes.fromhex(admit),
