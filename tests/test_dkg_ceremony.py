@@ -99,7 +99,7 @@ def test_a_reporter_cannot_frame_a_sender() -> None:
     seen[1] = (2, b"\x09" * 32, seen[1][2])
     lie = Digests(setup.digest, 3, tuple(seen), bytes(64))
     lie = dataclasses.replace(lie, signature=keys[3].sign(
-        C._to_sign(b"digests", setup.digest, lie.body())))
+        C.to_sign(b"digests", setup.digest, lie.body())))
     with pytest.raises(Fault) as refused:
         C.round2(setup, 1, keys[1], secrets[1], records, [*reports[:2], lie, *reports[3:]])
     assert refused.value.member == 3
@@ -151,7 +151,7 @@ def test_a_bad_share_names_its_sender_with_evidence_anyone_can_judge() -> None:
     good = next(r for r in sealed if (r.sender, r.recipient) == (5, 1))
     honest = Complaint(setup.digest, 1, 5, keys[1].open(good.sealed), bytes(64))
     honest = dataclasses.replace(honest, signature=keys[1].sign(
-        C._to_sign(b"complaint", setup.digest, honest.body())))
+        C.to_sign(b"complaint", setup.digest, honest.body())))
     assert C.judge(setup, records, honest).member == 1
     # Others finish unaffected by Ada's bad share.
     for me in (2, 3):

@@ -26,8 +26,9 @@ from noticenet.crypto.errors import BadShare, ThresholdError
 from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.keys import verify
 from noticenet.protocol.ccf.bootstrap import threshold_entry
-from noticenet.protocol.errors import CodecError, ProtocolError, SchemaError
-from noticenet.protocol.records.codec import decode, encode
+from noticenet.protocol.ccf.record_files import VERSION, as_bytes, as_int, read_record
+from noticenet.protocol.errors import ProtocolError, SchemaError
+from noticenet.protocol.records.codec import encode
 from noticenet.protocol.records.entry import Entry
 from noticenet.protocol.records.governance import (
     CCF_BLOCK_FEED,
@@ -60,7 +61,6 @@ __all__ = [
     "sign_share",
 ]
 
-VERSION = 1
 _PERSON = b"nn-ccf-proposal"
 _NONCE_PERSON = b"nn-ccf-nonce"
 _SESSION_PERSON = b"nn-ccf-session"
@@ -105,39 +105,6 @@ class NonceReused(CeremonyError):
 
 
 # --- encoding helpers ---
-
-
-def _doc(
-    data: bytes, kind: str, names: Iterable[str], optional: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Decode a record file: a canonical map of exactly `type`, `v` and `names`.
-
-    A name in `optional` may be absent (a file written before it existed) and
-    then takes the given default.
-    """
-    doc = decode(data)
-    if not isinstance(doc, dict) or doc.get("type") != kind:
-        raise CodecError(f"not a {kind} record")
-    if doc.get("v") != VERSION:
-        raise CodecError(f"unknown {kind} version {doc.get('v')!r}")
-    doc = {**(optional or {}), **doc}
-    if set(doc) != {"type", "v", *names, *(optional or {})}:
-        raise SchemaError(f"{kind}: fields are {sorted(doc)}")
-    return doc
-
-
-def _bytes(doc: Mapping[str, Any], name: str, size: int = 32) -> bytes:
-    value = doc[name]
-    if not isinstance(value, bytes) or len(value) != size:
-        raise SchemaError(f"{name} must be {size} bytes")
-    return value
-
-
-def _int(doc: Mapping[str, Any], name: str) -> int:
-    value = doc[name]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise SchemaError(f"{name} must be an integer")
-    return value
 
 
 def _crypto(build: Any, *args: Any) -> Any:
@@ -205,18 +172,18 @@ class Proposal:
     @classmethod
     def from_bytes(cls, data: bytes) -> Proposal:
         names = ("feed", "seq", "prev", "issued_at", "action", "group_key", "threshold")
-        doc = _doc(data, "ccf-proposal", names)
+        doc = read_record(data, "ccf-proposal", names)
         if not isinstance(doc["feed"], str):
             raise SchemaError("feed must be text")
-        prev = None if doc["prev"] is None else _bytes(doc, "prev")
+        prev = None if doc["prev"] is None else as_bytes(doc["prev"], "prev")
         return cls(
             feed=doc["feed"],
-            seq=_int(doc, "seq"),
+            seq=as_int(doc["seq"], "seq"),
             prev=prev,
-            issued_at=_int(doc, "issued_at"),
+            issued_at=as_int(doc["issued_at"], "issued_at"),
             action=from_map(CCFAction, doc["action"], "action"),
-            group_key=_bytes(doc, "group_key"),
-            threshold=_int(doc, "threshold"),
+            group_key=as_bytes(doc["group_key"], "group_key"),
+            threshold=as_int(doc["threshold"], "threshold"),
         )
 
     @property
@@ -315,14 +282,14 @@ class Commitment:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Commitment:
-        doc = _doc(data, "ccf-commitment", ("proposal", "identifier", "hiding", "binding"))
+        doc = read_record(data, "ccf-commitment", ("proposal", "identifier", "hiding", "binding"))
         commitment = _crypto(
             frost.SigningCommitment,
-            _int(doc, "identifier"),
-            _bytes(doc, "hiding"),
-            _bytes(doc, "binding"),
+            as_int(doc["identifier"], "identifier"),
+            as_bytes(doc["hiding"], "hiding"),
+            as_bytes(doc["binding"], "binding"),
         )
-        return cls(_bytes(doc, "proposal"), commitment)
+        return cls(as_bytes(doc["proposal"], "proposal"), commitment)
 
 
 @dataclass(frozen=True)
@@ -356,11 +323,11 @@ class Share:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Share:
-        doc = _doc(data, "ccf-share", ("proposal", "identifier", "share"),
-                   optional={"session": None})
-        share = _crypto(frost.SignatureShare, _int(doc, "identifier"), _bytes(doc, "share"))
-        session = None if doc["session"] is None else _bytes(doc, "session")
-        return cls(_bytes(doc, "proposal"), share, session)
+        doc = read_record(data, "ccf-share", ("proposal", "identifier", "share"), ("session",))
+        identifier = as_int(doc["identifier"], "identifier")
+        share = _crypto(frost.SignatureShare, identifier, as_bytes(doc["share"], "share"))
+        session = None if doc.get("session") is None else as_bytes(doc["session"], "session")
+        return cls(as_bytes(doc["proposal"], "proposal"), share, session)
 
 
 @dataclass(frozen=True)
@@ -385,16 +352,16 @@ class Nonces:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Nonces:
-        doc = _doc(data, "ccf-nonces", ("proposal", "identifier", "hiding", "binding"))
-        hiding, binding = _bytes(doc, "hiding"), _bytes(doc, "binding")
+        doc = read_record(data, "ccf-nonces", ("proposal", "identifier", "hiding", "binding"))
+        hiding, binding = as_bytes(doc["hiding"], "hiding"), as_bytes(doc["binding"], "binding")
         commitment = _crypto(
             frost.SigningCommitment,
-            _int(doc, "identifier"),
+            as_int(doc["identifier"], "identifier"),
             _crypto(frost.base_mult, _crypto(frost.decode_scalar, hiding)),
             _crypto(frost.base_mult, _crypto(frost.decode_scalar, binding)),
         )
         nonces = _crypto(frost.SigningNonces, hiding, binding, commitment)
-        return cls(_bytes(doc, "proposal"), nonces)
+        return cls(as_bytes(doc["proposal"], "proposal"), nonces)
 
 
 def nonce_tag(commitment: frost.SigningCommitment) -> bytes:
@@ -491,7 +458,7 @@ class SignedPositions:
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedPositions:
         # A record written before used nonces were recorded has no `nonces`.
-        doc = _doc(data, "ccf-signed-positions", ("signed",), optional={"nonces": []})
+        doc = read_record(data, "ccf-signed-positions", ("signed",), ("nonces",))
         rows = doc["signed"]
         if not isinstance(rows, list):
             raise SchemaError("signed must be a list")
@@ -500,11 +467,12 @@ class SignedPositions:
             if not isinstance(row, list) or len(row) != 4 or not isinstance(row[1], str):
                 raise SchemaError("a signed position is [group_key, feed, seq, digest]")
             cells = dict(zip(("group_key", "feed", "seq", "digest"), row, strict=True))
-            position = (_bytes(cells, "group_key"), row[1], _int(cells, "seq"))
+            group_key = as_bytes(cells["group_key"], "group_key")
+            position = (group_key, row[1], as_int(cells["seq"], "seq"))
             if position in signed:
                 raise SchemaError(f"position {row[2]} of {row[1]} is listed twice")
-            signed[position] = _bytes(cells, "digest")
-        used_rows = doc["nonces"]
+            signed[position] = as_bytes(cells["digest"], "digest")
+        used_rows = doc.get("nonces", [])
         if not isinstance(used_rows, list):
             raise SchemaError("nonces must be a list")
         used: dict[bytes, bytes] = {}
@@ -512,10 +480,10 @@ class SignedPositions:
             if not isinstance(row, list) or len(row) != 2:
                 raise SchemaError("a used nonce is [tag, session]")
             cells = dict(zip(("tag", "session"), row, strict=True))
-            tag = _bytes(cells, "tag")
+            tag = as_bytes(cells["tag"], "tag")
             if tag in used:
                 raise SchemaError("a used nonce is listed twice")
-            used[tag] = _bytes(cells, "session")
+            used[tag] = as_bytes(cells["session"], "session")
         return cls(signed, used)
 
 

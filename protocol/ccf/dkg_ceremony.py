@@ -62,15 +62,12 @@ from noticenet.crypto.hashing import blake2b256
 from noticenet.crypto.keys import verify
 from noticenet.protocol.ccf.dkg_setup import (
     GROUPS,
-    VERSION,
     DkgCeremonyError,
     Setup,
-    _bytes,
-    _doc,
-    _int,
-    _public_doc,
-    _to_sign,
+    public_doc,
+    to_sign,
 )
+from noticenet.protocol.ccf.record_files import VERSION, as_bytes, as_int, read_record
 from noticenet.protocol.errors import ProtocolError, SchemaError
 from noticenet.protocol.records.codec import decode, encode
 
@@ -169,18 +166,18 @@ class Round1:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Round1:
-        doc = _doc(data, ("ccf-dkg-round1", "ccf-refresh-round1"),
+        doc = read_record(data, ("ccf-dkg-round1", "ccf-refresh-round1"),
                    ("ceremony", "identifier", "commitment", "signature"), ("proof",))
         commitment = doc["commitment"]
         if not isinstance(commitment, list):
             raise SchemaError("commitment must be a list")
-        identifier = _int(doc["identifier"], "identifier")
-        elements = tuple(_bytes(c, "commitment element") for c in commitment)
+        identifier = as_int(doc["identifier"], "identifier")
+        elements = tuple(as_bytes(c, "commitment element") for c in commitment)
         package: dkg.Round1Package | rs.ReshareCommitment
         if doc["type"] == "ccf-dkg-round1":
             if "proof" not in doc:
                 raise SchemaError("a DKG round-one record carries a proof")
-            package = dkg.Round1Package(identifier, elements, _bytes(doc["proof"], "proof", 64))
+            package = dkg.Round1Package(identifier, elements, as_bytes(doc["proof"], "proof", 64))
         else:
             if "proof" in doc:
                 raise SchemaError("a refresh round-one record carries no proof")
@@ -188,12 +185,12 @@ class Round1:
                 package = rs.ReshareCommitment(identifier, elements)
             except BadShare as exc:
                 raise SchemaError(str(exc)) from None
-        return cls(_bytes(doc["ceremony"], "ceremony"), package,
-                   _bytes(doc["signature"], "signature", 64))
+        return cls(as_bytes(doc["ceremony"], "ceremony"), package,
+                   as_bytes(doc["signature"], "signature", 64))
 
 
 def _round1_message(ceremony: bytes, digest: bytes) -> bytes:
-    return _to_sign(b"round1", ceremony, digest)
+    return to_sign(b"round1", ceremony, digest)
 
 
 def round1(
@@ -284,16 +281,16 @@ class Digests:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Digests:
-        doc = _doc(data, "ccf-dkg-digests", ("ceremony", "reporter", "seen", "signature"))
+        doc = read_record(data, "ccf-dkg-digests", ("ceremony", "reporter", "seen", "signature"))
         rows = doc["seen"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 3 for r in rows):
             raise SchemaError("seen is a list of [sender, digest, sender's signature]")
         seen = tuple(
-            (_int(r[0], "sender"), _bytes(r[1], "digest"), _bytes(r[2], "signature", 64))
+            (as_int(r[0], "sender"), as_bytes(r[1], "digest"), as_bytes(r[2], "signature", 64))
             for r in rows
         )
-        return cls(_bytes(doc["ceremony"], "ceremony"), _int(doc["reporter"], "reporter"), seen,
-                   _bytes(doc["signature"], "signature", 64))
+        return cls(as_bytes(doc["ceremony"], "ceremony"), as_int(doc["reporter"], "reporter"), seen,
+                   as_bytes(doc["signature"], "signature", 64))
 
 
 def digests(setup: Setup, me: int, key: CeremonyKey, records: Sequence[Round1]) -> Digests:
@@ -303,7 +300,7 @@ def digests(setup: Setup, me: int, key: CeremonyKey, records: Sequence[Round1]) 
     seen = tuple((i, by_sender[i].digest, by_sender[i].signature) for i in setup.dealers)
     unsigned = Digests(setup.digest, me, seen, bytes(64))
     return Digests(setup.digest, me, seen,
-                   key.sign(_to_sign(b"digests", setup.digest, unsigned.body())))
+                   key.sign(to_sign(b"digests", setup.digest, unsigned.body())))
 
 
 def _agreed(
@@ -319,7 +316,7 @@ def _agreed(
         if not setup.has(r):
             raise DkgCeremonyError(f"a digests record from participant {r}, not in {setup.ids}")
         try:
-            verify(setup.key_of(r), _to_sign(b"digests", setup.digest, report.body()),
+            verify(setup.key_of(r), to_sign(b"digests", setup.digest, report.body()),
                    report.signature)
         except BadSignature:
             raise _fault(setup, r, "its digests record does not carry its signature") from None
@@ -377,17 +374,17 @@ class Round2:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Round2:
-        doc = _doc(data, "ccf-dkg-round2", ("ceremony", "sender", "recipient", "sealed"))
-        return cls(_bytes(doc["ceremony"], "ceremony"), _int(doc["sender"], "sender"),
-                   _int(doc["recipient"], "recipient"), _bytes(doc["sealed"], "sealed", None))
+        doc = read_record(data, "ccf-dkg-round2", ("ceremony", "sender", "recipient", "sealed"))
+        return cls(as_bytes(doc["ceremony"], "ceremony"), as_int(doc["sender"], "sender"),
+                   as_int(doc["recipient"], "recipient"), as_bytes(doc["sealed"], "sealed", None))
 
 
 def _share_message(ceremony: bytes, sender: int, recipient: int, share: bytes) -> bytes:
-    return _to_sign(b"round2", ceremony, encode([sender, recipient, share]))
+    return to_sign(b"round2", ceremony, encode([sender, recipient, share]))
 
 
 def _secret(data: bytes, kind: str, setup: Setup) -> dict[str, Any]:
-    doc = _doc(data, kind, ("ceremony", "package"))
+    doc = read_record(data, kind, ("ceremony", "package"))
     if doc["ceremony"] != setup.digest:
         raise DkgCeremonyError("this secret was kept for another ceremony")
     if not isinstance(doc["package"], dict):
@@ -452,7 +449,7 @@ def _kept_refresh(data: bytes, kind: str, setup: Setup, me: int, commitment: tup
             or not isinstance(rows, list)
             or not all(isinstance(r, list) and len(r) == 2 for r in rows)):
         raise DkgCeremonyError("the kept reshare secret is not this participant's")
-    return {_int(j, "recipient"): _bytes(v, "sub-share") for j, v in rows}
+    return {as_int(j, "recipient"): as_bytes(v, "sub-share") for j, v in rows}
 
 
 def _refresh_commitments(setup: Setup, by_sender: Mapping[int, Round1]
@@ -509,11 +506,11 @@ class Complaint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Complaint:
-        doc = _doc(data, "ccf-dkg-complaint",
+        doc = read_record(data, "ccf-dkg-complaint",
                    ("ceremony", "complainant", "accused", "evidence", "signature"))
-        return cls(_bytes(doc["ceremony"], "ceremony"), _int(doc["complainant"], "complainant"),
-                   _int(doc["accused"], "accused"), _bytes(doc["evidence"], "evidence", None),
-                   _bytes(doc["signature"], "signature", 64))
+        return cls(as_bytes(doc["ceremony"], "ceremony"), as_int(doc["complainant"], "complainant"),
+                   as_int(doc["accused"], "accused"), as_bytes(doc["evidence"], "evidence", None),
+                   as_bytes(doc["signature"], "signature", 64))
 
 
 def _open_share(setup: Setup, inner: bytes, sender: int, recipient: int) -> bytes | None:
@@ -524,7 +521,7 @@ def _open_share(setup: Setup, inner: bytes, sender: int, recipient: int) -> byte
             return None
         if doc["sender"] != sender or doc["recipient"] != recipient:
             return None
-        share, signature = _bytes(doc["share"], "share"), _bytes(doc["signature"], "sig", 64)
+        share, signature = as_bytes(doc["share"], "share"), as_bytes(doc["signature"], "sig", 64)
         verify(setup.key_of(sender), _share_message(setup.digest, sender, recipient, share),
                signature)
         frost.decode_scalar(share)
@@ -541,7 +538,7 @@ def judge(setup: Setup, records: Sequence[Round1], complaint: Complaint) -> Faul
     setup.key_of(c)
     setup.key_of(a)
     try:
-        verify(setup.key_of(c), _to_sign(b"complaint", setup.digest, complaint.body()),
+        verify(setup.key_of(c), to_sign(b"complaint", setup.digest, complaint.body()),
                complaint.signature)
     except BadSignature:
         raise DkgCeremonyError("the complaint does not carry its complainant's signature") from None
@@ -585,7 +582,7 @@ def finish(
     except BadShare as exc:
         unsigned = Complaint(setup.digest, me, exc.member, evidence[exc.member], bytes(64))
         complaint = Complaint(setup.digest, me, exc.member, evidence[exc.member],
-                              key.sign(_to_sign(b"complaint", setup.digest, unsigned.body())))
+                              key.sign(to_sign(b"complaint", setup.digest, unsigned.body())))
         raise _fault(setup, exc.member, exc.args[0].split(": ", 1)[1], complaint) from None
 
 
@@ -643,7 +640,7 @@ def _received(
 
 def public_digest(public: frost.PublicKeyPackage) -> bytes:
     """A public package's name: what the `Done` records compare."""
-    return blake2b256(encode(_public_doc(public)), person=b"nn-dkg-public")
+    return blake2b256(encode(public_doc(public)), person=b"nn-dkg-public")
 
 
 @dataclass(frozen=True)
@@ -662,9 +659,9 @@ class Done:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Done:
-        doc = _doc(data, "ccf-dkg-done", ("ceremony", "member", "public", "signature"))
-        return cls(_bytes(doc["ceremony"], "ceremony"), _int(doc["member"], "member"),
-                   _bytes(doc["public"], "public"), _bytes(doc["signature"], "signature", 64))
+        doc = read_record(data, "ccf-dkg-done", ("ceremony", "member", "public", "signature"))
+        return cls(as_bytes(doc["ceremony"], "ceremony"), as_int(doc["member"], "member"),
+                   as_bytes(doc["public"], "public"), as_bytes(doc["signature"], "signature", 64))
 
 
 def done(setup: Setup, me: int, key: CeremonyKey, public: frost.PublicKeyPackage) -> Done:
@@ -672,7 +669,7 @@ def done(setup: Setup, me: int, key: CeremonyKey, public: frost.PublicKeyPackage
     _check_me(setup, me, key)
     digest = public_digest(public)
     body = encode([me, digest])
-    return Done(setup.digest, me, digest, key.sign(_to_sign(b"done", setup.digest, body)))
+    return Done(setup.digest, me, digest, key.sign(to_sign(b"done", setup.digest, body)))
 
 
 def all_done(setup: Setup, records: Sequence[Done]) -> bytes:
@@ -684,7 +681,7 @@ def all_done(setup: Setup, records: Sequence[Done]) -> bytes:
             raise DkgCeremonyError("a done record of another ceremony")
         body = encode([record.member, record.public])
         try:
-            verify(setup.key_of(record.member), _to_sign(b"done", setup.digest, body),
+            verify(setup.key_of(record.member), to_sign(b"done", setup.digest, body),
                    record.signature)
         except BadSignature:
             raise _fault(setup, record.member, "its done record does not carry its signature"

@@ -18,10 +18,10 @@ from typing import Any
 from noticenet.crypto import frost
 from noticenet.crypto.errors import ThresholdError
 from noticenet.crypto.hashing import blake2b256
-from noticenet.protocol.errors import CodecError, ProtocolError, SchemaError
-from noticenet.protocol.records.codec import decode, encode
+from noticenet.protocol.ccf.record_files import VERSION, as_bytes, as_int, read_record
+from noticenet.protocol.errors import ProtocolError, SchemaError
+from noticenet.protocol.records.codec import encode
 
-VERSION = 1
 GROUPS = ("governance", "block", "revoke")
 SALT_SIZE = 16
 
@@ -33,34 +33,7 @@ class DkgCeremonyError(ProtocolError):
 # --- encoding helpers ---
 
 
-def _doc(
-    data: bytes, kind: str | tuple[str, ...], names: Iterable[str], optional: Iterable[str] = ()
-) -> dict[str, Any]:
-    kinds = (kind,) if isinstance(kind, str) else kind
-    doc = decode(data)
-    if not isinstance(doc, dict) or doc.get("type") not in kinds:
-        raise CodecError(f"not a {' or '.join(kinds)} record")
-    if doc.get("v") != VERSION:
-        raise CodecError(f"unknown {doc['type']} version {doc.get('v')!r}")
-    required, allowed = {"type", "v", *names}, {"type", "v", *names, *optional}
-    if not required <= set(doc) <= allowed:
-        raise SchemaError(f"{doc['type']}: fields are {sorted(doc)}")
-    return doc
-
-
-def _bytes(value: Any, name: str, size: int | None = 32) -> bytes:
-    if not isinstance(value, bytes) or (size is not None and len(value) != size):
-        raise SchemaError(f"{name} must be {size} bytes" if size else f"{name} must be bytes")
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise SchemaError(f"{name} must be an integer")
-    return value
-
-
-def _to_sign(kind: bytes, ceremony: bytes, body: bytes) -> bytes:
+def to_sign(kind: bytes, ceremony: bytes, body: bytes) -> bytes:
     """What a ceremony key signs: domain, record kind, ceremony digest, body."""
     return b"noticenet-dkg-v1\x00" + kind + b"\x00" + ceremony + body
 
@@ -168,12 +141,12 @@ class Setup:
         if self.identifiers:
             doc["identifiers"] = list(self.identifiers)
         if self.refresh is not None:
-            doc["refresh"] = _public_doc(self.refresh)
+            doc["refresh"] = public_doc(self.refresh)
         return encode(doc)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Setup:
-        doc = _doc(data, "ccf-dkg-setup", ("group", "threshold", "participants", "salt"),
+        doc = read_record(data, "ccf-dkg-setup", ("group", "threshold", "participants", "salt"),
                    ("identifiers", "refresh"))
         rows = doc["participants"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
@@ -185,10 +158,10 @@ class Setup:
             raise SchemaError("identifiers must be a list")
         refresh = doc.get("refresh")
         return cls(
-            doc["group"], _int(doc["threshold"], "threshold"),
-            tuple((r[0], _bytes(r[1], "ceremony key")) for r in rows),
-            _bytes(doc["salt"], "salt", SALT_SIZE),
-            tuple(_int(i, "identifier") for i in ids),
+            doc["group"], as_int(doc["threshold"], "threshold"),
+            tuple((r[0], as_bytes(r[1], "ceremony key")) for r in rows),
+            as_bytes(doc["salt"], "salt", SALT_SIZE),
+            tuple(as_int(i, "identifier") for i in ids),
             None if refresh is None else _public_from(refresh),
         )
 
@@ -258,7 +231,7 @@ class Setup:
         return lines
 
 
-def _public_doc(public: frost.PublicKeyPackage) -> list[Any]:
+def public_doc(public: frost.PublicKeyPackage) -> list[Any]:
     return [public.group_public_key, public.threshold,
             [[i, s] for i, s in sorted(public.verifying_shares.items())]]
 
@@ -269,7 +242,9 @@ def _public_from(value: Any) -> frost.PublicKeyPackage:
         raise SchemaError("refresh is [group key, threshold, [[identifier, verifying share]]]")
     try:
         return frost.PublicKeyPackage(
-            _bytes(value[0], "group key"), {_int(i, "identifier"): _bytes(s, "verifying share")
-                                            for i, s in value[2]}, _int(value[1], "threshold"))
+            as_bytes(value[0], "group key"),
+            {as_int(i, "identifier"): as_bytes(s, "verifying share") for i, s in value[2]},
+            as_int(value[1], "threshold"),
+        )
     except ThresholdError as exc:
         raise SchemaError(f"refresh: not a public key package ({exc})") from None
