@@ -11,6 +11,12 @@ session that ends, for whatever reason, is reopened with backoff while the
 peer is connected; a peer that breaks the protocol again and again is
 banned for a growing time. After a start, the node publishes only once its
 peers have told it how far its own feed reached (`protocol/replication/own_feed.py`).
+
+Replicated entries are relayed before they are opened: the replicator stores
+and acknowledges them after the header checks (the relay stage), and the
+opener task decrypts, parses and indexes them behind, on the intake workers
+(the open stage; docs/protocol.md, "Relay, then open"). It also opens what a
+node killed between the stages left marked, once restarted.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from noticenet.node.p2p.transport import (
 )
 from noticenet.node.store.opening import open_node_store
 from noticenet.protocol.errors import LedgerError, ProtocolError
+from noticenet.protocol.ledger.intake import Opened
+from noticenet.protocol.ledger.ledger import Outcome
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, entry_id
 from noticenet.protocol.replication.frames import Entries, Frame, decode_frame
@@ -59,6 +67,8 @@ logger = logging.getLogger("noticenet.node")
 POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
 APPLY_PART = 64  # entries written per step: the API is answered between parts of a frame
+OPEN_BATCH = 512  # entries opened per step of the open stage
+POOLED_OPEN_ENTRIES = 64  # fewer waiting entries than this are opened here: no round trip
 REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
 REOPEN_CAP_S = 10.0  # ...up to this
 STABLE_SESSION_S = 30.0  # a session that lasted this long resets the backoff
@@ -121,7 +131,9 @@ class NodeService:
         self.store, self.ledger = open_node_store(config, keys)  # strict, checked; never creates
         self.publisher = Publisher(self.ledger, config.member, keys)
         self.replicator = Replicator(
-            self.ledger, config.member, ReplicationConfig(stall_ms=int(config.stall_s * 1000))
+            self.ledger,
+            config.member,
+            ReplicationConfig(stall_ms=int(config.stall_s * 1000), defer_opening=True),
         )
         self.own_feed = OwnFeed(self.clock(), int(config.own_feed_wait_s * 1000), config.alone)
         self.replicator.own_feed = self.own_feed  # peers' hellos tell it our feed's head
@@ -199,6 +211,7 @@ class NodeService:
                 )
                 nursery.start_soon(self._ticker)
                 nursery.start_soon(self._maintenance)
+                nursery.start_soon(self._opener)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -314,7 +327,7 @@ class NodeService:
             return None
         if self.intake is None or len(frame.entries) < POOLED_FRAME_ENTRIES:
             return Inbound(data, frame, admitted=True)
-        snapshot = self.ledger.snapshot(self.clock())
+        snapshot = self.ledger.snapshot(self.clock(), open_bodies=False)
         checks = self.intake.submit(list(frame.entries), snapshot)
         return Inbound(data, frame, checks, admitted=True)
 
@@ -375,6 +388,40 @@ class NodeService:
             if end < count:
                 await trio.sleep(0)
                 began = time.perf_counter()
+
+    async def _opener(self) -> None:
+        """The open stage: open, check and index what the relay stage stored unopened,
+        in feed order, whenever there is any (and at start, after a kill)."""
+        while True:
+            waiting = self.ledger.waiting(OPEN_BATCH)
+            if not waiting:
+                await self._progress.wait()
+                continue
+            await self._open(waiting)
+            await trio.sleep(0)  # the API and the relay stage go between batches
+
+    async def _open(self, entries: list[Entry]) -> None:
+        """Open one batch: read on the intake workers if big enough, then write."""
+        snap = self.ledger.snapshot(self.clock())
+        read: list[Opened | None] = [None] * len(entries)
+        if self.intake is not None and len(entries) >= POOLED_OPEN_ENTRIES:
+            try:
+                futures = self.intake.submit_open([e.to_wire() for e in entries], snap)
+                read = await self.intake.gather_async(futures)
+            except BrokenProcessPool as exc:  # a worker died: read this batch here
+                logs.event(logger, "open.failed", entries=len(entries), error=type(exc).__name__)
+        items = list(zip(entries, read, strict=True))
+        results = self.ledger.open_stored(items, self.clock(), snap.roster_id)
+        for result in results:
+            if result.outcome is Outcome.WITHHELD:
+                logs.event(
+                    logger,
+                    "body.withheld",
+                    feed=result.author,
+                    seq=result.seq,
+                    reason=result.reason,
+                )
+        logs.event(logger, "open.batch", entries=len(entries), opened=len(results))
 
     async def _writer(
         self,
