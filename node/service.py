@@ -211,7 +211,8 @@ class NodeService:
                 )
                 nursery.start_soon(self._ticker)
                 nursery.start_soon(self._maintenance)
-                nursery.start_soon(self._opener)
+                if self.config.open_entries:
+                    nursery.start_soon(self._opener)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
