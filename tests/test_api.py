@@ -226,6 +226,7 @@ def test_health_needs_no_token_and_openapi_is_valid(net: Cluster) -> None:
     assert set(spec["paths"]) == {
         "/health",
         "/frontier",
+        "/frontier/findable",
         "/peers",
         "/metrics",
         "/entries",

@@ -140,7 +140,8 @@ class Ledger(Holdings, Lookups):
         entry = self.entry(eid)
         if entry is None or entry.body is None:
             raise NotFound("no such entry, or its body is not held")
-        if self.unopened(eid):
+        h = entry.header
+        if self.store.get(key(b"c", position(h.author, h.seq))) is not None:
             raise NotFound("entry not opened yet")
         key_ = self.epochs.key_for(Txn(self.store), entry)
         return entry, open_body(entry, key_, checked=self._indexed(eid))
