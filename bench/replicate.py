@@ -223,7 +223,9 @@ class PreloadLedger(Ledger):
 
 
 def put_entry(txn: Txn, entry: Entry) -> None:
-    """The feed tables an ingest writes for a stored entry (not FRA's own indexes)."""
+    """The feed tables the relay stage writes for a stored entry: FRA holds them
+    unopened (`c/`), and runs with `open_entries = false` so that it never opens
+    them: its own indexes would serve only its own lookups."""
     h, eid = entry.header, entry.id
     assert entry.body is not None and h.expires_at is not None
     txn.put(header_key(h.author, h.seq), entry.signed_header)
@@ -231,11 +233,14 @@ def put_entry(txn: Txn, entry: Entry) -> None:
     txn.put(key(b"f", h.author.encode()), encode([h.seq, eid]))
     txn.put(key(b"b", eid), entry.body)
     txn.put(key(b"x", seq_bytes(h.expires_at) + eid), b"")
+    txn.put(key(b"c", position(h.author, h.seq)), eid)
 
 
 def preload(net: LocalNet, count: int) -> dict[str, float]:
     """Write `count` FRA records (plus its key epoch) into FRA's store; a few facts."""
-    config = load_config(net.members[SOURCE].config)
+    path = net.members[SOURCE].config
+    path.write_text("open_entries = false\n" + path.read_text())  # top level, before tables
+    config = load_config(path)
     spec = net.devnet.member(SOURCE)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = LevelDBStore(str(config.data_dir / "ledger"))

@@ -68,6 +68,7 @@ POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no 
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
 APPLY_PART = 64  # entries written per step: the API is answered between parts of a frame
 OPEN_BATCH = 512  # entries opened per step of the open stage
+OPEN_GATHER_S = 0.25  # while frames keep coming, wait up to this long for a full batch
 POOLED_OPEN_ENTRIES = 64  # fewer waiting entries than this are opened here: no round trip
 REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
 REOPEN_CAP_S = 10.0  # ...up to this
@@ -147,6 +148,8 @@ class NodeService:
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
         self._outboxes: dict[str, Outbox] = {}
+        self._inboxes: dict[str, trio.MemoryReceiveChannel[Inbound]] = {}
+        self._applying = 0  # frames being written now (the opener's hint that more come)
         self._scopes: dict[str, trio.CancelScope] = {}
         self._tick_wait: trio.CancelScope | None = None  # the ticker's sleep, woken early
         self._compact_due = False
@@ -271,6 +274,7 @@ class NodeService:
         outbox = Outbox()
         inbox_send, inbox = trio.open_memory_channel[Inbound](INBOX_FRAMES)
         self._outboxes[member] = outbox
+        self._inboxes[member] = inbox
         self.stats.opened += 1
         try:
             async with trio.open_nursery() as nursery:
@@ -284,6 +288,7 @@ class NodeService:
         finally:
             outbox.close()
             self._outboxes.pop(member, None)
+            self._inboxes.pop(member, None)
             self._scopes.pop(member, None)
             self._perform(self.replicator.disconnect(member))
             with trio.CancelScope(shield=True):
@@ -338,28 +343,36 @@ class NodeService:
             if item.frame is None:
                 self._perform(self.replicator.receive(member, item.data, self.clock()))
                 continue
-            began = time.perf_counter()
-            checked = None
-            if item.checks and self.intake is not None:
-                try:
-                    checked = await self.intake.gather_async(item.checks)
-                except BrokenProcessPool as exc:  # a worker died: check this frame here
-                    logs.event(
-                        logger,
-                        "intake.failed",
-                        peer=member,
-                        entries=len(item.frame.entries) if isinstance(item.frame, Entries) else 0,
-                        error=type(exc).__name__,
-                    )
-                else:
-                    logs.event(
-                        logger,
-                        "intake.pooled",
-                        peer=member,
-                        entries=len(checked),
-                        workers=self.intake.workers,
-                    )
-            await self._apply(member, item, checked, began)
+            self._applying += 1
+            try:
+                await self._checked_apply(member, item)
+            finally:
+                self._applying -= 1
+
+    async def _checked_apply(self, member: str, item: Inbound) -> None:
+        """Collect a frame's checks made ahead (if any), then hand it over."""
+        began = time.perf_counter()
+        checked = None
+        if item.checks and self.intake is not None:
+            try:
+                checked = await self.intake.gather_async(item.checks)
+            except BrokenProcessPool as exc:  # a worker died: check this frame here
+                logs.event(
+                    logger,
+                    "intake.failed",
+                    peer=member,
+                    entries=len(item.frame.entries) if isinstance(item.frame, Entries) else 0,
+                    error=type(exc).__name__,
+                )
+            else:
+                logs.event(
+                    logger,
+                    "intake.pooled",
+                    peer=member,
+                    entries=len(checked),
+                    workers=self.intake.workers,
+                )
+        await self._apply(member, item, checked, began)
 
     async def _apply(
         self, member: str, item: Inbound, checked: Checked | None, began: float
@@ -392,14 +405,31 @@ class NodeService:
 
     async def _opener(self) -> None:
         """The open stage: open, check and index what the relay stage stored unopened,
-        in feed order, whenever there is any (and at start, after a kill)."""
+        in feed order, whenever there is any (and at start, after a kill).
+
+        While frames keep coming (a catch-up) it gathers full batches for the
+        workers, up to OPEN_GATHER_S; a live entry is opened at once, here.
+        """
+        gathering: float | None = None
         while True:
-            waiting = self.ledger.waiting(OPEN_BATCH)
-            if not waiting:
+            entries = self.ledger.waiting(OPEN_BATCH)
+            if not entries:
+                gathering = None
                 await self._progress.wait()
                 continue
-            await self._open(waiting)
+            if len(entries) < OPEN_BATCH and self._frames_coming():
+                gathering = trio.current_time() if gathering is None else gathering
+                if trio.current_time() - gathering < OPEN_GATHER_S:
+                    await self._progress.wait()
+                    continue
+            gathering = None
+            await self._open(entries)
             await trio.sleep(0)  # the API and the relay stage go between batches
+
+    def _frames_coming(self) -> bool:
+        """Whether an Entries frame is being written or waits in an inbox."""
+        queued = sum(i.statistics().current_buffer_used for i in self._inboxes.values())
+        return self._applying + queued > 0
 
     async def _open(self, entries: list[Entry]) -> None:
         """Open one batch: read on the intake workers if big enough, then write."""

@@ -18,13 +18,7 @@ from noticenet.protocol.records.entry import (
     decode_stored_header,
     entry_id,
 )
-from noticenet.protocol.store.keyspace import (
-    feed_prefix,
-    header_key,
-    key,
-    parse_position,
-    position,
-)
+from noticenet.protocol.store.keyspace import feed_prefix, header_key, key, parse_position
 from noticenet.protocol.store.kvstore import KVStore
 
 DIGESTED_TABLES = (b"h/", b"b/", b"t/", b"s/", b"g/", b"a/", b"q/", b"y/", b"l/", b"v/")
@@ -52,21 +46,6 @@ class Holdings:
             seq, eid = decode_stored(v)
             out[k[2:].decode()] = (int(seq), bytes(eid))
         return out
-
-    def findable(self) -> dict[str, int]:
-        """Per author, the seq up to which every entry held is opened (the open stage is
-        done with it); entries after it wait in `c/` and are not found yet."""
-        out = {}
-        for author, (seq, _) in self.frontier().items():
-            for k, _ in self.store.iterate(b"c/" + position(author, 0)[:-8]):
-                seq = parse_position(k[2:])[1] - 1  # the first one waiting
-                break
-            out[author] = seq
-        return out
-
-    def waiting_count(self) -> int:
-        """How many entries wait for the open stage (a full scan of `c/`)."""
-        return sum(1 for _ in self.store.iterate(b"c/"))
 
     def signed_header(self, author: str, seq: int) -> bytes | None:
         return self.store.get(header_key(author, seq))

@@ -39,6 +39,7 @@ from noticenet.protocol.ledger.validation import (
     validate_entries,
     validate_entry,
 )
+from noticenet.protocol.ledger.waiting import Waiting
 from noticenet.protocol.records.codec import decode, decode_stored, encode, encode_known
 from noticenet.protocol.records.entry import Entry, decode_signed_header, entry_id
 from noticenet.protocol.records.governance import GOVERNANCE_FEED, CCFAction, Roster
@@ -107,7 +108,10 @@ class Ledger(Holdings, Lookups):
         self._roster_id: bytes | None = None
         self.appends = 0  # ingest commits so far: lets a cached frontier know it is stale
         self._guard_key: bytes | None = None
+        self._waiting = Waiting()  # the open stage's queue: `c/` in memory
+        self._deferred: list[Entry] = []  # marked in the batch being written
         self._load_roster()
+        self._load_waiting()
 
     @classmethod
     def of_member(cls, store: KVStore, anchor: bytes, member: str, keys: MemberKeys) -> Self:
@@ -214,16 +218,22 @@ class Ledger(Holdings, Lookups):
         for k, v in (extra or {}).items():
             txn.put(k, v)
         results: list[IngestResult | NoticenetError] = []
+        self._deferred = []
         for entry in self._checked_ahead(entries, now_ms):
             txn.savepoint()
+            marked = len(self._deferred)
             try:
                 results.append(self._ingest(txn, entry, now_ms, defer))
             except NoticenetError as exc:
                 txn.rollback()  # a refused entry leaves no write in the batch
+                del self._deferred[marked:]
                 self.stats.refuse(type(exc).__name__)
                 results.append(exc)
         txn.commit(sync=sync)
         self._after_commit(txn)
+        for deferred in self._deferred:
+            self._waiting.add(deferred.header.author, deferred.header.seq, deferred)
+        self._deferred = []
         return results
 
     def _checked_ahead(
@@ -344,6 +354,7 @@ class Ledger(Holdings, Lookups):
             txn.put(key(b"x", seq_bytes(h.expires_at) + eid), b"")
         if defer and spec(h.kind).keying != "public":
             txn.put(key(b"c", position(h.author, h.seq)), eid)
+            self._deferred.append(entry)
         else:
             reason = self._open_stored(txn, entry, opened, now_ms)
             if reason is not None:
@@ -381,15 +392,30 @@ class Ledger(Holdings, Lookups):
         return where is not None and self.store.get(key(b"c", where)) is not None
 
     def waiting(self, limit: int) -> list[Entry]:
-        """Up to `limit` entries waiting to be opened, in feed order per author."""
+        """Up to `limit` entries waiting to be opened, in feed order per author (an entry
+        whose body went meanwhile comes without it: `open_stored` skips it)."""
         out: list[Entry] = []
-        for k, eid in self.store.iterate(b"c/"):
-            if len(out) >= limit:
-                break
-            entry = self.entry_at(*parse_position(k[2:]))
-            if entry is not None and entry.id == eid:
-                out.append(entry)
+        for author, seq, entry in self._waiting.next(limit):
+            found = entry or self.entry_at(author, seq)
+            if found is None:  # no header there: nothing to open
+                self._waiting.done(author, seq)
+                continue
+            out.append(found)
         return out
+
+    def findable(self) -> dict[str, int]:
+        """Per author, the seq up to which every entry held is opened (the open stage is
+        done with it); entries after it wait in `c/` and are not found yet."""
+        out = {}
+        for author, (seq, _) in self.frontier().items():
+            first = self._waiting.first(author)
+            out[author] = seq if first is None else first - 1
+        return out
+
+    def _load_waiting(self) -> None:
+        """The open stage's queue from the `c/` markers on disk (left by a stop or a kill)."""
+        for k, _ in self.store.iterate(b"c/"):
+            self._waiting.add(*parse_position(k[2:]))
 
     def open_stored(
         self,
@@ -410,6 +436,7 @@ class Ledger(Holdings, Lookups):
         results: list[IngestResult] = []
         for entry, opened in items:
             h, eid = entry.header, entry.id
+            self._waiting.done(h.author, h.seq)
             marker = key(b"c", position(h.author, h.seq))
             if txn.get(marker) != eid:
                 continue
