@@ -131,7 +131,7 @@ def sltd(i: int, country: str) -> TravelDocument:
 
 
 def mixed(i: int, country: str) -> tuple[str, Any]:
-    """(kind, record) cycling sltd, vehicle, firearm, notice.red; bodies around 400 bytes."""
+    """(kind, record) cycling sltd, vehicle, firearm, notice.red; bodies of 300-400 bytes."""
     pad = "reported stolen from a parked car; owner informed; case file follows " * 4
     which = i % 4
     if which == 0:
@@ -142,7 +142,7 @@ def mixed(i: int, country: str) -> tuple[str, Any]:
         return "vehicle", Vehicle(
             vin=vin,
             make="Renault",
-            model=f"Clio V; {pad[:260]}",
+            model=f"Clio V; {pad[:190]}",  # at most 200 characters (records.MAX_NAME)
             year=2015 + i % 10,
             colour="grey",
             registration=f"AB-{i % 1000:03d}-CD",
@@ -152,7 +152,7 @@ def mixed(i: int, country: str) -> tuple[str, Any]:
         return "firearm", Firearm(
             make="Glock",
             serial=f"SN{i:010d}",
-            model=f"17 Gen{i % 5 + 1}; {pad[:270]}",
+            model=f"17 Gen{i % 5 + 1}; {pad[:185]}",
             calibre="9x19mm",
             firearm_type="pistol",
         )

@@ -416,7 +416,7 @@ def _up(node: NodeProcess) -> bool:
 # -- (b) latency -----------------------------------------------------------------
 
 
-def latency(net: LocalNet, samples: int, pause: float) -> dict[str, Any]:
+def latency(net: LocalNet, samples: int, pause: float, stored: bool = False) -> dict[str, Any]:
     """Publish on FRA over HTTP; time to arrival on the last of the other four nodes."""
     with running(net, LATENCY_NODES) as nodes:
         for node in nodes.values():
@@ -436,12 +436,13 @@ def latency(net: LocalNet, samples: int, pause: float) -> dict[str, Any]:
             sent = time.perf_counter()
             seq = publish(nodes[SOURCE], i)
             posts.append(time.perf_counter() - sent)
-            arrivals = poll_all(others, seq, intervals, pause)
+            arrivals = poll_all(others, seq, intervals, pause, stored)
             each.extend(a - sent for a in arrivals)
             last.append(max(arrivals) - sent)
             progress(f"latency sample {i}/{samples}")
         progress("")
-        return {"last": last, "each": each, "posts": posts, "intervals": intervals}
+        what = "stored" if stored else "findable"
+        return {"last": last, "each": each, "posts": posts, "intervals": intervals, "what": what}
 
 
 def publish(node: NodeProcess, i: int) -> int:
@@ -452,7 +453,11 @@ def publish(node: NodeProcess, i: int) -> int:
 
 
 def poll_all(
-    nodes: list[NodeProcess], seq: int, intervals: list[float], pause: float
+    nodes: list[NodeProcess],
+    seq: int,
+    intervals: list[float],
+    pause: float,
+    stored: bool = False,
 ) -> list[float]:
     """Poll each node in its own thread until it holds FRA#seq; arrival times (upper
     bounds: the end of the first GET that saw it). `pause` between GETs of one node."""
@@ -466,7 +471,8 @@ def poll_all(
             if previous is not None:
                 intervals.append(now - previous)
             previous = now
-            if nodes[i].findable(SOURCE) >= seq:
+            held = nodes[i].head(SOURCE) if stored else nodes[i].findable(SOURCE)
+            if held >= seq:
                 arrivals[i] = time.perf_counter()
                 return
             time.sleep(pause)
@@ -648,14 +654,15 @@ def report_latency(result: dict[str, Any]) -> None:
     each = [x * 1000 for x in result["each"]]
     posts = [x * 1000 for x in result["posts"]]
     gaps = [x * 1000 for x in result["intervals"]]
-    table = Table(title=f"(b) publish on {SOURCE} -> findable, {len(last)} samples, 5 nodes")
+    what = result["what"]
+    table = Table(title=f"(b) publish on {SOURCE} -> {what}, {len(last)} samples, 5 nodes")
     table.add_column("measure")
     table.add_column("p50", justify="right")
     table.add_column("p99", justify="right")
     table.add_column("max", justify="right")
     for name, values in (
-        ("findable on the last of 4 nodes (from POST sent)", last),
-        ("findable on each node", each),
+        (f"{what} on the last of 4 nodes (from POST sent)", last),
+        (f"{what} on each node", each),
         ("POST /records/sltd round trip", posts),
         ("poll interval (resolution)", gaps),
     ):
@@ -699,6 +706,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-seconds", type=float, default=20.0)
     parser.add_argument("--no-hypercore", action="store_true")
     parser.add_argument("--poll-ms", type=float, default=2.0, help="pause between polls")
+    parser.add_argument(
+        "--stored",
+        action="store_true",
+        help="(b): time to stored (GET /frontier, the relay stage) instead of findable",
+    )
     parser.add_argument("--only", choices=("throughput", "latency"), help="run one part")
     parser.add_argument("--keep", type=Path, help="work here and keep the logs and stores")
     args = parser.parse_args(argv)
@@ -725,7 +737,8 @@ def main(argv: list[str]) -> int:
             ok = ours["equal"] and ours["refused"] == 0
         if args.only != "throughput":
             latency_net = create_localnet(work / "latency", b"bench-latency")
-            report_latency(latency(latency_net, args.samples, args.poll_ms / 1000))
+            pause = args.poll_ms / 1000
+            report_latency(latency(latency_net, args.samples, pause, args.stored))
         if args.only != "latency" and (
             args.profile or (ratio is not None and ratio < TARGET_RATIO)
         ):

@@ -148,8 +148,8 @@ class NodeService:
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
         self._outboxes: dict[str, Outbox] = {}
-        self._inboxes: dict[str, trio.MemoryReceiveChannel[Inbound]] = {}
-        self._applying = 0  # frames being written now (the opener's hint that more come)
+        self._entries_frames: dict[str, int] = {}  # per session: Entries frames read, not yet
+        # written (the opener's hint that more entries come)
         self._scopes: dict[str, trio.CancelScope] = {}
         self._tick_wait: trio.CancelScope | None = None  # the ticker's sleep, woken early
         self._compact_due = False
@@ -274,7 +274,7 @@ class NodeService:
         outbox = Outbox()
         inbox_send, inbox = trio.open_memory_channel[Inbound](INBOX_FRAMES)
         self._outboxes[member] = outbox
-        self._inboxes[member] = inbox
+        self._entries_frames[member] = 0
         self.stats.opened += 1
         try:
             async with trio.open_nursery() as nursery:
@@ -288,7 +288,7 @@ class NodeService:
         finally:
             outbox.close()
             self._outboxes.pop(member, None)
-            self._inboxes.pop(member, None)
+            self._entries_frames.pop(member, None)
             self._scopes.pop(member, None)
             self._perform(self.replicator.disconnect(member))
             with trio.CancelScope(shield=True):
@@ -308,6 +308,8 @@ class NodeService:
                     item = self._precheck(member, data)
                     if item is None:
                         return
+                    if item.admitted:
+                        self._entries_frames[member] += 1
                     await inbox.send(item)
             except TransportError as exc:
                 logs.event(
@@ -343,11 +345,11 @@ class NodeService:
             if item.frame is None:
                 self._perform(self.replicator.receive(member, item.data, self.clock()))
                 continue
-            self._applying += 1
             try:
                 await self._checked_apply(member, item)
             finally:
-                self._applying -= 1
+                if item.admitted and member in self._entries_frames:
+                    self._entries_frames[member] -= 1
 
     async def _checked_apply(self, member: str, item: Inbound) -> None:
         """Collect a frame's checks made ahead (if any), then hand it over."""
@@ -428,8 +430,7 @@ class NodeService:
 
     def _frames_coming(self) -> bool:
         """Whether an Entries frame is being written or waits in an inbox."""
-        queued = sum(i.statistics().current_buffer_used for i in self._inboxes.values())
-        return self._applying + queued > 0
+        return any(n > 0 for n in self._entries_frames.values())
 
     async def _open(self, entries: list[Entry]) -> None:
         """Open one batch: read on the intake workers if big enough, then write."""
