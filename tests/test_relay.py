@@ -241,9 +241,12 @@ def test_a_store_closed_between_the_stages_opens_what_it_holds_when_reopened(
     store = open_store("leveldb", tmp_path / "deu")
     try:
         deu = Ledger.of_member(store, devnet.governance.public_key, "DEU", keys)
+        head = fra.frontier()["FRA"][0]
         assert deu.find_document("UTO", "L898902C3") == []
-        assert len(deu.waiting(10)) == 1
+        assert [e.header.seq for e in deu.waiting(10)] == [head]  # rebuilt from c/
+        assert deu.findable()["FRA"] == head - 1
         deu.open_waiting(NOW)
+        assert deu.findable()["FRA"] == head
         assert deu.find_document("UTO", "L898902C3") != []
         assert verify_ledger(deu) == []
     finally:
@@ -257,3 +260,29 @@ def test_the_audit_reports_a_marker_that_names_nothing(make_ledger: Make) -> Non
     deu.store.put(b"c/FRA\x00" + (99).to_bytes(8, "big"), b"\x05" * 32)
     problems = [p.what for p in verify_ledger(deu)]
     assert problems == ["c/ marker names no entry held at its position"]
+
+
+def test_the_waiting_queue_keeps_feed_order_and_a_bounded_number_of_entries(
+    make_ledger: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from noticenet.protocol.ledger import waiting as waiting_module
+
+    _, _, entries = published(make_ledger)
+    monkeypatch.setattr(waiting_module, "KEEP", 2)
+    queue = waiting_module.Waiting()
+    for seq in (3, 1, 2):  # out of order: kept sorted
+        queue.add("FRA", seq, entries[seq - 1])
+    queue.add("DEU", 7)
+    assert [(a, s) for a, s, _ in queue.next(10)] == [
+        ("DEU", 7),
+        ("FRA", 1),
+        ("FRA", 2),
+        ("FRA", 3),
+    ]
+    assert [e is not None for _, _, e in queue.next(10)] == [False, True, False, True]  # 2 kept
+    assert queue.first("FRA") == 1 and len(queue) == 4
+    queue.done("FRA", 2)  # not the front (a revoked entry the opener skipped)
+    queue.done("FRA", 1)
+    queue.done("DEU", 7)
+    assert [(a, s) for a, s, _ in queue.next(10)] == [("FRA", 3)]
+    assert queue.first("DEU") is None and len(queue) == 1
