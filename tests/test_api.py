@@ -571,6 +571,7 @@ def test_recent_frontier_peers_and_metrics(net: Cluster) -> None:
         "noticenet_tombstones",
         "noticenet_replication_lag_entries",
         "noticenet_purge_receipts_outstanding",
+        "noticenet_unopened_entries",
     } <= names
 
 

@@ -403,6 +403,10 @@ class Ledger(Holdings, Lookups):
             out.append(found)
         return out
 
+    def waiting_count(self) -> int:
+        """How many entries wait for the open stage."""
+        return len(self._waiting)
+
     def findable(self) -> dict[str, int]:
         """Per author, the seq up to which every entry held is opened (the open stage is
         done with it); entries after it wait in `c/` and are not found yet."""
