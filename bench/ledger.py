@@ -9,8 +9,10 @@
     the ledger writes batch k. Reported: entries/s and the ratio to raw
     Ed25519 verifies/s on one core (nacl, 64-byte signatures over messages
     of the same size) measured in the same run, before and after. Target
-    ratio >= 0.8. A batch of one feed costs one verify per chained run
-    (record-format section 10), so what bounds the rate is the rest of the
+    ratio >= 0.45 (issue 20: everything done, each entry findable; the relay
+    stage alone is measured against Hypercore in bench/replicate.py). A
+    batch of one feed costs one verify per chained run (record-format
+    section 10), so what bounds the rate is the rest of the
     per-entry work: decoding, decrypting, parsing, indexing and the write.
 
 (b) border check: a LevelDB ledger (USA) holding TOTAL SLTD records, of
@@ -129,7 +131,7 @@ def sltd(i: int, country: str) -> TravelDocument:
 
 
 def mixed(i: int, country: str) -> tuple[str, Any]:
-    """(kind, record) cycling sltd, vehicle, firearm, notice.red; bodies around 400 bytes."""
+    """(kind, record) cycling sltd, vehicle, firearm, notice.red; bodies of 300-400 bytes."""
     pad = "reported stolen from a parked car; owner informed; case file follows " * 4
     which = i % 4
     if which == 0:
@@ -140,7 +142,7 @@ def mixed(i: int, country: str) -> tuple[str, Any]:
         return "vehicle", Vehicle(
             vin=vin,
             make="Renault",
-            model=f"Clio V; {pad[:260]}",
+            model=f"Clio V; {pad[:190]}",  # at most 200 characters (records.MAX_NAME)
             year=2015 + i % 10,
             colour="grey",
             registration=f"AB-{i % 1000:03d}-CD",
@@ -150,7 +152,7 @@ def mixed(i: int, country: str) -> tuple[str, Any]:
         return "firearm", Firearm(
             make="Glock",
             serial=f"SN{i:010d}",
-            model=f"17 Gen{i % 5 + 1}; {pad[:270]}",
+            model=f"17 Gen{i % 5 + 1}; {pad[:185]}",
             calibre="9x19mm",
             firearm_type="pistol",
         )
@@ -391,6 +393,8 @@ def percentile(samples: list[float], q: float) -> float:
 
 # -- (a) ingest ----------------------------------------------------------------
 
+TARGET_RATIO = 0.45  # issue 20: everything done (findable), same-run raw verify
+
 
 def bench_ingest(devnet: Any, wires: list[bytes], workdir: Path, profile: bool) -> None:
     entries = [decode_entry(w) for w in wires]
@@ -435,8 +439,10 @@ def bench_ingest(devnet: Any, wires: list[bytes], workdir: Path, profile: bool) 
         f"{rate:,.0f} entries/s  ({1e6 / rate:.0f} us each)",
     )
     ratio = rate / verify
-    mark = "[green]meets[/]" if ratio >= 0.8 else "[red]below[/]"
-    table.add_row("ratio ingest / raw verify", f"{ratio:.3f}  ({mark} target 0.8)")
+    mark = "[green]meets[/]" if ratio >= TARGET_RATIO else "[red]below[/]"
+    table.add_row(
+        "ratio findable ingest / raw verify", f"{ratio:.3f}  ({mark} target {TARGET_RATIO})"
+    )
     console.print(table)
 
     if profile:

@@ -19,6 +19,9 @@ Example::
     own_feed_wait_s = 10.0         # after a start, publish once every peer told us our feed's
                                    # head, or one did and this long has passed
     alone = false                  # publish without hearing from any peer (a network of one)
+    open_entries = true            # false: relay only (store, acknowledge and forward entries
+                                   # but leave them unopened, not findable, until a start
+                                   # with it true opens them): a first catch-up at full speed
 
     [link_delay_ms]                # optional, for emulation: frames this node writes to
     DEU = 40.0                     # DEU leave 40 ms late (a link's one-way latency)
@@ -66,6 +69,7 @@ class NodeConfig:
     stall_s: float = 15.0  # a session owing acks or asked entries this long is reopened
     own_feed_wait_s: float = 10.0  # see protocol/replication/own_feed.py
     alone: bool = False  # publish without hearing our feed's head from a peer
+    open_entries: bool = True  # False: relay only, the open stage waits for a start with True
     dial: dict[str, str] = field(default_factory=dict)  # member -> multiaddr dialled instead
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -124,6 +128,7 @@ def load_config(path: Path) -> NodeConfig:
         "stall_s",
         "own_feed_wait_s",
         "alone",
+        "open_entries",
     }
     return NodeConfig(
         member=str(doc.get("member", "")) or _missing(path, "member"),
@@ -143,6 +148,7 @@ def load_config(path: Path) -> NodeConfig:
         stall_s=_seconds(path, doc, "stall_s", 15.0),
         own_feed_wait_s=_seconds(path, doc, "own_feed_wait_s", 10.0),
         alone=doc.get("alone", False) is True,
+        open_entries=_flag(path, doc, "open_entries", True),
         dial=_dial(path, doc.get("dial", {})),
         extra={k: v for k, v in doc.items() if k not in known},
     )
@@ -181,6 +187,13 @@ def _is_tcp_multiaddr(addr: str) -> bool:
         return "tcp" in (p.name for p in multiaddr.Multiaddr(addr).protocols())
     except (MultiaddrError, ValueError):
         return False
+
+
+def _flag(path: Path, doc: dict[str, Any], name: str, default: bool) -> bool:
+    value = doc.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: {name} must be true or false")
+    return value
 
 
 def _seconds(path: Path, doc: dict[str, Any], name: str, default: float) -> float:

@@ -1,8 +1,10 @@
-"""Worker processes that check incoming entries ahead of the ledger's write.
+"""Worker processes that check incoming entries ahead of the ledger's write, and
+open stored ones behind it.
 
 Verifying, decrypting, parsing and indexing an entry needs no ledger state
 beyond a `Snapshot` (protocol/ledger/intake.py), so it can run on every core. The
-ledger's own process keeps only the chain checks and the write. Workers are
+ledger's own process keeps only the chain checks and the write. The same
+workers run the open stage (`open_wires`) for entries relayed unopened. Workers are
 spawned, not forked: the node's trio loop and libp2p threads must not be
 copied into a child.
 """
@@ -19,13 +21,16 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 import trio
 
 from noticenet.crypto.errors import NoticenetError
-from noticenet.protocol.ledger.intake import Intake, Snapshot, check_wires
+from noticenet.protocol.ledger.intake import Intake, Opened, Snapshot, check_wires, open_wires
 
 Checked = list[Intake | NoticenetError]
+Read = list[Opened | None]
+T = TypeVar("T")
 
 MIN_SHARE = 32  # fewer entries than this per worker are not worth a round trip
 
@@ -98,17 +103,23 @@ def check_sent(
     return check_wires(wires, snap, voucher)
 
 
+def open_sent(wires: list[bytes], digest: bytes, blob: bytes, now_ms: int) -> Read:
+    """What a worker runs for the open stage: `open_wires` under the snapshot `blob`."""
+    snap = dataclasses.replace(_unpickled(digest, blob), now_ms=now_ms)
+    return open_wires(wires, snap)
+
+
 def _after(wires: list[bytes], end: int) -> bytes | None:
     """The entry after a slice, which may vouch for the slice's last one."""
     return wires[end] if end < len(wires) else None
 
 
-async def _done(future: Future[Checked]) -> None:
+async def _done(future: Future[T]) -> None:
     """Wait until `future` is done; it is set in the pool's own thread."""
     token = trio.lowlevel.current_trio_token()
     finished = trio.Event()
 
-    def wake(_: Future[Checked]) -> None:
+    def wake(_: Future[T]) -> None:
         try:
             token.run_sync_soon(finished.set)
         except trio.RunFinishedError:  # the node stopped while the workers ran
@@ -125,7 +136,7 @@ class IntakePool:
         self.workers = workers or default_workers()
         self.restarts = 0
         self.snapshots_sent = 0  # distinct snapshots pickled for the workers
-        self._last: _Sent | None = None
+        self._last: dict[bool, _Sent] = {}  # by `open_bodies`: relay and open stages alternate
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -170,18 +181,38 @@ class IntakePool:
             for i in range(0, len(wires), share)
         ]
 
+    def submit_open(self, wires: list[bytes], snap: Snapshot) -> list[Future[Read]]:
+        """Start the open stage's reading of `wires` in slices, one per worker (a broken
+        pool is replaced as in `submit`); collect with `gather_async`."""
+        try:
+            return self._submit_open(wires, snap)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            self.restarts += 1
+            return self._submit_open(wires, snap)
+
+    def _submit_open(self, wires: list[bytes], snap: Snapshot) -> list[Future[Read]]:
+        share = max(MIN_SHARE, -(-len(wires) // self.workers))
+        sent = self._send(snap)
+        return [
+            self._pool.submit(open_sent, wires[i : i + share], sent.digest, sent.blob, snap.now_ms)
+            for i in range(0, len(wires), share)
+        ]
+
     def _send(self, snap: Snapshot) -> _Sent:
         """The last snapshot sent, if `snap` differs from it only in time; else `snap`'s."""
         timeless = _timeless(snap)
-        if self._last is None or self._last.snap != timeless:
-            self._last = _sent(timeless)
+        last = self._last.get(snap.open_bodies)
+        if last is None or last.snap != timeless:
+            last = self._last[snap.open_bodies] = _sent(timeless)
             self.snapshots_sent += 1
-        return self._last
+        return last
 
     @staticmethod
-    def gather(futures: list[Future[Checked]]) -> Checked:
-        """The checked entries of `submit`'s slices, in the order given."""
-        out: Checked = []
+    def gather(futures: list[Future[list[T]]]) -> list[T]:
+        """The checked (or read) entries of `submit`'s slices, in the order given."""
+        out: list[T] = []
         for future in futures:
             out.extend(future.result())
         return out
@@ -190,7 +221,7 @@ class IntakePool:
         """Check `wires` on the workers and wait (blocking)."""
         return self.gather(self.submit(wires, snap))
 
-    async def gather_async(self, futures: list[Future[Checked]]) -> Checked:
+    async def gather_async(self, futures: list[Future[list[T]]]) -> list[T]:
         """`gather` without blocking the trio loop: each future wakes this task when
         done (no thread per frame: handing one over cost 4% of a node's catch-up)."""
         for future in futures:

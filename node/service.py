@@ -11,6 +11,12 @@ session that ends, for whatever reason, is reopened with backoff while the
 peer is connected; a peer that breaks the protocol again and again is
 banned for a growing time. After a start, the node publishes only once its
 peers have told it how far its own feed reached (`protocol/replication/own_feed.py`).
+
+Replicated entries are relayed before they are opened: the replicator stores
+and acknowledges them after the header checks (the relay stage), and the
+opener task decrypts, parses and indexes them behind, on the intake workers
+(the open stage; docs/protocol.md, "Relay, then open"). It also opens what a
+node killed between the stages left marked, once restarted.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from noticenet.node.p2p.transport import (
 )
 from noticenet.node.store.opening import open_node_store
 from noticenet.protocol.errors import LedgerError, ProtocolError
+from noticenet.protocol.ledger.intake import Opened
+from noticenet.protocol.ledger.ledger import Outcome
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, entry_id
 from noticenet.protocol.replication.frames import Entries, Frame, decode_frame
@@ -59,6 +67,9 @@ logger = logging.getLogger("noticenet.node")
 POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
 APPLY_PART = 64  # entries written per step: the API is answered between parts of a frame
+OPEN_BATCH = 512  # entries opened per step of the open stage
+OPEN_GATHER_S = 0.25  # while frames keep coming, wait up to this long for a full batch
+POOLED_OPEN_ENTRIES = 64  # fewer waiting entries than this are opened here: no round trip
 REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
 REOPEN_CAP_S = 10.0  # ...up to this
 STABLE_SESSION_S = 30.0  # a session that lasted this long resets the backoff
@@ -121,7 +132,9 @@ class NodeService:
         self.store, self.ledger = open_node_store(config, keys)  # strict, checked; never creates
         self.publisher = Publisher(self.ledger, config.member, keys)
         self.replicator = Replicator(
-            self.ledger, config.member, ReplicationConfig(stall_ms=int(config.stall_s * 1000))
+            self.ledger,
+            config.member,
+            ReplicationConfig(stall_ms=int(config.stall_s * 1000), defer_opening=True),
         )
         self.own_feed = OwnFeed(self.clock(), int(config.own_feed_wait_s * 1000), config.alone)
         self.replicator.own_feed = self.own_feed  # peers' hellos tell it our feed's head
@@ -135,6 +148,8 @@ class NodeService:
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
         self._outboxes: dict[str, Outbox] = {}
+        self._entries_frames: dict[str, int] = {}  # per session: Entries frames read, not yet
+        # written (the opener's hint that more entries come)
         self._scopes: dict[str, trio.CancelScope] = {}
         self._tick_wait: trio.CancelScope | None = None  # the ticker's sleep, woken early
         self._compact_due = False
@@ -199,6 +214,8 @@ class NodeService:
                 )
                 nursery.start_soon(self._ticker)
                 nursery.start_soon(self._maintenance)
+                if self.config.open_entries:
+                    nursery.start_soon(self._opener)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -257,6 +274,7 @@ class NodeService:
         outbox = Outbox()
         inbox_send, inbox = trio.open_memory_channel[Inbound](INBOX_FRAMES)
         self._outboxes[member] = outbox
+        self._entries_frames[member] = 0
         self.stats.opened += 1
         try:
             async with trio.open_nursery() as nursery:
@@ -270,6 +288,7 @@ class NodeService:
         finally:
             outbox.close()
             self._outboxes.pop(member, None)
+            self._entries_frames.pop(member, None)
             self._scopes.pop(member, None)
             self._perform(self.replicator.disconnect(member))
             with trio.CancelScope(shield=True):
@@ -289,6 +308,8 @@ class NodeService:
                     item = self._precheck(member, data)
                     if item is None:
                         return
+                    if item.admitted:
+                        self._entries_frames[member] += 1
                     await inbox.send(item)
             except TransportError as exc:
                 logs.event(
@@ -314,7 +335,7 @@ class NodeService:
             return None
         if self.intake is None or len(frame.entries) < POOLED_FRAME_ENTRIES:
             return Inbound(data, frame, admitted=True)
-        snapshot = self.ledger.snapshot(self.clock())
+        snapshot = self.ledger.snapshot(self.clock(), open_bodies=False)
         checks = self.intake.submit(list(frame.entries), snapshot)
         return Inbound(data, frame, checks, admitted=True)
 
@@ -324,28 +345,36 @@ class NodeService:
             if item.frame is None:
                 self._perform(self.replicator.receive(member, item.data, self.clock()))
                 continue
-            began = time.perf_counter()
-            checked = None
-            if item.checks and self.intake is not None:
-                try:
-                    checked = await self.intake.gather_async(item.checks)
-                except BrokenProcessPool as exc:  # a worker died: check this frame here
-                    logs.event(
-                        logger,
-                        "intake.failed",
-                        peer=member,
-                        entries=len(item.frame.entries) if isinstance(item.frame, Entries) else 0,
-                        error=type(exc).__name__,
-                    )
-                else:
-                    logs.event(
-                        logger,
-                        "intake.pooled",
-                        peer=member,
-                        entries=len(checked),
-                        workers=self.intake.workers,
-                    )
-            await self._apply(member, item, checked, began)
+            try:
+                await self._checked_apply(member, item)
+            finally:
+                if item.admitted and member in self._entries_frames:
+                    self._entries_frames[member] -= 1
+
+    async def _checked_apply(self, member: str, item: Inbound) -> None:
+        """Collect a frame's checks made ahead (if any), then hand it over."""
+        began = time.perf_counter()
+        checked = None
+        if item.checks and self.intake is not None:
+            try:
+                checked = await self.intake.gather_async(item.checks)
+            except BrokenProcessPool as exc:  # a worker died: check this frame here
+                logs.event(
+                    logger,
+                    "intake.failed",
+                    peer=member,
+                    entries=len(item.frame.entries) if isinstance(item.frame, Entries) else 0,
+                    error=type(exc).__name__,
+                )
+            else:
+                logs.event(
+                    logger,
+                    "intake.pooled",
+                    peer=member,
+                    entries=len(checked),
+                    workers=self.intake.workers,
+                )
+        await self._apply(member, item, checked, began)
 
     async def _apply(
         self, member: str, item: Inbound, checked: Checked | None, began: float
@@ -375,6 +404,56 @@ class NodeService:
             if end < count:
                 await trio.sleep(0)
                 began = time.perf_counter()
+
+    async def _opener(self) -> None:
+        """The open stage: open, check and index what the relay stage stored unopened,
+        in feed order, whenever there is any (and at start, after a kill).
+
+        While frames keep coming (a catch-up) it gathers full batches for the
+        workers, up to OPEN_GATHER_S; a live entry is opened at once, here.
+        """
+        gathering: float | None = None
+        while True:
+            entries = self.ledger.waiting(OPEN_BATCH)
+            if not entries:
+                gathering = None
+                await self._progress.wait()
+                continue
+            if len(entries) < OPEN_BATCH and self._frames_coming():
+                gathering = trio.current_time() if gathering is None else gathering
+                if trio.current_time() - gathering < OPEN_GATHER_S:
+                    await self._progress.wait()
+                    continue
+            gathering = None
+            await self._open(entries)
+            await trio.sleep(0)  # the API and the relay stage go between batches
+
+    def _frames_coming(self) -> bool:
+        """Whether an Entries frame is being written or waits in an inbox."""
+        return any(n > 0 for n in self._entries_frames.values())
+
+    async def _open(self, entries: list[Entry]) -> None:
+        """Open one batch: read on the intake workers if big enough, then write."""
+        snap = self.ledger.snapshot(self.clock())
+        read: list[Opened | None] = [None] * len(entries)
+        if self.intake is not None and len(entries) >= POOLED_OPEN_ENTRIES:
+            try:
+                futures = self.intake.submit_open([e.to_wire() for e in entries], snap)
+                read = await self.intake.gather_async(futures)
+            except BrokenProcessPool as exc:  # a worker died: read this batch here
+                logs.event(logger, "open.failed", entries=len(entries), error=type(exc).__name__)
+        items = list(zip(entries, read, strict=True))
+        results = self.ledger.open_stored(items, self.clock(), snap.roster_id)
+        for result in results:
+            if result.outcome is Outcome.WITHHELD:
+                logs.event(
+                    logger,
+                    "body.withheld",
+                    feed=result.author,
+                    seq=result.seq,
+                    reason=result.reason,
+                )
+        logs.event(logger, "open.batch", entries=len(entries), opened=len(results))
 
     async def _writer(
         self,

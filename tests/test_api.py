@@ -226,6 +226,7 @@ def test_health_needs_no_token_and_openapi_is_valid(net: Cluster) -> None:
     assert set(spec["paths"]) == {
         "/health",
         "/frontier",
+        "/frontier/findable",
         "/peers",
         "/metrics",
         "/entries",
@@ -570,6 +571,7 @@ def test_recent_frontier_peers_and_metrics(net: Cluster) -> None:
         "noticenet_tombstones",
         "noticenet_replication_lag_entries",
         "noticenet_purge_receipts_outstanding",
+        "noticenet_unopened_entries",
     } <= names
 
 

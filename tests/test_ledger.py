@@ -280,8 +280,10 @@ def test_an_entry_refused_after_it_began_writing_leaves_nothing_in_the_batch(
     last = entries[-1]
     place = Ledger._place_body
 
-    def failing(self: Ledger, txn: Any, entry: Entry, now_ms: int, opened: Any = None) -> Any:
-        result = place(self, txn, entry, now_ms, opened)
+    def failing(
+        self: Ledger, txn: Any, entry: Entry, now_ms: int, opened: Any = None, defer: bool = False
+    ) -> Any:
+        result = place(self, txn, entry, now_ms, opened, defer)
         if entry.id == last.id:
             raise LedgerError("refused after writing")
         return result

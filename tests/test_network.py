@@ -29,9 +29,12 @@ from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
 from noticenet.node.demo.localnet import LocalNet, create_localnet
 from noticenet.node.p2p.transport import Transport, TransportError
+from noticenet.node.store.leveldb import LevelDBStore
+from noticenet.node.store.opening import ledger_path
 from noticenet.protocol.ccf import ceremony as ccf_ceremony
 from noticenet.protocol.ccf import dkg_ceremony
 from noticenet.protocol.devnet import commission_setup
+from noticenet.protocol.ledger.audit import verify_ledger
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, decode_entry
@@ -124,6 +127,12 @@ class NodeProcess:
         assert response.status_code == 200, response.text
         return {author: int(v["seq"]) for author, v in response.json().items()}
 
+    def findable(self) -> dict[str, int]:
+        """Per feed, the seq up to which this node has opened (and indexed) what it holds."""
+        response = self.get("/frontier/findable")
+        assert response.status_code == 200, response.text
+        return {author: int(seq) for author, seq in response.json().items()}
+
     def publish(self, kind: str, record: dict[str, Any], recipients: tuple[str, ...] = ()) -> str:
         body = {"record": record, "recipients": list(recipients)}
         response = self.http.post(f"/records/{kind}", json=body)
@@ -176,9 +185,13 @@ class Cluster:
         return poll(f"{member} to connect to a neighbour and publish", ready, timeout)
 
     def converged(self, members: list[str] | None = None) -> dict[str, int] | None:
-        """The common frontier if every listed node has the same one, else None."""
-        frontiers = [self.nodes[m].frontier() for m in members or sorted(self.nodes)]
-        return frontiers[0] if all(f == frontiers[0] for f in frontiers) else None
+        """The common frontier if every listed node has the same one and has opened all
+        it holds (relayed entries are found once opened), else None."""
+        nodes = [self.nodes[m] for m in members or sorted(self.nodes)]
+        frontiers = [n.frontier() for n in nodes]
+        if not all(f == frontiers[0] for f in frontiers):
+            return None
+        return frontiers[0] if all(n.findable() == frontiers[0] for n in nodes) else None
 
     def stop(self) -> None:
         for node in self.nodes.values():
@@ -254,7 +267,7 @@ def test_a_node_killed_while_others_publish_catches_up(cluster: Cluster) -> None
     cluster.wait_ready("JPN")
     assert victim.wait_log("event=node.started", STARTUP_S, after=log_mark)
     heads = {a: cluster[a].frontier()[a] for a in authors}
-    converged = poll("every node to hold every feed", cluster.converged, CONVERGE_S)
+    converged = poll("every node to hold and open every feed", cluster.converged, CONVERGE_S)
     assert {a: converged[a] for a in authors} == heads
     for record_id in ids:
         assert victim.get(f"/records/{record_id}").status_code == 200
@@ -302,7 +315,7 @@ def test_a_long_catch_up_is_checked_on_the_intake_workers(cluster: Cluster) -> N
     cluster.wait_ready("BRA")
     line = victim.wait_log("event=intake.pooled", CONVERGE_S, after=log_mark)
     assert "entries=" in line and "workers=" in line
-    poll("BRA to hold FRA's feed", lambda: victim.frontier().get("FRA") == head or None, CONVERGE_S)
+    poll("BRA to open FRA's feed", lambda: victim.findable().get("FRA") == head or None, CONVERGE_S)
     hits = victim.get("/check/document", country="FRA", number="BULK00299").json()
     assert hits["hit"] is True, hits
 
@@ -364,6 +377,70 @@ def _revocation(
     assert posted.status_code == 202, posted.text
     result: dict[str, Any] = posted.json()["results"][0]
     return result
+
+
+def test_relayed_entries_wait_unopened_through_a_revocation_and_a_kill(cluster: Cluster) -> None:
+    """JPN relays only (`open_entries = false`): FRA's records reach it and are stored and
+    acknowledged, but not found. A revocation of one arrives while they wait: JPN purges it
+    and receipts the purge. JPN is killed: its store holds the rest unopened, and the
+    verification pass accepts it. Restarted with the open stage on, it opens and indexes
+    what it holds, and never answers the revoked one."""
+    devnet = cluster.net.devnet
+    cluster.start(*[m for m, n in cluster.nodes.items() if not n.alive()])
+    victim, ccf, fra = cluster["JPN"], cluster["CCF"], cluster["FRA"]
+    config = victim.config.read_text()
+    victim.signal(signal.SIGKILL)
+    assert victim.wait(STOP_S) == -signal.SIGKILL
+    victim.config.write_text("open_entries = false\n" + config)  # top level, before any table
+    try:
+        holders = [("WAITE", "AUGUSTINE"), ("KOWALCZYK", "BOGUMILA"), ("NAKASHIMA", "TORU")]
+        ids = [fra.publish("sltd", sltd(f"WAIT{i}", holder=h)) for i, h in enumerate(holders)]
+        head = fra.frontier()["FRA"]
+        victim.start()
+        cluster.wait_ready("JPN")
+        poll("JPN to hold FRA's feed", lambda: victim.frontier().get("FRA") == head, CONVERGE_S)
+        assert victim.findable()["FRA"] < head
+        for i, record_id in enumerate(ids):
+            assert victim.get(f"/records/{record_id}").status_code == 404
+            hit = victim.get("/check/document", country="FRA", number=f"WAIT{i}").json()
+            assert hit["hit"] is False, hit
+        poll("the record at the CCF", lambda: ccf.get(f"/records/{ids[0]}").status_code == 200,
+             CONVERGE_S)
+        old, public = devnet.revoke.packages, devnet.revoke.public
+        revoked = _revocation(ccf, ids[0], {i: old[i] for i in (1, 2, 3)}, public)
+        assert revoked["outcome"] == "stored", revoked
+
+        def receipted() -> bool:
+            status = ccf.get(f"/status/{ids[0]}").json()
+            return "JPN" in status.get("purge", {}).get("purged", [])
+
+        poll("JPN's purge receipt at the CCF", receipted, CONVERGE_S)
+        assert victim.get(f"/status/{ids[0]}").json()["state"] == "revoked"
+        victim.signal(signal.SIGKILL)
+        assert victim.wait(STOP_S) == -signal.SIGKILL
+    finally:
+        victim.config.write_text(config)
+    node_config = load_config(victim.config)
+    store = LevelDBStore(str(ledger_path(node_config.data_dir)))
+    try:
+        ledger = Ledger.of_member(store, node_config.anchor, "JPN", node_config.keys(""))
+        waiting = {e.id.hex() for e in ledger.waiting(1_000)}
+        assert {ids[1], ids[2]} <= waiting and ids[0] not in waiting
+        assert ledger.store.get(b"b/" + bytes.fromhex(ids[0])) is None
+        assert verify_ledger(ledger) == []
+    finally:
+        store.close()
+    log_mark = len(victim.log_text())
+    victim.start()
+    cluster.wait_ready("JPN")
+    victim.wait_log("event=open.batch", CONVERGE_S, after=log_mark)
+    poll("JPN to open FRA's feed", lambda: victim.findable().get("FRA", 0) >= head, CONVERGE_S)
+    for i in (1, 2):
+        assert victim.get(f"/records/{ids[i]}").status_code == 200
+        hit = victim.get("/check/document", country="FRA", number=f"WAIT{i}").json()
+        assert hit["hit"] is True and hit["records"][0]["id"] == ids[i], hit
+    assert victim.get(f"/records/{ids[0]}").status_code == 404
+    assert victim.get("/check/document", country="FRA", number="WAIT0").json()["hit"] is False
 
 
 def test_a_refresh_retires_a_commissioner_with_no_gap(cluster: Cluster) -> None:

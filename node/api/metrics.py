@@ -67,6 +67,12 @@ class Metrics:
                 [({}, sum(seq for seq, _ in frontier.values()))],
             ),
             ("noticenet_feeds", "gauge", "Feeds (authors) held.", [({}, len(frontier))]),
+            (
+                "noticenet_unopened_entries",
+                "gauge",
+                "Entries relayed (stored) but not opened yet: not findable yet.",
+                [({}, ledger.waiting_count())],
+            ),
             ("noticenet_bodies", "gauge", "Bodies held.", [({}, self.counts.bodies)]),
             (
                 "noticenet_tombstones",

@@ -79,6 +79,15 @@ async def frontier(service: Svc, user: Officer) -> dict[str, Any]:
     return {a: {"seq": s, "id": i.hex()} for a, (s, i) in service.ledger.frontier().items()}
 
 
+@router.get(
+    "/frontier/findable",
+    summary="Per feed, the sequence number up to which every entry held is opened and indexed",
+)
+async def findable(service: Svc, user: Officer) -> dict[str, int]:
+    """Entries past it are stored and relayed but not opened yet: not found yet."""
+    return service.ledger.findable()
+
+
 @router.get("/peers", summary="Connected neighbours and replication counters")
 async def peers(service: Svc, user: Admin) -> dict[str, Any]:
     lag = replication_lag(service)

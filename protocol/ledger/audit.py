@@ -20,6 +20,10 @@ a bug in the ledger shows up as a list of `Problem`s:
   be found); expiry slots `x/` point at held bodies with that expiry, and every
   held body with an expiry has its slot;
 - bodies and tombstones belong to held headers;
+- an entry relayed but not opened yet (`c/` marker) is not a problem: its
+  header, signature, chain and body hash are checked like any other, and it
+  must hold a body and no index keys yet; every marker names the entry held
+  at its position;
 - `m/roster` names the last roster of the `#GOV` feed.
 
 Equivocation evidence (`q/`) is not a problem; `summarise` counts it.
@@ -43,6 +47,7 @@ from noticenet.protocol.records.kinds import parse_body, spec
 from noticenet.protocol.store.keyspace import (
     Txn,
     feed_prefix,
+    header_key,
     key,
     parse_position,
     position,
@@ -71,6 +76,7 @@ class _Tally:
     tombstones: int = 0
     header_only: int = 0
     evidence: int = 0
+    unopened: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, author: str, seq: int, eid: bytes | None, what: str) -> None:
@@ -95,6 +101,7 @@ def summarise(ledger: Ledger) -> dict[str, int]:
         "tombstones": tally.tombstones,
         "header_only": tally.header_only,
         "evidence": tally.evidence,
+        "unopened": tally.unopened,
         "problems": len(tally.problems),
     }
 
@@ -125,6 +132,7 @@ def _audit(ledger: Ledger, check_signatures: bool) -> _Tally:
     _check_detached(ledger, tally)
     _check_indexes(ledger, tally)
     _check_expiry_queue(ledger, tally)
+    _check_waiting(ledger, tally)
     tally.evidence = sum(1 for _ in ledger.store.iterate(b"q/"))
     return tally
 
@@ -407,12 +415,43 @@ def _check_findable(
     (its `r/` list), or no border check can find it."""
     if spec(decoded[0].kind).keying == "public":
         return
+    if ledger.store.get(key(b"c", position(author, seq))) is not None:
+        tally.unopened += 1  # relayed, waiting for the open stage: found once opened
+        if ledger.store.get(key(b"r", eid)) is not None:
+            tally.add(author, seq, eid, "index keys for an entry not opened yet")
+        return
     if ledger.store.get(key(b"r", eid)) is not None:
         return
     if ledger.store.get(key(b"b", eid)) is None:
         return
     if ledger.epochs.key_or_none(Txn(ledger.store), Entry(*decoded)) is not None:
         tally.add(author, seq, eid, "a body this node can read was never indexed: not findable")
+
+
+def _check_waiting(ledger: Ledger, tally: _Tally) -> None:
+    """Every `c/` marker (not opened yet) names the entry held at its position, whose
+    body is held and of an encrypted kind (public kinds are opened on arrival)."""
+    for k, eid in ledger.store.iterate(b"c/"):
+        where = _safe_position(k[2:])
+        if where is None:
+            tally.add("", 0, eid, f"malformed c/ key {k!r}")
+            continue
+        raw = ledger.store.get(header_key(*where))
+        if raw is None or entry_id(raw) != eid:
+            tally.add(*where, eid, "c/ marker names no entry held at its position")
+        elif ledger.store.get(key(b"b", eid)) is None:
+            tally.add(*where, eid, "c/ marker for an entry without a body")
+        elif _public(raw):
+            tally.add(*where, eid, "c/ marker for a public kind (opened on arrival)")
+
+
+def _public(raw: bytes) -> bool:
+    """Whether a signed header is of a public kind (False if it does not decode:
+    the walk over the feeds reports that)."""
+    try:
+        return spec(decode_signed_header(raw)[0].kind).keying == "public"
+    except NoticenetError:
+        return False
 
 
 def _decodes_to_map(raw: bytes) -> bool:

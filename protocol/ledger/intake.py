@@ -62,6 +62,8 @@ class Snapshot:
 
     `roster_id` names the roster the checks ran under: the ledger trusts an
     intake only while that is still its roster (the guard key comes with it).
+    `open_bodies` False: the relay stage's checks only; encrypted bodies are
+    left for the open stage (`open_wires`).
     """
 
     roster_id: bytes | None
@@ -73,6 +75,7 @@ class Snapshot:
     secret: bytes | None = None
     guard_key: bytes | None = None
     epoch_keys: dict[bytes, bytes | None] = field(default_factory=dict)  # None: not ours
+    open_bodies: bool = True
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ class _Reading:
             return None
         if spec(entry.header.kind).keying == "public":
             return open_entry(entry, None, snap.reader, snap.guard_key, snap.index_key)
+        if not snap.open_bodies:
+            return None  # the open stage reads it
         if snap.reader is None or self.secret is None:
             return NOT_A_READER
         ref = entry.header.key
@@ -254,3 +259,17 @@ def _verdicts(
             tail = [after]
     verdicts = validate_entries(entries + tail, snap.roster, snap.now_ms, snap.anchor)
     return verdicts[: len(entries)]
+
+
+def open_wires(wires: list[bytes], snap: Snapshot) -> list[Opened | None]:
+    """The open stage's reading of stored entries (wire form) under `snap`: each
+    body's `Opened`, or None where the ledger must read it itself (its epoch key
+    is not in the snapshot). Pure and picklable: what worker processes run."""
+    reading = _Reading(snap)
+    out: list[Opened | None] = []
+    for wire in wires:
+        opened = reading.open(decode_entry(wire))
+        if opened is not None and not isinstance(opened.record, EFFECTS):
+            opened = replace(opened, record=None)
+        out.append(opened)
+    return out

@@ -5,6 +5,15 @@ the only thing that can go (cancellation, update, expiry, CCF revocation),
 leaving a tombstone so the chain still verifies. Every ingest is one write
 batch; the caller chooses whether it is synced (a node syncs before it
 acknowledges). Time is an argument: this module reads no clock.
+
+Taking in an encrypted record has two stages (docs/protocol.md, "Relay, then
+open"). The relay stage checks what the header and the signature say (chain,
+signature, times, body hash, guard tags) and stores the entry with a
+"not yet opened" marker (`c/`); the open stage (`open_stored`) later
+decrypts, parses, checks the tags' honesty and indexes, in feed order. Until
+then the entry is not found. `ingest_many(defer=False)` runs both stages in
+one batch; public kinds (roster, CCF actions, key epochs, receipts, cancels),
+whose effects later entries depend on, are always opened at once.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from noticenet.protocol.ledger.validation import (
     validate_entries,
     validate_entry,
 )
+from noticenet.protocol.ledger.waiting import Waiting
 from noticenet.protocol.records.codec import decode, decode_stored, encode, encode_known
 from noticenet.protocol.records.entry import Entry, decode_signed_header, entry_id
 from noticenet.protocol.records.governance import GOVERNANCE_FEED, CCFAction, Roster
@@ -98,7 +108,10 @@ class Ledger(Holdings, Lookups):
         self._roster_id: bytes | None = None
         self.appends = 0  # ingest commits so far: lets a cached frontier know it is stale
         self._guard_key: bytes | None = None
+        self._waiting = Waiting()  # the open stage's queue: `c/` in memory
+        self._deferred: list[Entry] = []  # marked in the batch being written
         self._load_roster()
+        self._load_waiting()
 
     @classmethod
     def of_member(cls, store: KVStore, anchor: bytes, member: str, keys: MemberKeys) -> Self:
@@ -131,6 +144,9 @@ class Ledger(Holdings, Lookups):
         entry = self.entry(eid)
         if entry is None or entry.body is None:
             raise NotFound("no such entry, or its body is not held")
+        h = entry.header
+        if self.store.get(key(b"c", position(h.author, h.seq))) is not None:
+            raise NotFound("entry not opened yet")
         key_ = self.epochs.key_for(Txn(self.store), entry)
         return entry, open_body(entry, key_, checked=self._indexed(eid))
 
@@ -148,8 +164,9 @@ class Ledger(Holdings, Lookups):
 
     # -- writing -----------------------------------------------------------
 
-    def snapshot(self, now_ms: int) -> Snapshot:
-        """What `intake.check_wires` needs to check entries for this ledger, ahead of ingest."""
+    def snapshot(self, now_ms: int, open_bodies: bool = True) -> Snapshot:
+        """What `intake.check_wires` needs to check entries for this ledger, ahead of ingest
+        (`open_bodies` False: the relay stage's checks only; encrypted bodies wait)."""
         reader, secret = (
             (None, None)
             if self.reader is None
@@ -169,6 +186,7 @@ class Ledger(Holdings, Lookups):
             secret,
             self._guard_key,
             known,
+            open_bodies,
         )
 
     def ingest(self, entry: Entry | Intake, now_ms: int, sync: bool = True) -> IngestResult:
@@ -189,25 +207,33 @@ class Ledger(Holdings, Lookups):
         now_ms: int,
         sync: bool = True,
         extra: dict[bytes, bytes] | None = None,
+        defer: bool = False,
     ) -> list[IngestResult | NoticenetError]:
         """Ingest a batch in one write; each entry's result or the error that refused it.
 
-        `extra` adds the caller's own bookkeeping keys to the same batch.
+        `extra` adds the caller's own bookkeeping keys to the same batch. `defer`:
+        the relay stage only; encrypted bodies are stored unopened (`open_stored`).
         """
         txn = Txn(self.store)
         for k, v in (extra or {}).items():
             txn.put(k, v)
         results: list[IngestResult | NoticenetError] = []
+        self._deferred = []
         for entry in self._checked_ahead(entries, now_ms):
             txn.savepoint()
+            marked = len(self._deferred)
             try:
-                results.append(self._ingest(txn, entry, now_ms))
+                results.append(self._ingest(txn, entry, now_ms, defer))
             except NoticenetError as exc:
                 txn.rollback()  # a refused entry leaves no write in the batch
+                del self._deferred[marked:]
                 self.stats.refuse(type(exc).__name__)
                 results.append(exc)
         txn.commit(sync=sync)
         self._after_commit(txn)
+        for deferred in self._deferred:
+            self._waiting.add(deferred.header.author, deferred.header.seq, deferred)
+        self._deferred = []
         return results
 
     def _checked_ahead(
@@ -234,7 +260,9 @@ class Ledger(Holdings, Lookups):
         if key(b"m", b"roster") in txn.committed:
             self._load_roster()
 
-    def _ingest(self, txn: Txn, item: Entry | Intake, now_ms: int) -> IngestResult:
+    def _ingest(
+        self, txn: Txn, item: Entry | Intake, now_ms: int, defer: bool = False
+    ) -> IngestResult:
         entry = item.entry if isinstance(item, Intake) else item
         h, eid = entry.header, entry.id
         head_raw = txn.get(key(b"f", h.author.encode()))
@@ -242,7 +270,7 @@ class Ledger(Holdings, Lookups):
         if head is not None and h.seq <= int(head[0]):  # feeds have no gaps: held up to head
             existing = txn.get(header_key(h.author, h.seq))
             if existing is not None:
-                return self._again(txn, item, existing, now_ms)
+                return self._again(txn, item, existing, now_ms, defer)
         frozen = txn.get(key(b"z", h.author.encode()))
         if frozen is not None and h.seq >= int(decode_stored(frozen)):
             raise FeedFrozen(f"feed {h.author} is frozen from seq {int(decode_stored(frozen))}")
@@ -269,7 +297,7 @@ class Ledger(Holdings, Lookups):
             elif enforcement.holds(txn, entry):  # held alike, whether the body is here or not
                 txn.put(key(b"l", eid), b"")
             return IngestResult(eid, h.author, h.seq, Outcome.STORED, reason or "header only")
-        return self._place_body(txn, entry, now_ms, opened)
+        return self._place_body(txn, entry, now_ms, opened, defer)
 
     def _validate(self, txn: Txn, item: Entry | Intake, now_ms: int) -> Opened | None:
         """Run the stateless checks, or trust an intake whose snapshot still holds.
@@ -286,7 +314,9 @@ class Ledger(Holdings, Lookups):
         validate_entry(item, self._pending_roster(txn), now_ms, self.anchor)
         return None
 
-    def _again(self, txn: Txn, item: Entry | Intake, existing: bytes, now_ms: int) -> IngestResult:
+    def _again(
+        self, txn: Txn, item: Entry | Intake, existing: bytes, now_ms: int, defer: bool
+    ) -> IngestResult:
         """An entry for a position we hold: a replay, a body for a bare header, or a fork."""
         entry = item.entry if isinstance(item, Intake) else item
         h, eid = entry.header, entry.id
@@ -295,7 +325,7 @@ class Ledger(Holdings, Lookups):
             if held or entry.body is None:
                 return IngestResult(eid, h.author, h.seq, Outcome.DUPLICATE)
             opened = self._validate(txn, item, now_ms)
-            return self._place_body(txn, entry, now_ms, opened)
+            return self._place_body(txn, entry, now_ms, opened, defer)
         check_signature(entry, self._pending_roster(txn), self.anchor)
         txn.put(key(b"q", position(h.author, h.seq) + eid), entry.signed_header)
         frozen = txn.get(key(b"z", h.author.encode()))
@@ -305,31 +335,129 @@ class Ledger(Holdings, Lookups):
         return IngestResult(eid, h.author, h.seq, Outcome.EVIDENCE, "equivocation")
 
     def _place_body(
-        self, txn: Txn, entry: Entry, now_ms: int, opened: Opened | None = None
+        self,
+        txn: Txn,
+        entry: Entry,
+        now_ms: int,
+        opened: Opened | None = None,
+        defer: bool = False,
     ) -> IngestResult:
-        """Store the body, or a tombstone if it must not be kept; apply its effects."""
+        """Store the body, or a tombstone if it must not be kept (header-only decisions);
+        then open it now, or mark it for the open stage (`defer`, encrypted kinds)."""
         h, eid = entry.header, entry.id
         assert entry.body is not None
         reason = self._withhold_reason(txn, entry, now_ms)
-        if reason is None:
-            opened = opened or self._open(txn, entry)
-            if opened.evidence is not None:
-                reason = self._evidence(txn, entry, opened.evidence)
         if reason is not None:
-            self.tombstone_body(txn, eid, reason, now_ms)
-            self.stats.refuse(reason)
-            return IngestResult(eid, h.author, h.seq, Outcome.WITHHELD, reason)
+            return self._withheld(txn, entry, reason, now_ms)
         txn.put(key(b"b", eid), entry.body)
         if h.expires_at is not None:
             txn.put(key(b"x", seq_bytes(h.expires_at) + eid), b"")
-        assert opened is not None
-        if opened.readable:
-            self._apply(txn, entry, opened, now_ms)
+        if defer and spec(h.kind).keying != "public":
+            txn.put(key(b"c", position(h.author, h.seq)), eid)
+            self._deferred.append(entry)
+        else:
+            reason = self._open_stored(txn, entry, opened, now_ms)
+            if reason is not None:
+                return self._withheld(txn, entry, reason, now_ms)
         if enforcement.holds(txn, entry):  # stored, hidden until the CCF decides
             txn.put(key(b"l", eid), b"")
             self.stats.refuse("held")
             return IngestResult(eid, h.author, h.seq, Outcome.STORED, HELD)
         return IngestResult(eid, h.author, h.seq, Outcome.STORED)
+
+    def _withheld(self, txn: Txn, entry: Entry, reason: str, now_ms: int) -> IngestResult:
+        """Tombstone a body refused for `reason` (it may be in the batch already)."""
+        h = entry.header
+        self.tombstone_body(txn, entry.id, reason, now_ms)
+        self.stats.refuse(reason)
+        return IngestResult(entry.id, h.author, h.seq, Outcome.WITHHELD, reason)
+
+    def _open_stored(
+        self, txn: Txn, entry: Entry, opened: Opened | None, now_ms: int
+    ) -> str | None:
+        """The open stage for one stored body: read it (or take `opened`, read ahead),
+        apply its effects and index it; "evidence" if it betrays its author."""
+        opened = opened or self._open(txn, entry)
+        if opened.evidence is not None:
+            return self._evidence(txn, entry, opened.evidence)
+        if opened.readable:
+            self._apply(txn, entry, opened, now_ms)
+        return None
+
+    # -- the open stage ------------------------------------------------------
+
+    def unopened(self, eid: bytes) -> bool:
+        """True if `eid`'s body is held but not opened yet (not findable yet)."""
+        where = self.store.get(key(b"e", eid))
+        return where is not None and self.store.get(key(b"c", where)) is not None
+
+    def waiting(self, limit: int) -> list[Entry]:
+        """Up to `limit` entries waiting to be opened, in feed order per author (an entry
+        whose body went meanwhile comes without it: `open_stored` skips it)."""
+        out: list[Entry] = []
+        for author, seq, entry in self._waiting.next(limit):
+            found = entry or self.entry_at(author, seq)
+            if found is None:  # no header there: nothing to open
+                self._waiting.done(author, seq)
+                continue
+            out.append(found)
+        return out
+
+    def waiting_count(self) -> int:
+        """How many entries wait for the open stage."""
+        return len(self._waiting)
+
+    def findable(self) -> dict[str, int]:
+        """Per author, the seq up to which every entry held is opened (the open stage is
+        done with it); entries after it wait in `c/` and are not found yet."""
+        out = {}
+        for author, (seq, _) in self.frontier().items():
+            first = self._waiting.first(author)
+            out[author] = seq if first is None else first - 1
+        return out
+
+    def _load_waiting(self) -> None:
+        """The open stage's queue from the `c/` markers on disk (left by a stop or a kill)."""
+        for k, _ in self.store.iterate(b"c/"):
+            self._waiting.add(*parse_position(k[2:]))
+
+    def open_stored(
+        self,
+        items: list[tuple[Entry, Opened | None]],
+        now_ms: int,
+        roster_id: bytes | None = None,
+        sync: bool = False,
+    ) -> list[IngestResult]:
+        """The open stage over entries `waiting` returned, in one write.
+
+        `opened`: the body read ahead (intake workers) under roster `roster_id`;
+        trusted only while that roster holds, else (or None) read here. An entry
+        no longer waiting (revoked, cancelled, expired or opened meanwhile) is
+        skipped. A lost write leaves its markers, so it is simply done again.
+        """
+        txn = Txn(self.store)
+        trusted = roster_id == self._roster_id
+        results: list[IngestResult] = []
+        for entry, opened in items:
+            h, eid = entry.header, entry.id
+            self._waiting.done(h.author, h.seq)
+            marker = key(b"c", position(h.author, h.seq))
+            if txn.get(marker) != eid:
+                continue
+            txn.delete(marker)
+            if txn.get(key(b"b", eid)) is None:
+                continue
+            reason = self._open_stored(txn, entry, opened if trusted else None, now_ms)
+            if reason is not None:
+                results.append(self._withheld(txn, entry, reason, now_ms))
+            else:
+                results.append(IngestResult(eid, h.author, h.seq, Outcome.STORED))
+        txn.commit(sync=sync)  # no feed moved: `appends` stays
+        return results
+
+    def open_waiting(self, now_ms: int, limit: int = 512) -> list[IngestResult]:
+        """Open up to `limit` waiting entries in this process (`open_stored`)."""
+        return self.open_stored([(e, None) for e in self.waiting(limit)], now_ms, self._roster_id)
 
     def _withhold_reason(self, txn: Txn, entry: Entry, now_ms: int) -> str | None:
         eid = entry.id
@@ -402,6 +530,8 @@ class Ledger(Holdings, Lookups):
                 txn.delete(key(b"k", header.kind.encode(), seq_bytes(header.issued_at), eid))
         if body is not None:
             txn.delete(key(b"b", eid))
+        if where is not None:
+            txn.delete(key(b"c", where))  # nothing left to open
         txn.delete(key(b"l", eid))  # nothing left to hold
         indexes.remove(txn, eid)
         txn.put(key(b"t", eid), encode({"reason": reason, "at": now_ms, "by": by}))

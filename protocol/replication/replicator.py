@@ -320,7 +320,12 @@ class Replicator:
                 actions.extend(self._refused(session, None, exc))
         before = dict(self._frontier())
         roster = self.ledger.roster
-        results = self.ledger.ingest_many(entries, now_ms) if entries else []
+        defer = self.config.defer_opening
+        # Synced once per frame, with its last part, which the ack follows: a synced
+        # write flushes the store's log with the unsynced parts before it in it.
+        results = (
+            self.ledger.ingest_many(entries, now_ms, sync=final, defer=defer) if entries else []
+        )
         self._advance(results)
         regaps: dict[str, int] = {}
         last = {_entry_of(item).header.author: i for i, item in enumerate(entries)}
@@ -488,8 +493,7 @@ class Replicator:
                 if session.credit <= 0:
                     break
                 if batch and (
-                    len(batch) >= self.config.batch_entries
-                    or size + len(wire) > max_bytes
+                    len(batch) >= self.config.batch_entries or size + len(wire) > max_bytes
                 ):
                     actions.append(self._send_entries(session, batch, now_ms, own))
                     batch, size, own = [], 0, 0
@@ -566,4 +570,3 @@ class Replicator:
         if self._members[0] is not roster:
             self._members = (roster, frozenset(m.id for m in roster.members))
         return author in self._members[1]
-

@@ -46,6 +46,7 @@ class ReplicationConfig:
     max_bad: int = 32  # invalid entries tolerated from a peer before closing
     max_feeds: int = 4096  # feeds a peer may announce or subscribe to before we close
     stall_ms: int = 15_000  # a session owing us an ack or asked entries this long is reopened
+    defer_opening: bool = False  # relay stage only: the driver runs the open stage behind
 
 
 def priority(author: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ reaches the disk outside the encrypted bodies.
 | `b/<id>` | body (ciphertext, or plaintext CBOR for public kinds) |
 | `t/<id>` | tombstone: why and when the body went |
 | `x/<expires_at:8><id>` | expiry queue of held bodies |
+| `c/<author>\\0<seq:8>` | id of an entry relayed but not yet opened (body held, not indexed) |
 | `i/<index>/<hash>/<id>` | index entry; `r/<id>` lists an entry's index keys |
 | `q/<author>\\0<seq:8><id>` | equivocation evidence (the second signed header) |
 | `z/<author>` | the seq from which the feed is frozen |
