@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from noticenet.protocol.ccf import ceremony
+from noticenet.protocol.ccf import actions
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import NotFound
 from noticenet.protocol.ledger.audit import summarise, verify_ledger
@@ -180,7 +180,7 @@ def test_a_revocation_while_bodies_wait_purges_them_and_the_opener_skips_them(
     relay(deu, entries)
     waiting = deu.waiting(100)
     read = open_wires([e.to_wire() for e in waiting], deu.snapshot(NOW))  # workers busy...
-    guards = ceremony.guards_for_targets(fra, [target.id])
+    guards = actions.guards_for_targets(fra, [target.id])
     revoke = ccf_act(fra, devnet, action("revoke", [target.id], guards=guards))
     assert deu.ingest(revoke, NOW).outcome is Outcome.STORED  # ...when it arrives
     assert not deu.unopened(target.id)
@@ -209,7 +209,7 @@ def test_a_re_entry_is_refused_by_its_header_in_the_relay_stage(
     ccf, _ = make_ledger("CCF")
     target = [e for e in fra.feed("FRA") if e.header.kind == "notice.red"][0]
     copy(fra, ccf, ["FRA"])
-    guards = ceremony.guards_for_targets(ccf, [target.id])
+    guards = actions.guards_for_targets(ccf, [target.id])
     ccf_act(ccf, devnet, action("revoke", [target.id], guards=guards))
     again = pub.publish("notice.red", notice(MUELLER), NOW + 1)
     deu, _ = make_ledger("DEU")
