@@ -104,7 +104,8 @@ def _phonemes(word: str, reading: int, e_as: str) -> str:
     return key or word[:1]
 
 
-def _field_words(field: str, joined: bool, unvocalised: bool = False) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _field_words(field: str, joined: bool, unvocalised: bool = False) -> tuple[str, ...]:
     """The words of one name field, particles dropped and 'abd' names joined.
 
     `unvocalised` (similar keys only) also reads Arabic script as anyascii writes it
@@ -132,9 +133,8 @@ def _field_words(field: str, joined: bool, unvocalised: bool = False) -> list[st
             word = "abd" + _RUNS.sub(r"\1", rest[:2]) + rest[2:]
         out.append(word)
         i += 1
-    kept = [w for w in out if w not in PARTICLES]
-    kept = [_AL_JOINED.sub("", w) for w in kept]
-    return kept or out
+    kept = tuple(_AL_JOINED.sub("", w) for w in out if w not in PARTICLES)
+    return kept or tuple(out)
 
 
 MAX_PERSON_KEYS = 12
@@ -249,22 +249,26 @@ def similar_word_key(word: str) -> str:
     return "".join(out) or "A"
 
 
-def _strip_particle_prefix(word: str, particles: tuple[str, ...]) -> str:
+@functools.lru_cache(maxsize=65536)
+def _strip_particle_prefix(word: str, longest_first: bool) -> str:
     """A word that starts with particles joined to a name ('binladen', 'delacruz',
-    'vanderberg') without them, tried in the order of `particles`, while at least 4
-    letters remain."""
-    changed = True
-    while changed:
-        changed = False
-        for particle in particles:
-            if word.startswith(particle) and len(word) - len(particle) >= 4:
-                word, changed = word[len(particle) :], True
-                break
+    'vanderberg') without them, the particles tried longest or shortest first, while at
+    least 4 letters remain."""
+    pattern = _PARTICLE_PREFIX[longest_first]
+    while (m := pattern.match(word)) is not None:
+        word = word[m.end() :]
     return word
 
 
-_PARTICLES_LONGEST_FIRST = tuple(sorted(PARTICLES, key=lambda p: (-len(p), p)))
-_PARTICLES_SHORTEST_FIRST = tuple(sorted(PARTICLES, key=lambda p: (len(p), p)))
+_PARTICLE_PREFIX = {
+    first: re.compile(
+        "^(?:" + "|".join(sorted(PARTICLES, key=lambda p: (-len(p) if first else len(p), p)))
+        + ")(?=.{4})"
+    )
+    for first in (True, False)
+}
+"""The particles in the order they are tried (a regex tries its alternatives in order),
+each followed by at least 4 more letters."""
 
 
 def _similar_sets(forename: str, name: str) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
@@ -274,8 +278,8 @@ def _similar_sets(forename: str, name: str) -> tuple[set[tuple[str, ...]], set[t
     for joined in (False, True):
         words = _field_words(forename, joined, True) + _field_words(name, joined, True)
         stripped = (
-            [_strip_particle_prefix(w, _PARTICLES_LONGEST_FIRST) for w in words],
-            [_strip_particle_prefix(w, _PARTICLES_SHORTEST_FIRST) for w in words],
+            [_strip_particle_prefix(w, True) for w in words],
+            [_strip_particle_prefix(w, False) for w in words],
         )
         for variant in dict.fromkeys(tuple(v) for v in (words, *stripped)):
             for reading in itertools.islice(
