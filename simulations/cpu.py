@@ -39,7 +39,7 @@ class CpuConfig:
     cores: int = 2
     relay_us: float = 0.0  # per entry stored: decode, chain, signature, guard tags, store
     open_us: float = 0.0  # per entry stored: decrypt, parse, tag honesty, index
-    frame_us: float = 0.0  # per Entries frame, relay stage: the synced write
+    frame_us: float = 0.0  # per Entries frame that stores anything, relay stage: the synced write
 
     def __post_init__(self) -> None:
         if self.design not in DESIGNS:
@@ -59,7 +59,12 @@ class CpuConfig:
         return self.design == "relay-then-open"
 
     def relay_ms(self, entries: int) -> float:
-        """The relay job of a frame bringing `entries` new entries (with the open, if first)."""
+        """The relay job of a frame bringing `entries` new entries (with the open, if first).
+
+        A frame of nothing new (duplicates) writes nothing: it costs nothing.
+        """
+        if entries == 0:
+            return 0.0
         per_entry = self.relay_us + (0.0 if self.opens_behind else self.open_us)
         return (self.frame_us + entries * per_entry) / 1000
 
