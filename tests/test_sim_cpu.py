@@ -186,3 +186,17 @@ def test_a_sweep_over_the_design_puts_both_side_by_side(tmp_path: Path) -> None:
         f"| findable max | {first['findable_max_ms']:.4g} | {behind['findable_max_ms']:.4g} |"
         in (table)
     )
+
+
+def test_the_report_has_the_processing_figures(tmp_path: Path) -> None:
+    base = with_overrides(load_scenario(LINE), {"duration_h": 0.5})
+    m = run_scenario(base, out_dir=tmp_path, plots=False).metrics
+    p = m["processing"]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Processing time" in report and "Design `relay-then-open`" in report
+    s, f = p["stored_ms"], p["findable_ms"]
+    assert (
+        f"| stored | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |" in report
+    )
+    assert f"| findable | {f['p50']:.0f} | {f['p95']:.0f} | {f['p99']:.0f} |" in report
+    assert f["p50"] >= s["p50"] > 0
