@@ -287,15 +287,14 @@ def _first(rows: list[tuple[int, str, int]]) -> dict[Key, int]:
 
 
 def _cpu(world: World) -> dict[str, Any]:
-    """Share of the run each node's processors were busy, and how long frames queued for one."""
-    span = max(1, world.net.now - world.net.start_ms)
+    """Processor time each node spent over the run (all cores), and how long frames queued."""
     busy: list[float] = []
     waits: list[float] = []
     for _, node in sorted(world.net.nodes.items()):
         if node.cpu is not None:
-            busy.append(node.cpu.busy_ms / (span * node.cpu.cores))
+            busy.append(node.cpu.busy_ms)
             waits.extend(node.cpu.waits)
-    return {"busy_share": summary(busy, 5), "frame_wait_ms": summary(waits, 2)}
+    return {"busy_ms": summary(busy, 1), "frame_wait_ms": summary(waits, 2)}
 
 
 def _hops(world: World, author: str, seq: int, receiver: str) -> int:

@@ -184,9 +184,10 @@ def processing_rows(m: dict[str, Any]) -> list[str]:
     rows += [
         "",
         f"Stored to findable p50 / p99: {p['open_lag_ms']['p50']:.0f} / "
-        f"{p['open_lag_ms']['p99']:.0f} ms. Processors busy {cpu['busy_share']['p50']:.2%} "
-        f"of the run at the median node, {cpu['busy_share']['max']:.2%} at the busiest; a frame "
-        f"waited {cpu['frame_wait_ms']['p99']:.1f} ms (p99) for a processor. Compare the "
+        f"{p['open_lag_ms']['p99']:.0f} ms. Processor time over the run: "
+        f"{cpu['busy_ms']['p50'] / 1000:.1f} s at the median node, "
+        f"{cpu['busy_ms']['max'] / 1000:.1f} s at the busiest; an Entries frame waited "
+        f"{cpu['frame_wait_ms']['p99']:.1f} ms (p99) for a processor. Compare the "
         "designs with `--grid processing.design=open-then-relay,relay-then-open`.",
         "",
     ]

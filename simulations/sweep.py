@@ -38,7 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("findable_p99_ms", "processing.findable_ms.p99"),
     ("findable_max_ms", "processing.findable_ms.max"),
     ("open_lag_p99_ms", "processing.open_lag_ms.p99"),
-    ("cpu_busy_max", "processing.cpu.busy_share.max"),
+    ("cpu_ms_max", "processing.cpu.busy_ms.max"),
 )
 DESIGN = "processing.design"
 

@@ -156,7 +156,7 @@ def test_a_scenario_reports_both_designs_and_zero_costs_change_nothing() -> None
     assert first["stored_ms"]["max"] - behind["stored_ms"]["max"] == 10
     assert first["findable_ms"]["max"] - behind["findable_ms"]["max"] == 5
     assert behind["stored_ms"]["p50"] > plain["latency_ms"]["p50"]
-    assert first["cpu"]["busy_share"]["max"] > 0
+    assert first["cpu"]["busy_ms"]["max"] > 0 and behind["cpu"]["busy_ms"]["max"] > 0
 
 
 def test_bad_processing_settings_are_refused() -> None:
