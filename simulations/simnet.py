@@ -13,6 +13,11 @@ Replication timers tick on a fixed grid (`tick_ms`), but only nodes whose
 replicator has something to do (`Replicator.wants_tick`) are ticked: a tick
 of a node that is not behind any neighbour is a no-op, and skipping it keeps
 a 195-node network affordable.
+
+With processing costs (`NetConfig.cpu`, simulations/cpu.py), a node's
+processors take its neighbours' Entries frames in order, and the protocol
+code runs when a frame's relay job ends; with all costs zero a frame is
+handled the instant it arrives, as before.
 """
 
 from __future__ import annotations
