@@ -95,6 +95,13 @@ def _single(scenario: Any, folder: Path, plots: bool) -> None:
         f"resurrections {m['resurrections']}  re-entries caught (refused or held) "
         f"{m['reentry']['caught']}/{m['reentry']['entries_pushed']}  wall {result.wall_s:.0f} s"
     )
+    if "processing" in m:
+        p = m["processing"]
+        typer.echo(
+            f"{p['design']}: publish to stored p50 / p99 {p['stored_ms']['p50']:.0f} / "
+            f"{p['stored_ms']['p99']:.0f} ms, to findable {p['findable_ms']['p50']:.0f} / "
+            f"{p['findable_ms']['p99']:.0f} ms"
+        )
     typer.echo(f"wrote {folder}/report.md and {len(result.files) - 1} other files")
 
 

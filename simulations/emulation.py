@@ -97,6 +97,8 @@ class EmulationSpec:
                     "maintenance_s": 0.0,
                 },
                 "workload": {"rates_per_day": {}, "warmup": False},
+                # the links alone: `run_simulated(processing_ms=...)` adds a measured hop time
+                "processing": {"relay_us": 0.0, "open_us": 0.0, "frame_us": 0.0},
             }
         )
 

@@ -95,6 +95,8 @@ def compute(world: World) -> tuple[dict[str, Any], Series]:
         "refusals": _refusals(world),
         "notes": dict(sorted(world.notes.items())),
     }
+    if world.net.cpu is not None:  # no key at all without processing time: metrics as before
+        metrics["processing"] = _processing(facts)
     return metrics, series
 
 
@@ -236,6 +238,63 @@ def _latency(f: Facts, series: Series) -> dict[str, Any]:
         }
     )
     return out
+
+
+def _processing(f: Facts) -> dict[str, Any]:
+    """Publish to stored and to findable, per delivery as `latency_ms` counts them, and the CPU.
+
+    Stored is when a node held the entry (it acknowledges and forwards then);
+    findable when it had also opened it. `open_lag_ms` is the difference.
+    """
+    world = f.world
+    cpu = world.net.cpu
+    assert cpu is not None
+    stored: list[int] = []
+    findable: list[int] = []
+    lag: list[int] = []
+    opened = {name: _first(node.findable) for name, node in world.net.nodes.items()}
+    for pub in world.publications:
+        if not world.honest(pub.author):
+            continue
+        for r in sorted(world.net.nodes):
+            if r == pub.author or not world.honest(r):
+                continue
+            t = f.arrivals[r].get((pub.author, pub.seq))
+            seen = opened[r].get((pub.author, pub.seq))
+            if t is None or seen is None or f.affected(pub.author, r, pub.t, seen):
+                continue
+            stored.append(t - pub.t)
+            findable.append(seen - pub.t)
+            lag.append(seen - t)
+    return {
+        "design": cpu.design,
+        "cores": cpu.cores,
+        "relay_us": cpu.relay_us,
+        "open_us": cpu.open_us,
+        "frame_us": cpu.frame_us,
+        "stored_ms": summary(stored),
+        "findable_ms": summary(findable),
+        "open_lag_ms": summary(lag),
+        "cpu": _cpu(world),
+    }
+
+
+def _first(rows: list[tuple[int, str, int]]) -> dict[Key, int]:
+    first: dict[Key, int] = {}
+    for t, author, seq in rows:
+        first.setdefault((author, seq), t)
+    return first
+
+
+def _cpu(world: World) -> dict[str, Any]:
+    """Processor time each node spent over the run (all cores), and how long frames queued."""
+    busy: list[float] = []
+    waits: list[float] = []
+    for _, node in sorted(world.net.nodes.items()):
+        if node.cpu is not None:
+            busy.append(node.cpu.busy_ms)
+            waits.extend(node.cpu.waits)
+    return {"busy_ms": summary(busy, 1), "frame_wait_ms": summary(waits, 2)}
 
 
 def _hops(world: World, author: str, seq: int, receiver: str) -> int:

@@ -153,6 +153,47 @@ def adversary_rows(m: dict[str, Any]) -> list[str]:
     return out
 
 
+def processing_rows(m: dict[str, Any]) -> list[str]:
+    """The processing-time section (simulations/cpu.py), if the run charged any."""
+    p = m.get("processing")
+    if p is None:
+        return []
+    behind = p["design"] == "relay-then-open"
+    rows = [
+        "## Processing time",
+        "",
+        f"Design `{p['design']}`: each node has {p['cores']} processors and spends "
+        f"{p['relay_us']:g} us an entry to relay (decode, chain, signature, guard tags, "
+        f"store) plus {p['frame_us']:g} us a frame (the synced write), and {p['open_us']:g} us "
+        "an entry to open (decrypt, parse, tag honesty, index), "
+        + (
+            "after it has acknowledged and forwarded the frame."
+            if behind
+            else "before it acknowledges and forwards the frame."
+        ),
+        "",
+        "| publish to (ms) | p50 | p95 | p99 | max |",
+        "|---|---|---|---|---|",
+    ]
+    for label, key in (("stored", "stored_ms"), ("findable", "findable_ms")):
+        s = p[key]
+        rows.append(
+            f"| {label} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['max']:.0f} |"
+        )
+    cpu = p["cpu"]
+    rows += [
+        "",
+        f"Stored to findable p50 / p99: {p['open_lag_ms']['p50']:.0f} / "
+        f"{p['open_lag_ms']['p99']:.0f} ms. Processor time over the run: "
+        f"{cpu['busy_ms']['p50'] / 1000:.1f} s at the median node, "
+        f"{cpu['busy_ms']['max'] / 1000:.1f} s at the busiest; an Entries frame waited "
+        f"{cpu['frame_wait_ms']['p99']:.1f} ms (p99) for a processor. Compare the "
+        "designs with `--grid processing.design=open-then-relay,relay-then-open`.",
+        "",
+    ]
+    return rows
+
+
 def render(result: RunResult, pictures: dict[str, Path]) -> str:
     m = result.metrics
     s = result.scenario
@@ -188,6 +229,7 @@ def render(result: RunResult, pictures: dict[str, Path]) -> str:
         "The anchors come from other systems under other workloads; they place this run, they",
         "are not a like-for-like comparison (docs/simulation.md).",
         "",
+        *processing_rows(m),
         "## Adversaries",
         "",
         *adversary_rows(m),

@@ -7,6 +7,7 @@ print(result.metrics["delivery"]["ratio"])
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from noticenet.protocol.devnet import make_devnet
 from noticenet.protocol.replication.replicator import ReplicationConfig
 
 from . import adversaries, ccf, faults, metrics, monitor, workload
+from .cpu import CpuConfig
 from .geo import place
 from .latency import lookup, one_way_table
 from .members import Member, roster
@@ -84,6 +86,7 @@ def build(scenario: Scenario) -> World:
             batch_bytes=net_spec.frame_kb * 1024,
             push_bytes=net_spec.push_kb * 1024,
         ),
+        cpu=CpuConfig(**dataclasses.asdict(scenario.processing)),
     )
     names = [m.id for m in members]
     net = SimNetwork(devnet, names, seed=scenario.seed, latency=lookup(table), config=config)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from noticenet.protocol.replication.session import ReplicationConfig
 
+from .cpu import DESIGNS
 from .latency import LatencyModel
 from .members import INTERPOL_MEMBERS
 from .simnet import LOSS_MODELS
@@ -48,6 +49,8 @@ class TopologySpec:
 
 
 _NODE = ReplicationConfig()
+# Measured with simulations/cpucost.py (2,001 entries, median of 3, LevelDB, 2-core dev machine)
+RELAY_US, OPEN_US, FRAME_US = 90.0, 88.0, 2526.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,21 @@ class NetworkSpec:
     frame_kb: int = _NODE.batch_bytes // 1024  # Entries frames at most this big
     push_kb: int = _NODE.push_bytes // 1024  # frames of fresh entries pushed down the trees
     maintenance_s: float = 60.0  # purge receipts every so often; 0 = never
+
+
+@dataclass(frozen=True)
+class ProcessingSpec:
+    """CPU time a node spends on incoming entries (simulations/cpu.py); zero costs: none.
+
+    Defaults measured on the 2-core dev machine with `python -m
+    noticenet.simulations.cpucost` (docs/simulation.md, Processing time).
+    """
+
+    design: str = "relay-then-open"  # open-then-relay | relay-then-open
+    cores: int = 2
+    relay_us: float = RELAY_US  # per entry: decode, chain, signature, guard tags, store
+    open_us: float = OPEN_US  # per entry: decrypt, parse, tag honesty, index
+    frame_us: float = FRAME_US  # per Entries frame: the synced write
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,7 @@ class Scenario:
     topology: TopologySpec = field(default_factory=TopologySpec)
     latency: LatencyModel = field(default_factory=LatencyModel)
     network: NetworkSpec = field(default_factory=NetworkSpec)
+    processing: ProcessingSpec = field(default_factory=ProcessingSpec)
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
     churn: ChurnSpec = field(default_factory=ChurnSpec)
     events: tuple[EventSpec, ...] = ()
@@ -225,6 +244,10 @@ def check(s: Scenario) -> None:
     _require(s.network.frame_kb > 0, "network.frame_kb must be positive")
     _require(s.network.push_kb > 0, "network.push_kb must be positive")
     _require(s.network.fetch_ms >= 0, "network.fetch_ms cannot be negative")
+    p = s.processing
+    _require(p.design in DESIGNS, f"processing.design is one of {DESIGNS}")
+    _require(p.cores >= 1, "processing.cores must be at least 1")
+    _require(min(p.relay_us, p.open_us, p.frame_us) >= 0, "processing costs cannot be negative")
     _require(0 <= s.churn.fraction <= 1, "churn.fraction is a share")
     _require(s.churn.distribution in DISTRIBUTIONS, f"churn.distribution: {DISTRIBUTIONS}")
     _require(s.workload.activity in ("uniform", "population"), "workload.activity")

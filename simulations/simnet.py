@@ -13,6 +13,11 @@ Replication timers tick on a fixed grid (`tick_ms`), but only nodes whose
 replicator has something to do (`Replicator.wants_tick`) are ticked: a tick
 of a node that is not behind any neighbour is a no-op, and skipping it keeps
 a 195-node network affordable.
+
+With processing costs (`NetConfig.cpu`, simulations/cpu.py), a node's
+processors take its neighbours' Entries frames in order, and the protocol
+code runs when a frame's relay job ends; with all costs zero a frame is
+handled the instant it arrives, as before.
 """
 
 from __future__ import annotations
@@ -20,17 +25,18 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from noticenet.crypto.errors import NoticenetError
 from noticenet.protocol.devnet import DevNet
 from noticenet.protocol.errors import ProtocolError
 from noticenet.protocol.ledger.ledger import IngestResult, Ledger, Reader
 from noticenet.protocol.ledger.publisher import Publisher
-from noticenet.protocol.records.entry import Entry
-from noticenet.protocol.replication.frames import Entries, decode_frame
+from noticenet.protocol.records.entry import Entry, decode_entry
+from noticenet.protocol.replication.frames import Entries, Frame, decode_frame
 from noticenet.protocol.replication.replicator import (
     Action,
     Close,
@@ -41,7 +47,10 @@ from noticenet.protocol.replication.replicator import (
 )
 from noticenet.protocol.store.kvstore import MemoryStore
 
+from .cpu import OPEN, RELAY, Cpu, CpuConfig, Job
+
 Latency = Callable[[str, str], float]
+Key = tuple[str, int]  # (author, seq)
 FrameFilter = Callable[[str, bytes], bytes | None]  # (peer, frame) -> frame to send, or None
 
 
@@ -66,6 +75,9 @@ class SimNode:
     received: int = 0  # entries that arrived over the network (not published or injected here)
     uplink_free_at: float = 0.0
     bandwidth_bps: float | None = None  # overrides NetConfig.bandwidth_bps
+    cpu: Cpu | None = None  # None: frames are handled the instant they arrive
+    findable: list[tuple[int, str, int]] = field(default_factory=list)  # opened: (time, a, s)
+    inbox: dict[str, deque[tuple[bytes, int]]] = field(default_factory=dict)  # peer -> frames
 
 
 MSS = 1448  # TCP payload bytes per segment (1500-byte MTU, IPv4, timestamps)
@@ -81,6 +93,7 @@ class NetConfig:
     tick_ms: int = 250  # replication timers
     reopen_ms: int = 250  # a session closed without fault (stalled) is reopened after this
     replication: ReplicationConfig = field(default_factory=ReplicationConfig)
+    cpu: CpuConfig = field(default_factory=CpuConfig)  # all costs zero: no processing time
 
 
 class SimNetwork:
@@ -103,6 +116,8 @@ class SimNetwork:
         self.start_ms = start_ms
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0
+        self.cpu = self.config.cpu if self.config.cpu.active else None
+        self._exact: float | None = None  # the exact time of what a processor finishes now
         self.nodes = {m: self._make_node(m) for m in members}
         self.links: set[frozenset[str]] = set()
         self.cut: set[frozenset[str]] = set()
@@ -129,7 +144,10 @@ class SimNetwork:
         )
         ledger.ingest(self.devnet.genesis, self.now)
         replicator = Replicator(ledger, member, self.config.replication)
-        return SimNode(member, ledger, Publisher(ledger, member, spec.keys), replicator)
+        node = SimNode(member, ledger, Publisher(ledger, member, spec.keys), replicator)
+        if self.cpu is not None:
+            node.cpu = Cpu(self.cpu.cores, self.at)
+        return node
 
     # -- topology --------------------------------------------------------------
 
@@ -376,7 +394,7 @@ class SimNetwork:
         node = self.nodes[sender]
         node.bytes_out += len(data)
         node.frames_out += 1
-        start = float(self.now)
+        start = float(self.now) if self._exact is None else self._exact
         bandwidth = node.bandwidth_bps or self.config.bandwidth_bps
         if bandwidth:
             start = max(start, node.uplink_free_at) + len(data) * 8 * 1000 / bandwidth
@@ -389,7 +407,7 @@ class SimNetwork:
         arrive = max(arrive, self._link_clock.get(key, 0.0))
         self._link_clock[key] = arrive
         epoch = self._epoch[pair]
-        self.at(arrive, lambda: self._deliver(sender, peer, data, epoch))
+        self.at(arrive, lambda: self._deliver(sender, peer, data, epoch, arrive))
 
     def _repair_ms(self, size: int, rtt: float) -> float:
         """How late loss makes a frame of `size` bytes (one random draw per frame).
@@ -413,42 +431,147 @@ class SimNetwork:
         first_lost = int(math.log1p(-draw) / math.log1p(-loss))  # geometric: < segments
         return 2.0 * rtt if first_lost >= segments - 1 else 1.25 * rtt
 
-    def _deliver(self, sender: str, peer: str, data: bytes, epoch: int) -> None:
+    def _current(self, sender: str, peer: str, epoch: int) -> bool:
+        """Is the stream that carried a frame of this `epoch` still open?"""
         pair = frozenset((sender, peer))
-        if pair not in self._connected or self._epoch.get(pair) != epoch:
+        return pair in self._connected and self._epoch.get(pair) == epoch
+
+    def _deliver(self, sender: str, peer: str, data: bytes, epoch: int, at: float) -> None:
+        if not self._current(sender, peer, epoch):
             return  # the stream closed while this frame was in flight
         node = self.nodes[peer]
         node.bytes_in += len(data)
         self.frames_delivered += 1
-        replicator = node.replicator
+        if node.cpu is None:
+            self._handle(sender, peer, data)
+        else:
+            node.inbox.setdefault(sender, deque()).append((data, epoch))
+            if len(node.inbox[sender]) == 1:
+                self._next_frame(node, sender, at)
+
+    def _handle(
+        self,
+        sender: str,
+        peer: str,
+        data: bytes,
+        frame: Frame | None = None,
+        checked: list[Any] | None = None,
+    ) -> list[Key]:
+        """`peer`'s replicator takes a frame from `sender`; the entries it gained."""
+        replicator = self.nodes[peer].replicator
         try:
-            frame = decode_frame(data)
+            frame = decode_frame(data) if frame is None else frame
         except ProtocolError:
             self._dispatch(peer, replicator.receive(sender, data, self.now))  # it closes
-            return
+            return []
         if not isinstance(frame, Entries):
             self._dispatch(peer, replicator.receive_frame(sender, frame, len(data), self.now))
-            return
+            return []
         received = replicator.counters.entries_received
         before = replicator.heads()
-        actions = replicator.receive_frame(sender, frame, len(data), self.now)
+        actions = replicator.receive_frame(sender, frame, len(data), self.now, checked)
+        gained: list[Key] = []
         if replicator.counters.entries_received != received:
-            node.received += self._note_arrivals(node, before, sender)
+            gained = self._note_arrivals(self.nodes[peer], before, sender)
+            self.nodes[peer].received += len(gained)
         self._dispatch(peer, actions)
+        return gained
 
-    def _note_arrivals(self, node: SimNode, before: dict[str, int], sender: str = "") -> int:
-        """Note the entries `node` gained since `before` (from `sender`); returns how many."""
+    def _note_arrivals(self, node: SimNode, before: dict[str, int], sender: str = "") -> list[Key]:
+        """Note the entries `node` gained since `before` (from `sender`); returns them."""
         after = node.replicator.heads()
-        gained = 0
+        gained: list[Key] = []
         for author, seq in sorted(after.items()):
             for s in range(before.get(author, 0) + 1, seq + 1):
                 node.arrivals.append((self.now, author, s))
                 if sender:
                     node.via[(author, s)] = sender
-                gained += 1
+                gained.append((author, s))
         if self.on_entries is not None:
             self.on_entries(node)
         return gained
+
+    # -- processing time (simulations/cpu.py) --------------------------------------
+
+    def _next_frame(self, node: SimNode, sender: str, at: float) -> None:
+        """Take `sender`'s frames in order: Entries frames through a processor, others at once.
+
+        A node reads one neighbour's stream frame by frame, so a frame waits
+        for the ones before it from the same neighbour; frames from different
+        neighbours are processed in parallel, one per processor.
+        """
+        assert node.cpu is not None
+        pipe = node.inbox[sender]
+        while pipe:
+            data, epoch = pipe[0]
+            if not self._current(sender, node.name, epoch):
+                pipe.popleft()
+                continue
+            try:
+                frame: Frame | None = decode_frame(data)
+            except ProtocolError:
+                frame = None
+            if isinstance(frame, Entries):
+                node.cpu.submit(self._relay_job(node, sender, data, frame, epoch), RELAY, at)
+                return
+            pipe.popleft()
+            self._exactly(at, lambda d=data, f=frame: self._handle(sender, node.name, d, f))  # type: ignore[misc]
+
+    def _exactly(self, at: float, action: Callable[[], list[Key]]) -> list[Key]:
+        """Run `action` as of the exact time `at`: what it sends leaves then, not at the next ms."""
+        self._exact = at
+        try:
+            return action()
+        finally:
+            self._exact = None
+
+    def _relay_job(
+        self, node: SimNode, sender: str, data: bytes, frame: Entries, epoch: int
+    ) -> Job:
+        """The relay stage of an Entries frame: its cost, then the protocol code at its end."""
+        assert self.cpu is not None
+        cpu, checked = self.cpu, cast(list[Any], [])
+
+        def cost() -> float:
+            if not self._current(sender, node.name, epoch):
+                return 0.0
+            heads, fresh = node.replicator.heads(), 0
+            for raw in frame.entries:
+                try:
+                    entry = decode_entry(raw)
+                except NoticenetError as exc:
+                    checked.append(exc)  # refused by the replicator as it would be
+                    fresh += 1
+                    continue
+                checked.append(entry)
+                fresh += entry.header.seq > heads.get(entry.header.author, 0)
+            return cpu.relay_ms(fresh)
+
+        def done(end: float) -> None:
+            node.inbox[sender].popleft()
+            if self._current(sender, node.name, epoch):
+                gained = self._exactly(
+                    end, lambda: self._handle(sender, node.name, data, frame, checked)
+                )
+                self._opened(node, gained, end)
+            self._next_frame(node, sender, end)
+
+        return Job(cost, done)
+
+    def _opened(self, node: SimNode, gained: list[Key], end: float) -> None:
+        """Entries stored by a relay job become findable: now, or after an open job behind."""
+        cpu = self.cpu
+        assert cpu is not None and node.cpu is not None
+        if not gained:
+            return
+        if not cpu.opens_behind:
+            node.findable.extend((self.now, a, s) for a, s in gained)
+            return
+
+        def done(_: float) -> None:
+            node.findable.extend((self.now, a, s) for a, s in gained)
+
+        node.cpu.submit(Job(lambda: cpu.open_ms(len(gained)), done), OPEN, end)
 
     # -- observations ----------------------------------------------------------
 

@@ -34,7 +34,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("reentry_refused", "reentry.refused"),
     ("reentry_attempts", "reentry.attempts"),
     ("digests_equal", "state.digests_equal"),
+    ("findable_p50_ms", "processing.findable_ms.p50"),
+    ("findable_p99_ms", "processing.findable_ms.p99"),
+    ("findable_max_ms", "processing.findable_ms.max"),
+    ("open_lag_p99_ms", "processing.open_lag_ms.p99"),
+    ("cpu_ms_max", "processing.cpu.busy_ms.max"),
 )
+DESIGN = "processing.design"
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -131,7 +137,44 @@ def write_table(rows: list[dict[str, Any]], keys: list[str], out_dir: Path) -> N
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(h)) for h in header) + " |")
+    lines += design_comparison(rows, keys)
     (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
+
+
+def design_comparison(rows: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """With `processing.design` on the grid: relay-then-open beside open-then-relay, per point."""
+    if DESIGN not in keys:
+        return []
+    others = [k for k in keys if k != DESIGN]
+    pairs: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        pairs.setdefault(tuple(row.get(k) for k in others), {})[row[DESIGN]] = row
+    out = ["", "## Relay before opening, beside open then relay", ""]
+    out += [
+        "| "
+        + " | ".join(
+            others + ["figure (ms)", "open-then-relay", "relay-then-open", "second / first"]
+        )
+        + " |",
+        "|" + "---|" * (len(others) + 4),
+    ]
+    figures = (
+        ("stored p50", "latency_p50_ms"),
+        ("stored p99", "latency_p99_ms"),
+        ("findable p50", "findable_p50_ms"),
+        ("findable p99", "findable_p99_ms"),
+        ("findable max", "findable_max_ms"),
+    )
+    for point, by_design in pairs.items():
+        before, after = by_design.get("open-then-relay"), by_design.get("relay-then-open")
+        if before is None or after is None:
+            continue
+        for label, column in figures:
+            a, b = before.get(column), after.get(column)
+            share = f"{b / a:.3f}" if a and b is not None else ""
+            cells = [*map(_cell, point), label, _cell(a), _cell(b), share]
+            out.append("| " + " | ".join(cells) + " |")
+    return out
 
 
 def _cell(value: Any) -> str:

@@ -34,6 +34,9 @@ activity = "uniform"
 rates_per_day = { "notice.red" = 120.0, vehicle = 120.0 }
 """
 
+# the links alone: nodes take no processing time (tests/test_sim_cpu.py adds it)
+NO_PROCESSING = "[processing]\nrelay_us = 0.0\nopen_us = 0.0\nframe_us = 0.0\n"
+
 # one-way path latency along the line FRA -10- DEU -30- ESP
 PATH = {
     ("FRA", "DEU"): 10,
@@ -47,7 +50,7 @@ PATH = {
 
 @pytest.fixture(scope="module")
 def line():  # type: ignore[no-untyped-def]
-    return run_scenario(load_scenario(LINE), plots=False)
+    return run_scenario(load_scenario(LINE + NO_PROCESSING), plots=False)
 
 
 def test_every_record_arrives_after_exactly_its_path_latency(line) -> None:  # type: ignore[no-untyped-def]
