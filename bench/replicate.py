@@ -65,7 +65,7 @@ from noticenet.node.api.users import Users
 from noticenet.node.config import load_config
 from noticenet.node.demo.localnet import LocalNet, create_localnet
 from noticenet.node.store.leveldb import LevelDBStore
-from noticenet.node.store.opening import repair_store
+from noticenet.node.store.opening import create_store, repair_store
 from noticenet.protocol.identifiers.mrz import compose_mrz
 from noticenet.protocol.ledger.ledger import Ledger
 from noticenet.protocol.ledger.publisher import Publisher
@@ -316,6 +316,23 @@ def hypercore_peer(skip: bool) -> Iterator[Callable[[int], dict[str, Any]] | Non
 
 
 # -- (a) throughput --------------------------------------------------------------
+
+
+def one_pass_sink(net: LocalNet) -> None:
+    """DEU again with an empty store, taking entries in one pass (`relay_first = false`:
+    each opened, checked and indexed before it is acknowledged and forwarded), the design
+    before issue 20: the same catch-up, for the same work compared in the same run."""
+    config = net.members[SINK].config
+    shutil.rmtree(load_config(config).data_dir / "ledger")
+    spec = net.devnet.member(SINK)
+    create_store(
+        load_config(config).data_dir,
+        SINK,
+        net.devnet.governance.public_key,
+        spec.keys,
+        net.devnet.genesis.to_wire(),
+    )
+    config.write_text("relay_first = false\n" + config.read_text())  # top level
 
 
 def throughput(net: LocalNet, count: int) -> dict[str, Any]:
@@ -594,7 +611,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def report_throughput(
-    facts: dict[str, float], ours: dict[str, Any], theirs: list[dict[str, Any]]
+    facts: dict[str, float],
+    ours: dict[str, Any],
+    theirs: list[dict[str, Any]],
+    one_pass: dict[str, Any] | None = None,
 ) -> float | None:
     table = Table(title=f"(a) {SOURCE} -> {SINK} over libp2p: {ours['entries']:,} entries")
     table.add_column("measure")
@@ -630,6 +650,22 @@ def report_throughput(
         f"{SINK}'s GET /frontier + /frontier/findable while catching up (p50 / max)",
         f"{1000 * ours['api_p50']:.0f} / {1000 * ours['api_max']:.0f} ms",
     )
+    if one_pass is not None:
+        table.add_row(
+            "one pass (relay_first = false): all stored, findable",
+            f"{one_pass['findable_seconds']:.2f} s ({one_pass['findable_rate']:,.0f} entries/s)",
+        )
+        table.add_row(
+            f"  CPU used: {SINK} / {SOURCE}",
+            f"{one_pass['cpu'][SINK]:.1f} s / {one_pass['cpu'][SOURCE]:.1f} s "
+            f"({one_pass['entries'] / max(one_pass['cpu'][SINK], 1e-9):,.0f} entries per "
+            f"{SINK} CPU-s)",
+        )
+        table.add_row(
+            "relay first / one pass: relayed, findable",
+            f"{ours['rate'] / one_pass['findable_rate']:.2f}x, "
+            f"{ours['findable_rate'] / one_pass['findable_rate']:.2f}x",
+        )
     ratio = None
     if theirs:
         rates = [run["replicate_per_s"] for run in theirs]
@@ -705,6 +741,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="always run (c)")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
     parser.add_argument("--no-hypercore", action="store_true")
+    parser.add_argument(
+        "--no-one-pass", action="store_true", help="skip the one-pass catch-up (relay_first false)"
+    )
     parser.add_argument("--poll-ms", type=float, default=2.0, help="pause between polls")
     parser.add_argument(
         "--stored",
@@ -732,9 +771,14 @@ def main(argv: list[str]) -> int:
                 # speed drifts within minutes, and the ratio is to their mean.
                 theirs = [] if hypercore is None else [hypercore(args.entries)]
                 ours = throughput(net, args.entries)
+                one_pass = None
+                if not args.no_one_pass:
+                    one_pass_sink(net)
+                    one_pass = throughput(net, args.entries)
                 theirs += [] if hypercore is None else [hypercore(args.entries)]
-            ratio = report_throughput(facts, ours, theirs)
+            ratio = report_throughput(facts, ours, theirs, one_pass)
             ok = ours["equal"] and ours["refused"] == 0
+            ok = ok and (one_pass is None or (one_pass["equal"] and one_pass["refused"] == 0))
         if args.only != "throughput":
             latency_net = create_localnet(work / "latency", b"bench-latency")
             pause = args.poll_ms / 1000

@@ -19,6 +19,8 @@ Example::
     own_feed_wait_s = 10.0         # after a start, publish once every peer told us our feed's
                                    # head, or one did and this long has passed
     alone = false                  # publish without hearing from any peer (a network of one)
+    relay_first = true             # false: open, check and index each replicated entry before
+                                   # acknowledging and forwarding it (one pass, as before issue 20)
     open_entries = true            # false: relay only (store, acknowledge and forward entries
                                    # but leave them unopened, not findable, until a start
                                    # with it true opens them): a first catch-up at full speed
@@ -70,6 +72,7 @@ class NodeConfig:
     own_feed_wait_s: float = 10.0  # see protocol/replication/own_feed.py
     alone: bool = False  # publish without hearing our feed's head from a peer
     open_entries: bool = True  # False: relay only, the open stage waits for a start with True
+    relay_first: bool = True  # False: one pass, opened before acknowledged and forwarded
     dial: dict[str, str] = field(default_factory=dict)  # member -> multiaddr dialled instead
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -129,6 +132,7 @@ def load_config(path: Path) -> NodeConfig:
         "own_feed_wait_s",
         "alone",
         "open_entries",
+        "relay_first",
     }
     return NodeConfig(
         member=str(doc.get("member", "")) or _missing(path, "member"),
@@ -149,6 +153,7 @@ def load_config(path: Path) -> NodeConfig:
         own_feed_wait_s=_seconds(path, doc, "own_feed_wait_s", 10.0),
         alone=doc.get("alone", False) is True,
         open_entries=_flag(path, doc, "open_entries", True),
+        relay_first=_flag(path, doc, "relay_first", True),
         dial=_dial(path, doc.get("dial", {})),
         extra={k: v for k, v in doc.items() if k not in known},
     )

@@ -134,7 +134,9 @@ class NodeService:
         self.replicator = Replicator(
             self.ledger,
             config.member,
-            ReplicationConfig(stall_ms=int(config.stall_s * 1000), defer_opening=True),
+            ReplicationConfig(
+                stall_ms=int(config.stall_s * 1000), defer_opening=config.relay_first
+            ),
         )
         self.own_feed = OwnFeed(self.clock(), int(config.own_feed_wait_s * 1000), config.alone)
         self.replicator.own_feed = self.own_feed  # peers' hellos tell it our feed's head
@@ -335,7 +337,7 @@ class NodeService:
             return None
         if self.intake is None or len(frame.entries) < POOLED_FRAME_ENTRIES:
             return Inbound(data, frame, admitted=True)
-        snapshot = self.ledger.snapshot(self.clock(), open_bodies=False)
+        snapshot = self.ledger.snapshot(self.clock(), open_bodies=not self.config.relay_first)
         checks = self.intake.submit(list(frame.entries), snapshot)
         return Inbound(data, frame, checks, admitted=True)
 

@@ -68,11 +68,19 @@ def feed_with_a_lie(localnet: LocalNet) -> tuple[list[Entry], Entry]:
     return [*ledger.feed(OTHER), lie], lie
 
 
+@pytest.mark.parametrize("relay_first", [True, False], ids=["relay-first", "one-pass"])
 async def test_a_dishonest_body_is_relayed_then_found_out_on_every_reader(
-    localnet: LocalNet, node_log: pytest.LogCaptureFixture
+    localnet: LocalNet, node_log: pytest.LogCaptureFixture, relay_first: bool
 ) -> None:
+    """Relaying first, DEU forwards the lie on its header's merits and both find it out
+    behind; in one pass (`relay_first = false`) DEU finds it out before it forwards, and
+    FRA gets the header alone. Either way: evidence, never answered, on both."""
     feed, lie = feed_with_a_lie(localnet)
+    for member in (VICTIM, HONEST):
+        config = localnet.members[member].config
+        config.write_text(f"relay_first = {str(relay_first).lower()}\n" + config.read_text())
     victim, honest = Service(localnet, VICTIM), Service(localnet, HONEST)
+    assert victim.service.replicator.config.defer_opening is relay_first
     sender = Attacker(localnet, victim, max_frame=16 * 1024 * 1024)  # BRA, sending its feed
     async with trio.open_nursery() as nursery:
         await nursery.start(victim.service.run)
@@ -91,16 +99,22 @@ async def test_a_dishonest_body_is_relayed_then_found_out_on_every_reader(
             )
             with trio.fail_after(SAFETY):
                 await stream.send(encode_frame(Entries((lie.to_wire(),))))
-            for node in (victim, honest):  # relayed by DEU to FRA on its header's merits
+            # Relaying first, DEU forwards the lie with its body on its header's merits; in
+            # one pass it finds it out first and FRA gets the header alone.
+            readers = (victim, honest) if relay_first else (victim,)
+            for node in (victim, honest):
                 ledger = node.service.ledger
                 await wait(f"{node.member} holds BRA#{head}", lambda led=ledger: led.head(OTHER))
-                await wait(
-                    f"{node.member} found the lie out",
-                    lambda led=ledger: lie.id in led.evidence() and not led.waiting(1),
-                )
+                if node in readers:
+                    await wait(
+                        f"{node.member} found the lie out",
+                        lambda led=ledger: lie.id in led.evidence() and not led.waiting(1),
+                    )
+                    assert ledger.evidence()[lie.id] == "body is not a valid record: SchemaError"
+                    assert ledger.tombstone(lie.id)["reason"] == "evidence"  # type: ignore[index]
+                else:
+                    assert lie.id not in ledger.evidence() and not ledger.waiting(1)
                 assert ledger.head(OTHER) == (head, lie.id)
-                assert ledger.evidence()[lie.id] == "body is not a valid record: SchemaError"
-                assert ledger.tombstone(lie.id)["reason"] == "evidence"  # type: ignore[index]
                 assert ledger.store.get(key(b"b", lie.id)) is None
                 with pytest.raises(NotFound):
                     ledger.read(lie.id)
