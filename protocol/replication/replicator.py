@@ -321,11 +321,10 @@ class Replicator:
         before = dict(self._frontier())
         roster = self.ledger.roster
         defer = self.config.defer_opening
-        # Synced once per frame, with its last part, which the ack follows: a synced
-        # write flushes the store's log with the unsynced parts before it in it.
-        results = (
-            self.ledger.ingest_many(entries, now_ms, sync=final, defer=defer) if entries else []
-        )
+        # Every part is synced, not only the last one the ack follows: a store that
+        # switches to a new log between parts (LevelDB, a memtable full) does not sync
+        # the old one, so an OS crash could lose an earlier part of an acknowledged frame.
+        results = self.ledger.ingest_many(entries, now_ms, defer=defer) if entries else []
         self._advance(results)
         regaps: dict[str, int] = {}
         last = {_entry_of(item).header.author: i for i, item in enumerate(entries)}
