@@ -38,6 +38,7 @@ from noticenet.node.arrivals import ArrivalLog
 from noticenet.node.config import NodeConfig
 from noticenet.node.errors import NotReady, TransportError
 from noticenet.node.intake_pool import Checked, IntakePool
+from noticenet.node.opener import Opener
 from noticenet.node.p2p.outbox import Outbox
 from noticenet.node.p2p.transport import (
     FramedStream,
@@ -48,8 +49,6 @@ from noticenet.node.p2p.transport import (
 )
 from noticenet.node.store.opening import open_node_store
 from noticenet.protocol.errors import LedgerError, ProtocolError
-from noticenet.protocol.ledger.intake import Opened
-from noticenet.protocol.ledger.ledger import Outcome
 from noticenet.protocol.ledger.publisher import Publisher
 from noticenet.protocol.records.entry import Entry, entry_id
 from noticenet.protocol.replication.frames import Entries, Frame, decode_frame
@@ -67,9 +66,6 @@ logger = logging.getLogger("noticenet.node")
 POOLED_FRAME_ENTRIES = 64  # smaller frames (live traffic) are checked here: no round trip
 INBOX_FRAMES = 2  # frames read ahead of the one being written (checked meanwhile)
 APPLY_PART = 64  # entries written per step: the API is answered between parts of a frame
-OPEN_BATCH = 512  # entries opened per step of the open stage
-OPEN_GATHER_S = 0.25  # while frames keep coming, wait up to this long for a full batch
-POOLED_OPEN_ENTRIES = 64  # fewer waiting entries than this are opened here: no round trip
 REOPEN_BASE_S = 0.25  # a session that ended is reopened after this, doubling...
 REOPEN_CAP_S = 10.0  # ...up to this
 STABLE_SESSION_S = 30.0  # a session that lasted this long resets the backoff
@@ -146,6 +142,13 @@ class NodeService:
         self._nursery: trio.Nursery | None = None
         self._progress = trio.Event()  # set whenever replication has done something
         self.intake: IntakePool | None = None  # worker processes while running
+        self.opener = Opener(  # the open stage, behind the relay stage
+            self.ledger,
+            self.clock,
+            lambda: self.intake,
+            lambda: self._progress,
+            self._frames_coming,
+        )
         self.arrivals = ArrivalLog(self.replicator) if config.log_arrivals else None
         self.peer_id = peer_id_from_seed(keys.libp2p_seed)
         self.transport: Transport | None = None
@@ -217,7 +220,7 @@ class NodeService:
                 nursery.start_soon(self._ticker)
                 nursery.start_soon(self._maintenance)
                 if self.config.open_entries:
-                    nursery.start_soon(self._opener)
+                    nursery.start_soon(self.opener.run)
                 task_status.started()
                 await trio.sleep_forever()
         finally:
@@ -407,55 +410,9 @@ class NodeService:
                 await trio.sleep(0)
                 began = time.perf_counter()
 
-    async def _opener(self) -> None:
-        """The open stage: open, check and index what the relay stage stored unopened,
-        in feed order, whenever there is any (and at start, after a kill).
-
-        While frames keep coming (a catch-up) it gathers full batches for the
-        workers, up to OPEN_GATHER_S; a live entry is opened at once, here.
-        """
-        gathering: float | None = None
-        while True:
-            entries = self.ledger.waiting(OPEN_BATCH)
-            if not entries:
-                gathering = None
-                await self._progress.wait()
-                continue
-            if len(entries) < OPEN_BATCH and self._frames_coming():
-                gathering = trio.current_time() if gathering is None else gathering
-                if trio.current_time() - gathering < OPEN_GATHER_S:
-                    await self._progress.wait()
-                    continue
-            gathering = None
-            await self._open(entries)
-            await trio.sleep(0)  # the API and the relay stage go between batches
-
     def _frames_coming(self) -> bool:
         """Whether an Entries frame is being written or waits in an inbox."""
         return any(n > 0 for n in self._entries_frames.values())
-
-    async def _open(self, entries: list[Entry]) -> None:
-        """Open one batch: read on the intake workers if big enough, then write."""
-        snap = self.ledger.snapshot(self.clock())
-        read: list[Opened | None] = [None] * len(entries)
-        if self.intake is not None and len(entries) >= POOLED_OPEN_ENTRIES:
-            try:
-                futures = self.intake.submit_open([e.to_wire() for e in entries], snap)
-                read = await self.intake.gather_async(futures)
-            except BrokenProcessPool as exc:  # a worker died: read this batch here
-                logs.event(logger, "open.failed", entries=len(entries), error=type(exc).__name__)
-        items = list(zip(entries, read, strict=True))
-        results = self.ledger.open_stored(items, self.clock(), snap.roster_id)
-        for result in results:
-            if result.outcome is Outcome.WITHHELD:
-                logs.event(
-                    logger,
-                    "body.withheld",
-                    feed=result.author,
-                    seq=result.seq,
-                    reason=result.reason,
-                )
-        logs.event(logger, "open.batch", entries=len(entries), opened=len(results))
 
     async def _writer(
         self,
