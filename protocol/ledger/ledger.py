@@ -18,8 +18,6 @@ whose effects later entries depend on, are always opened at once.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
 from typing import Any, Self
 
 from noticenet.crypto import sender_keys
@@ -32,6 +30,11 @@ from noticenet.protocol.ledger import enforcement
 from noticenet.protocol.ledger.epoch_keys import EpochKeys, Reader
 from noticenet.protocol.ledger.holdings import Holdings
 from noticenet.protocol.ledger.intake import Intake, Opened, Snapshot, open_entry
+from noticenet.protocol.ledger.open_stage import OpenStage
+from noticenet.protocol.ledger.results import HELD as HELD  # re-exported: callers import them here
+from noticenet.protocol.ledger.results import IngestResult as IngestResult
+from noticenet.protocol.ledger.results import LedgerStats as LedgerStats
+from noticenet.protocol.ledger.results import Outcome as Outcome
 from noticenet.protocol.ledger.validation import (
     check_chain,
     check_signature,
@@ -58,37 +61,7 @@ from noticenet.protocol.store.kvstore import KVStore
 from noticenet.protocol.store.mirrored_store import mirrored
 
 
-class Outcome(enum.Enum):
-    STORED = "stored"  # header and body stored
-    DUPLICATE = "duplicate"  # already held; nothing changed (or a missing body attached)
-    WITHHELD = "withheld"  # header stored, body refused (see `reason`)
-    EVIDENCE = "evidence"  # a second entry for a position: kept as equivocation evidence
-
-
-HELD = "held"
-"""The reason of an entry stored but held by a similar guard (`IngestResult.reason`)."""
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    id: bytes
-    author: str
-    seq: int
-    outcome: Outcome
-    reason: str = ""
-
-
-@dataclass
-class LedgerStats:
-    """Counters a node exports as metrics."""
-
-    refusals: dict[str, int] = field(default_factory=dict)
-
-    def refuse(self, reason: str) -> None:
-        self.refusals[reason] = self.refusals.get(reason, 0) + 1
-
-
-class Ledger(Holdings, Lookups):
+class Ledger(Holdings, Lookups, OpenStage):
     """Every member's feed, with bodies, tombstones, guards and indexes."""
 
     def __init__(
@@ -383,81 +356,6 @@ class Ledger(Holdings, Lookups):
         if opened.readable:
             self._apply(txn, entry, opened, now_ms)
         return None
-
-    # -- the open stage ------------------------------------------------------
-
-    def unopened(self, eid: bytes) -> bool:
-        """True if `eid`'s body is held but not opened yet (not findable yet)."""
-        where = self.store.get(key(b"e", eid))
-        return where is not None and self.store.get(key(b"c", where)) is not None
-
-    def waiting(self, limit: int) -> list[Entry]:
-        """Up to `limit` entries waiting to be opened, in feed order per author (an entry
-        whose body went meanwhile comes without it: `open_stored` skips it)."""
-        out: list[Entry] = []
-        for author, seq, entry in self._waiting.next(limit):
-            found = entry or self.entry_at(author, seq)
-            if found is None:  # no header there: nothing to open
-                self._waiting.done(author, seq)
-                continue
-            out.append(found)
-        return out
-
-    def waiting_count(self) -> int:
-        """How many entries wait for the open stage."""
-        return len(self._waiting)
-
-    def findable(self) -> dict[str, int]:
-        """Per author, the seq up to which every entry held is opened (the open stage is
-        done with it); entries after it wait in `c/` and are not found yet."""
-        out = {}
-        for author, (seq, _) in self.frontier().items():
-            first = self._waiting.first(author)
-            out[author] = seq if first is None else first - 1
-        return out
-
-    def _load_waiting(self) -> None:
-        """The open stage's queue from the `c/` markers on disk (left by a stop or a kill)."""
-        for k, _ in self.store.iterate(b"c/"):
-            self._waiting.add(*parse_position(k[2:]))
-
-    def open_stored(
-        self,
-        items: list[tuple[Entry, Opened | None]],
-        now_ms: int,
-        roster_id: bytes | None = None,
-        sync: bool = False,
-    ) -> list[IngestResult]:
-        """The open stage over entries `waiting` returned, in one write.
-
-        `opened`: the body read ahead (intake workers) under roster `roster_id`;
-        trusted only while that roster holds, else (or None) read here. An entry
-        no longer waiting (revoked, cancelled, expired or opened meanwhile) is
-        skipped. A lost write leaves its markers, so it is simply done again.
-        """
-        txn = Txn(self.store)
-        trusted = roster_id == self._roster_id
-        results: list[IngestResult] = []
-        for entry, opened in items:
-            h, eid = entry.header, entry.id
-            self._waiting.done(h.author, h.seq)
-            marker = key(b"c", position(h.author, h.seq))
-            if txn.get(marker) != eid:
-                continue
-            txn.delete(marker)
-            if txn.get(key(b"b", eid)) is None:
-                continue
-            reason = self._open_stored(txn, entry, opened if trusted else None, now_ms)
-            if reason is not None:
-                results.append(self._withheld(txn, entry, reason, now_ms))
-            else:
-                results.append(IngestResult(eid, h.author, h.seq, Outcome.STORED))
-        txn.commit(sync=sync)  # no feed moved: `appends` stays
-        return results
-
-    def open_waiting(self, now_ms: int, limit: int = 512) -> list[IngestResult]:
-        """Open up to `limit` waiting entries in this process (`open_stored`)."""
-        return self.open_stored([(e, None) for e in self.waiting(limit)], now_ms, self._roster_id)
 
     def _withhold_reason(self, txn: Txn, entry: Entry, now_ms: int) -> str | None:
         eid = entry.id
